@@ -1,0 +1,56 @@
+# Tsunagari — everything a developer or CI runs goes through these targets.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# The local settings unless the caller chose others.
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: help venv run migrate seed test worker lint format chromium clean
+
+help:
+	@echo "make run     - venv, install, migrate, demo data, serve http://$(HOST):$(PORT)"
+	@echo "make test    - the test suite (SQLite + eager tasks unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make worker  - Celery worker + beat against REDIS_URL"
+	@echo "make lint    - ruff"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: venv
+	@test -n "$$REDIS_URL" || (echo "REDIS_URL を設定してください（例: redis://127.0.0.1:6379/0）" && exit 1)
+	$(BIN)/celery -A config worker --beat --loglevel=INFO
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Debian's Chromium for the browser tests (CI runs this; needs root).
+chromium:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache

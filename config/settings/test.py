@@ -1,0 +1,24 @@
+"""Test settings: the embedded default unless DATABASE_URL / REDIS_URL say otherwise."""
+
+from .base import *  # noqa: F401,F403
+from .base import BASE_DIR, DATABASES, REDIS_URL
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"
+# Tests run against a fresh database: the test runner names it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test.sqlite3")}
+# Even with a real broker configured the in-process suite runs tasks eagerly;
+# the worker tests start a real Celery worker process for the broker path.
+CELERY_TASK_ALWAYS_EAGER = True
+TEST_REDIS_URL = REDIS_URL
+# Rate limits would make login-heavy tests flaky; a dedicated test turns them on.
+ACCOUNT_RATE_LIMITS = False

@@ -1,0 +1,117 @@
+"""Who may do what in the network app (DESIGN §4). Every rule lives here.
+
+Views never test groups or flags themselves: they call these predicates or
+fetch through the scoped querysets (`Organisation.objects.visible_to(user)`),
+which call these predicates too. Anything a user may not see answers 404.
+
+A user's roles are read once per request object (two small queries) and kept
+on the user instance.
+"""
+
+from dataclasses import dataclass, field
+
+SECRETARIAT_GROUP = "secretariat"
+COMMITTEE_GROUP = "committee"
+_CACHE_ATTR = "_tsunagari_roles"
+
+
+@dataclass(frozen=True)
+class Roles:
+    authenticated: bool = False
+    superuser: bool = False
+    secretariat: bool = False
+    committee: bool = False
+    # organisation id -> (kind, is_org_admin), active organisations only
+    memberships: dict = field(default_factory=dict)
+
+    @property
+    def member_of_kinds(self) -> set[str]:
+        return {kind for kind, _admin in self.memberships.values()}
+
+    @property
+    def admin_of(self) -> set[int]:
+        return {org_id for org_id, (_kind, admin) in self.memberships.items() if admin}
+
+
+def roles(user) -> Roles:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Roles()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    from .models import Membership
+
+    groups = set(user.groups.values_list("name", flat=True))
+    memberships = {
+        org_id: (kind, admin)
+        for org_id, kind, admin in Membership.objects.filter(
+            user=user, organisation__is_active=True
+        ).values_list("organisation_id", "organisation__kind", "is_org_admin")
+    }
+    result = Roles(
+        authenticated=True,
+        superuser=user.is_superuser,
+        secretariat=user.is_superuser or SECRETARIAT_GROUP in groups,
+        committee=COMMITTEE_GROUP in groups,
+        memberships=memberships,
+    )
+    setattr(user, _CACHE_ATTR, result)
+    return result
+
+
+def forget_roles(user) -> None:
+    """Drop the per-request cache after changing a user's memberships or groups."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+# --- predicates ---------------------------------------------------------------
+
+
+def is_secretariat(user) -> bool:
+    return roles(user).secretariat
+
+
+def is_committee(user) -> bool:
+    return roles(user).committee
+
+
+def is_member(user) -> bool:
+    """Anyone inside the network: staff of an active organisation, the committee,
+    the secretariat. A logged-in user without any of these sees public pages only."""
+    r = roles(user)
+    return r.secretariat or r.committee or bool(r.memberships)
+
+
+def is_municipal_member(user) -> bool:
+    """May see 自治体-only events and topics."""
+    r = roles(user)
+    return r.secretariat or r.committee or "municipality" in r.member_of_kinds
+
+
+def is_org_admin(user) -> bool:
+    return bool(roles(user).admin_of)
+
+
+def can_view_dashboard(user) -> bool:
+    r = roles(user)
+    return r.secretariat or r.committee
+
+
+def can_manage_organisation(user, organisation) -> bool:
+    """Edit the profile and the staff list, invite colleagues."""
+    r = roles(user)
+    if r.secretariat:
+        return True
+    return organisation.is_active and organisation.pk in r.admin_of
+
+
+def can_manage_network(user) -> bool:
+    """Create organisations, review join requests, manage every membership."""
+    return roles(user).secretariat
+
+
+def can_see_contact_details(user, organisation) -> bool:
+    """Members' e-mail addresses are shown to the organisation's own admins
+    and the secretariat, not to the whole network."""
+    return can_manage_organisation(user, organisation)

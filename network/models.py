@@ -1,0 +1,394 @@
+"""Who belongs to the network: reference data, organisations, people, roles."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .querysets import (
+    InvitationQuerySet,
+    MembershipQuerySet,
+    OrganisationQuerySet,
+    UserManager,
+)
+
+# --- Reference data (loaded by migrations from network/data/*.csv) ---------
+
+
+class Region(models.Model):
+    """One of the 14 総合振興局・振興局."""
+
+    name = models.CharField(_("名称"), max_length=40, unique=True)
+    short_name = models.CharField(_("略称"), max_length=20)
+    kana = models.CharField(_("かな"), max_length=40)
+    kind = models.CharField(_("種別"), max_length=10)
+    seat = models.CharField(_("所在地"), max_length=20)
+    order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name = _("振興局")
+        verbose_name_plural = _("振興局")
+
+    def __str__(self):
+        return self.name
+
+
+class Municipality(models.Model):
+    class Kind(models.TextChoices):
+        CITY = "市", _("市")
+        TOWN = "町", _("町")
+        VILLAGE = "村", _("村")
+
+    code = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True)
+    name = models.CharField(_("名称"), max_length=20)
+    kana = models.CharField(_("かな"), max_length=40)
+    kind = models.CharField(_("種別"), max_length=1, choices=Kind.choices)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="municipalities", verbose_name=_("振興局")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("市町村")
+        verbose_name_plural = _("市町村")
+
+    def __str__(self):
+        return self.name
+
+
+class Program(models.Model):
+    """A program of the 生活困窮者自立支援法."""
+
+    key = models.SlugField(_("キー"), max_length=40, unique=True)
+    name = models.CharField(_("法定名称"), max_length=80)
+    common_name = models.CharField(_("通称"), max_length=80)
+    status = models.CharField(_("位置づけ"), max_length=20, blank=True)
+    order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name = _("事業")
+        verbose_name_plural = _("事業")
+
+    def __str__(self):
+        return self.common_name
+
+
+# --- Organisations --------------------------------------------------------
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        MUNICIPALITY = "municipality", _("自治体")
+        CONTRACTOR = "contractor", _("受託団体")
+        SUPPORT = "support", _("支援団体")
+        GOVERNMENT = "government", _("国・関係行政")
+        OTHER = "other", _("その他")
+
+    name = models.CharField(_("名称"), max_length=120)
+    kana = models.CharField(_("かな"), max_length=200, blank=True)
+    kind = models.CharField(_("種別"), max_length=20, choices=Kind.choices, db_index=True)
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name=_("所在市町村"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        verbose_name=_("振興局"),
+        help_text=_("所在市町村から自動で決まります。振興局の組織は市町村なしで振興局のみ指定します。"),
+    )
+    programs = models.ManyToManyField(
+        Program, blank=True, related_name="organisations", verbose_name=_("実施事業")
+    )
+    email = models.EmailField(_("代表メール"), blank=True)
+    phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+    website = models.URLField(_("ウェブサイト"), blank=True)
+    address = models.CharField(_("住所"), max_length=200, blank=True)
+    description = models.TextField(_("紹介"), blank=True)
+    is_sample = models.BooleanField(
+        _("サンプル"), default=False, help_text=_("デモ用の架空の組織です。")
+    )
+    is_active = models.BooleanField(_("有効"), default=True)
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kana", "name"]
+        verbose_name = _("組織")
+        verbose_name_plural = _("組織")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "municipality"], name="org_unique_name_muni"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("network:organisation_detail", args=[self.pk])
+
+    @property
+    def is_municipal(self) -> bool:
+        return self.kind == self.Kind.MUNICIPALITY
+
+    def clean(self):
+        # The region follows the municipality; a 振興局 unit has a region only.
+        if self.municipality_id:
+            self.region_id = self.municipality.region_id
+
+
+class Commission(models.Model):
+    """A 自治体 commissioning a 受託団体 to run a program in a fiscal year (年度)."""
+
+    contractor = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="commissions_received",
+        verbose_name=_("受託団体"),
+    )
+    commissioner = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="commissions_given",
+        limit_choices_to={"kind": Organisation.Kind.MUNICIPALITY},
+        verbose_name=_("委託元自治体"),
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, verbose_name=_("事業"))
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+
+    class Meta:
+        ordering = ["-fiscal_year", "commissioner__name"]
+        verbose_name = _("委託")
+        verbose_name_plural = _("委託")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contractor", "commissioner", "program", "fiscal_year"],
+                name="commission_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.commissioner} → {self.contractor} ({self.program}, {self.fiscal_year})"
+
+
+# --- People -----------------------------------------------------------------
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Login by e-mail. Without a usable password the user is a *contact*
+    (e.g. an imported past attendee) who can claim the account by password reset."""
+
+    email = models.EmailField(_("メールアドレス"), unique=True)
+    full_name = models.CharField(_("氏名"), max_length=80)
+    full_name_kana = models.CharField(_("氏名（かな）"), max_length=120, blank=True)
+    is_staff = models.BooleanField(_("管理サイトへのアクセス"), default=False)
+    is_active = models.BooleanField(_("有効"), default=True)
+    date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name_kana", "email"]
+        verbose_name = _("ユーザー")
+        verbose_name_plural = _("ユーザー")
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name
+
+    @property
+    def is_contact(self) -> bool:
+        return not self.has_usable_password()
+
+
+class Membership(models.Model):
+    class StaffRole(models.TextChoices):
+        # Keys follow network/data/staff_roles.csv, plus the municipal officer.
+        SHUNIN_SODAN = "shunin_sodan", _("主任相談支援員")
+        SODAN = "sodan", _("相談支援員")
+        SHURO = "shuro", _("就労支援員")
+        SHURO_JUNBI_TANTO = "shuro_junbi_tanto", _("就労準備支援担当者")
+        KAKEI_KAIZEN = "kakei_kaizen", _("家計改善支援員")
+        GYOSEI = "gyosei", _("行政担当者")
+        MANAGER = "manager", _("管理者・事務局")
+        OTHER = "other", _("その他")
+
+    class Experience(models.TextChoices):
+        UNDER_1 = "lt1", _("1年未満")
+        Y1_3 = "1to3", _("1〜3年")
+        Y3_5 = "3to5", _("3〜5年")
+        Y5_10 = "5to10", _("5〜10年")
+        OVER_10 = "gte10", _("10年以上")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("ユーザー"),
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("組織")
+    )
+    staff_role = models.CharField(
+        _("職種"), max_length=30, choices=StaffRole.choices, default=StaffRole.OTHER
+    )
+    experience = models.CharField(
+        _("経験年数"), max_length=10, choices=Experience.choices, blank=True
+    )
+    is_org_admin = models.BooleanField(_("組織管理者"), default=False)
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__kana", "user__full_name_kana"]
+        verbose_name = _("所属")
+        verbose_name_plural = _("所属")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.organisation}"
+
+
+class Invitation(models.Model):
+    """An invitation to set a password and join as a member of an organisation.
+
+    Only a hash of the token is stored; the link works once and expires."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("所属")
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("招待者"),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("有効期限"))
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("受諾日時"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("取消日時"), null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("招待")
+        verbose_name_plural = _("招待")
+
+    def __str__(self):
+        return str(self.membership)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def new_token(cls) -> tuple[str, str]:
+        token = secrets.token_urlsafe(32)
+        return token, cls.hash_token(token)
+
+    @staticmethod
+    def default_expiry():
+        return timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS)
+
+    @property
+    def is_usable(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
+
+    @property
+    def status_label(self) -> str:
+        if self.accepted_at:
+            return _("受諾済み")
+        if self.revoked_at:
+            return _("取消済み")
+        if self.expires_at <= timezone.now():
+            return _("期限切れ")
+        return _("未受諾")
+
+
+class JoinRequest(models.Model):
+    """「ネットワークへの参加申請」 from an organisation not yet in the network."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("審査中")
+        APPROVED = "approved", _("承認")
+        DECLINED = "declined", _("見送り")
+
+    organisation_name = models.CharField(_("組織名"), max_length=120)
+    organisation_kana = models.CharField(_("組織名（かな）"), max_length=200, blank=True)
+    kind = models.CharField(_("組織の種別"), max_length=20, choices=Organisation.Kind.choices)
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, verbose_name=_("所在市町村")
+    )
+    programs = models.ManyToManyField(Program, blank=True, verbose_name=_("実施事業"))
+    contact_name = models.CharField(_("担当者氏名"), max_length=80)
+    contact_kana = models.CharField(_("担当者氏名（かな）"), max_length=120, blank=True)
+    contact_email = models.EmailField(_("担当者メールアドレス"))
+    contact_phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+    message = models.TextField(_("参加の目的・メッセージ"), blank=True)
+    status = models.CharField(
+        _("状態"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decline_reason = models.TextField(_("見送りの理由"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("判断者"),
+    )
+    decided_at = models.DateTimeField(_("判断日時"), null=True, blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("作成された組織"),
+    )
+    created_at = models.DateTimeField(_("申請日時"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("参加申請")
+        verbose_name_plural = _("参加申請")
+
+    def __str__(self):
+        return self.organisation_name
