@@ -115,3 +115,36 @@ def can_see_contact_details(user, organisation) -> bool:
     """Members' e-mail addresses are shown to the organisation's own admins
     and the secretariat, not to the whole network."""
     return can_manage_organisation(user, organisation)
+
+
+# --- view decorators ------------------------------------------------------------
+
+
+def _require(predicate):
+    """Anonymous users go to the login page; logged-in users who fail the
+    predicate get 404, so nothing reveals that the page exists."""
+    from functools import wraps
+
+    from django.contrib.auth.views import redirect_to_login
+    from django.http import Http404
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not predicate(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+member_required = _require(is_member)
+secretariat_required = _require(can_manage_network)
+dashboard_required = _require(can_view_dashboard)
+# Organisation-level rules (can_manage_organisation) need the object: views
+# fetch it through Organisation.objects.manageable_by(user) and 404 otherwise.
+login_required_404 = _require(lambda user: True)

@@ -1,0 +1,16 @@
+from django.core.paginator import Paginator
+
+PAGE_SIZE = 50
+
+
+def paginate(request, queryset, per_page: int = PAGE_SIZE):
+    """A page of `queryset` from ?page=; a bad or out-of-range number gives the
+    nearest valid page instead of an error."""
+    paginator = Paginator(queryset, per_page)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def querystring_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
