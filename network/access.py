@@ -9,6 +9,9 @@ on the user instance.
 """
 
 from dataclasses import dataclass, field
+from functools import wraps
+
+from django.http import Http404
 
 SECRETARIAT_GROUP = "secretariat"
 COMMITTEE_GROUP = "committee"
@@ -123,15 +126,13 @@ def can_see_contact_details(user, organisation) -> bool:
 def _require(predicate):
     """Anonymous users go to the login page; logged-in users who fail the
     predicate get 404, so nothing reveals that the page exists."""
-    from functools import wraps
-
-    from django.contrib.auth.views import redirect_to_login
-    from django.http import Http404
-
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
+                # Imported here: auth.views needs the app registry ready.
+                from django.contrib.auth.views import redirect_to_login
+
                 return redirect_to_login(request.get_full_path())
             if not predicate(request.user):
                 raise Http404

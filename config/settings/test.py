@@ -1,5 +1,7 @@
 """Test settings: the embedded default unless DATABASE_URL / REDIS_URL say otherwise."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 from .base import BASE_DIR, DATABASES, REDIS_URL
 
@@ -13,9 +15,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"
-# Tests run against a fresh database: the test runner names it.
+# Tests run against a fresh database file (not :memory:, so that WAL, IMMEDIATE
+# transactions and several connections behave as in production). One file per
+# process, so parallel runs on one machine do not trample each other.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test.sqlite3")}
+    (BASE_DIR / "test-artifacts").mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "test-artifacts" / f"test-{os.getpid()}.sqlite3")
+    }
 # Even with a real broker configured the in-process suite runs tasks eagerly;
 # the worker tests start a real Celery worker process for the broker path.
 CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,141 @@
+"""Every URL × every actor (DESIGN §4), as one table.
+
+The table below is the access policy in executable form. `test_every_url_has_a_row`
+fails as soon as someone adds a URL pattern to a project app without deciding
+who may open it. Third-party URL sets (allauth, Django admin) are covered by a
+few representative rows; their own access logic is theirs.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from network.models import Invitation, JoinRequest
+from tests.conftest import ACTOR_NAMES
+from tests.factories import MembershipFactory, municipality
+
+# Column order of the rows: see ACTOR_NAMES in conftest.
+#        anon outsider contractor municipal org_admin committee secretariat superuser
+PUBLIC = (200, 200, 200, 200, 200, 200, 200, 200)
+MEMBERS = (302, 404, 200, 200, 200, 200, 200, 200)
+OWN_ORG_ADMIN = (302, 404, 404, 404, 200, 404, 200, 200)
+OTHER_ORG_ADMIN = (302, 404, 404, 404, 404, 404, 200, 200)
+OWN_ORG_ADMIN_POST_ONLY = (302, 404, 404, 404, 405, 404, 405, 405)
+SECRETARIAT = (302, 404, 404, 404, 404, 404, 200, 200)
+ADMIN_SITE = (302, 302, 302, 302, 302, 302, 302, 200)
+LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302, 302)
+
+# (url name, target, expected statuses). Targets are built by `targets` below.
+MATRIX = [
+    ("home", None, PUBLIC),
+    ("healthz", None, PUBLIC),
+    ("account_login", None, LOGIN_PAGE),
+    ("admin:index", None, ADMIN_SITE),
+    ("network:join_request", None, PUBLIC),
+    ("network:join_request_done", None, PUBLIC),
+    ("network:accept_invitation", "token", PUBLIC),
+    ("network:organisation_list", None, MEMBERS),
+    ("network:organisation_detail", "own_org", MEMBERS),
+    ("network:organisation_detail", "other_org", MEMBERS),
+    ("network:organisation_edit", "own_org", OWN_ORG_ADMIN),
+    ("network:organisation_edit", "other_org", OTHER_ORG_ADMIN),
+    ("network:staff_list", "own_org", OWN_ORG_ADMIN),
+    ("network:staff_list", "other_org", OTHER_ORG_ADMIN),
+    ("network:staff_invite", "own_org", OWN_ORG_ADMIN),
+    ("network:staff_invite", "other_org", OTHER_ORG_ADMIN),
+    ("network:membership_edit", "own_membership", OWN_ORG_ADMIN),
+    ("network:membership_edit", "other_membership", OTHER_ORG_ADMIN),
+    ("network:membership_remove", "own_membership", OWN_ORG_ADMIN),
+    ("network:membership_remove", "other_membership", OTHER_ORG_ADMIN),
+    ("network:invitation_revoke", "own_invitation", OWN_ORG_ADMIN),
+    ("network:invitation_revoke", "other_invitation", OTHER_ORG_ADMIN),
+    ("network:invitation_resend", "own_invitation", OWN_ORG_ADMIN_POST_ONLY),
+    ("network:manage_home", None, SECRETARIAT),
+    ("network:organisation_create", None, SECRETARIAT),
+    ("network:people_list", None, SECRETARIAT),
+    ("network:join_request_list", None, SECRETARIAT),
+    ("network:join_request_detail", "join_request", SECRETARIAT),
+]
+
+PROJECT_APPS = ("core", "network", "events", "surveys", "directory", "config")
+
+
+def _project_url_names(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            module = getattr(entry.urlconf_module, "__name__", "")
+            if not module.split(".")[0] in PROJECT_APPS:
+                continue
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _project_url_names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            view_module = getattr(entry.callback, "__module__", "")
+            if view_module.split(".")[0] in PROJECT_APPS:
+                names.add(prefix + entry.name)
+    return names
+
+
+def test_every_url_has_a_row():
+    covered = {name for name, _target, _expected in MATRIX}
+    missing = _project_url_names() - covered
+    assert not missing, f"URLs without a row in the access matrix: {sorted(missing)}"
+
+
+def test_matrix_rows_have_a_status_per_actor():
+    assert all(len(expected) == len(ACTOR_NAMES) for _n, _t, expected in MATRIX)
+
+
+@pytest.fixture
+def targets(contractor_org, other_org, org_admin, secretariat):
+    """URL kwargs for each target kind. 'own' = the org admin's organisation."""
+    own_membership = MembershipFactory(organisation=contractor_org)
+    other_membership = MembershipFactory(organisation=other_org)
+    invitations = {}
+    for label, membership in (("own", own_membership), ("other", other_membership)):
+        _token, token_hash = Invitation.new_token()
+        invitations[label] = Invitation.objects.create(
+            membership=membership,
+            invited_by=secretariat,
+            token_hash=token_hash,
+            expires_at=Invitation.default_expiry(),
+        )
+    public_token, public_hash = Invitation.new_token()
+    Invitation.objects.create(
+        membership=MembershipFactory(organisation=contractor_org, user__password=None),
+        token_hash=public_hash,
+        expires_at=Invitation.default_expiry(),
+    )
+    join_request = JoinRequest.objects.create(
+        organisation_name="新しい支援の会",
+        kind="support",
+        municipality=municipality("012025"),
+        contact_name="申請 太郎",
+        contact_email="apply@example.org",
+    )
+    return {
+        None: {},
+        "token": {"token": public_token},
+        "own_org": {"pk": contractor_org.pk},
+        "other_org": {"pk": other_org.pk},
+        "own_membership": {"pk": contractor_org.pk, "membership_pk": own_membership.pk},
+        "other_membership": {"pk": other_org.pk, "membership_pk": other_membership.pk},
+        "own_invitation": {"pk": contractor_org.pk, "invitation_pk": invitations["own"].pk},
+        "other_invitation": {"pk": other_org.pk, "invitation_pk": invitations["other"].pk},
+        "join_request": {"pk": join_request.pk},
+    }
+
+
+@pytest.mark.parametrize(
+    "url_name,target,expected", MATRIX, ids=[f"{n}[{t or '-'}]" for n, t, _e in MATRIX]
+)
+def test_access_matrix(url_name, target, expected, actors, targets, client_for):
+    url = reverse(url_name, kwargs=targets[target])
+    failures = []
+    for actor_name, status in zip(ACTOR_NAMES, expected, strict=True):
+        response = client_for(actors[actor_name]).get(url)
+        if response.status_code != status:
+            failures.append(f"{actor_name}: expected {status}, got {response.status_code}")
+        elif status == 302 and actor_name == "anonymous":
+            assert "/login/" in response["Location"], response["Location"]
+    assert not failures, f"{url}: " + "; ".join(failures)
