@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("network/", include("network.urls")),
+    path("events/", include("events.urls")),
     path("admin/", admin.site.urls),
 ]
 

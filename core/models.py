@@ -1,0 +1,37 @@
+"""Cross-app tables. The outbox records every notification once, so that a
+retried task or a second sweep can never send the same message twice."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxMessage(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("送信待ち")
+        SENDING = "sending", _("送信中")
+        SENT = "sent", _("送信済み")
+        FAILED = "failed", _("失敗")
+        SKIPPED = "skipped", _("取りやめ")
+
+    # Idempotency key, e.g. "registration:42:confirmed" or "event:7:reminder:3d".
+    key = models.CharField(_("キー"), max_length=200, unique=True)
+    kind = models.CharField(_("種類"), max_length=50, db_index=True)
+    to_email = models.EmailField(_("宛先"))
+    subject = models.CharField(_("件名"), max_length=200)
+    body = models.TextField(_("本文"))
+    status = models.CharField(
+        _("状態"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
+    last_error = models.TextField(_("エラー"), blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("送信開始"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("送信記録")
+        verbose_name_plural = _("送信記録")
+
+    def __str__(self):
+        return f"{self.kind} → {self.to_email}"
