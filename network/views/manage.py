@@ -1,31 +1,211 @@
-"""Placeholder: being written."""
-from django.http import Http404
+"""Management pages: org admins for their own organisation, the secretariat for all.
+
+Organisation-level pages fetch through Organisation.objects.manageable_by(user),
+so an org admin asking for another organisation gets 404 like any outsider.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import transaction
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from core.pagination import paginate, querystring_without_page
+
+from .. import access
+from ..filters import PeopleFilter
+from ..forms import (
+    MembershipForm,
+    MembershipRemoveForm,
+    OrganisationManageForm,
+    organisation_form_class,
+    would_leave_without_admin,
+)
+from ..models import Invitation, JoinRequest, Organisation, User
 
 
-
-def organisation_edit(request, **kwargs):
-    raise Http404
-
-
-def staff_list(request, **kwargs):
-    raise Http404
+def _managed_organisation(request, pk):
+    return get_object_or_404(Organisation.objects.manageable_by(request.user), pk=pk)
 
 
-def membership_edit(request, **kwargs):
-    raise Http404
+def _managed_membership(request, pk, membership_pk):
+    organisation = _managed_organisation(request, pk)
+    membership = get_object_or_404(
+        organisation.memberships.select_related("user", "organisation"), pk=membership_pk
+    )
+    return organisation, membership
 
 
-def membership_remove(request, **kwargs):
-    raise Http404
+def _after_own_change(request, membership):
+    """After changing one's own membership the cached roles are stale, and the
+    staff page may no longer be reachable."""
+    access.forget_roles(request.user)
+    if access.can_manage_organisation(request.user, membership.organisation):
+        return redirect("network:staff_list", pk=membership.organisation_id)
+    return redirect(membership.organisation)
 
 
-def manage_home(request, **kwargs):
-    raise Http404
+# --- one organisation ---------------------------------------------------------
 
 
-def organisation_create(request, **kwargs):
-    raise Http404
+@access.login_required_404
+def organisation_edit(request, pk):
+    organisation = _managed_organisation(request, pk)
+    form_class = organisation_form_class(request.user)
+    form = form_class(request.POST if request.method == "POST" else None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("組織の情報を保存しました。"))
+        return redirect(organisation)
+    return render(
+        request, "network/organisation_edit.html", {"organisation": organisation, "form": form}
+    )
 
 
-def people_list(request, **kwargs):
-    raise Http404
+@access.login_required_404
+def staff_list(request, pk):
+    organisation = _managed_organisation(request, pk)
+    memberships = organisation.memberships.select_related("user").order_by(
+        "-is_org_admin", "user__full_name_kana", "user__email", "pk"
+    )
+    invitations = (
+        Invitation.objects.filter(membership__organisation=organisation)
+        .pending()
+        .select_related("membership__user", "invited_by")
+        .order_by("-created_at")
+    )
+    return render(
+        request,
+        "network/staff_list.html",
+        {
+            "organisation": organisation,
+            "page_obj": paginate(request, memberships),
+            "querystring": querystring_without_page(request),
+            "invitations": invitations,
+        },
+    )
+
+
+@access.login_required_404
+def membership_edit(request, pk, membership_pk):
+    organisation, membership = _managed_membership(request, pk, membership_pk)
+    if request.method == "POST":
+        # Validation and save share one transaction: the last-admin check
+        # locks the other admins' rows until the change is written.
+        with transaction.atomic():
+            form = MembershipForm(request.POST, instance=membership, actor=request.user)
+            saved = form.is_valid()
+            if saved:
+                form.save()
+        if saved:
+            messages.success(
+                request,
+                _("%(name)s さんの所属情報を保存しました。") % {"name": membership.user},
+            )
+            if membership.user_id == request.user.pk:
+                return _after_own_change(request, membership)
+            return redirect("network:staff_list", pk=organisation.pk)
+    else:
+        form = MembershipForm(instance=membership, actor=request.user)
+    return render(
+        request,
+        "network/membership_edit.html",
+        {"organisation": organisation, "membership": membership, "form": form},
+    )
+
+
+@access.login_required_404
+def membership_remove(request, pk, membership_pk):
+    organisation, membership = _managed_membership(request, pk, membership_pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            form = MembershipRemoveForm(request.POST, membership=membership, actor=request.user)
+            removed = form.is_valid()
+            if removed:
+                form.save()
+        if removed:
+            messages.success(
+                request,
+                _("%(name)s さんを%(org)sのスタッフから外しました。")
+                % {"name": membership.user, "org": organisation},
+            )
+            if membership.user_id == request.user.pk:
+                return _after_own_change(request, membership)
+            return redirect("network:staff_list", pk=organisation.pk)
+    else:
+        form = MembershipRemoveForm(membership=membership, actor=request.user)
+    blocked = not access.is_secretariat(request.user) and would_leave_without_admin(membership)
+    return render(
+        request,
+        "network/membership_remove.html",
+        {
+            "organisation": organisation,
+            "membership": membership,
+            "form": form,
+            "blocked": blocked,
+            "is_self": membership.user_id == request.user.pk,
+        },
+    )
+
+
+# --- the secretariat ----------------------------------------------------------
+
+
+@access.secretariat_required
+def manage_home(request):
+    by_kind = dict(
+        Organisation.objects.filter(is_active=True)
+        .order_by()  # the default ordering would split the GROUP BY
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    kinds = [(value, label, by_kind.get(value, 0)) for value, label in Organisation.Kind.choices]
+    return render(
+        request,
+        "network/manage_home.html",
+        {
+            "kinds": kinds,
+            "organisation_total": sum(by_kind.values()),
+            "inactive_count": Organisation.objects.filter(is_active=False).count(),
+            "member_count": User.objects.filter(memberships__isnull=False).distinct().count(),
+            "contact_count": User.objects.filter(
+                password__startswith=UNUSABLE_PASSWORD_PREFIX
+            ).count(),
+            "pending_join_requests": JoinRequest.objects.filter(
+                status=JoinRequest.Status.PENDING
+            ).count(),
+            "pending_invitations": Invitation.objects.pending().count(),
+        },
+    )
+
+
+@access.secretariat_required
+def organisation_create(request):
+    form = OrganisationManageForm(
+        request.POST if request.method == "POST" else None, initial={"is_active": True}
+    )
+    if request.method == "POST" and form.is_valid():
+        organisation = form.save()
+        messages.success(
+            request,
+            _("%(org)sを登録しました。続けてスタッフを招待してください。") % {"org": organisation},
+        )
+        return redirect("network:staff_list", pk=organisation.pk)
+    return render(request, "network/organisation_create.html", {"form": form})
+
+
+@access.secretariat_required
+def people_list(request):
+    filterset = PeopleFilter(request.GET, queryset=User.objects.all(), request=request)
+    return render(
+        request,
+        "network/people_list.html",
+        {
+            "filter": filterset,
+            "page_obj": paginate(request, filterset.qs),
+            "querystring": querystring_without_page(request),
+            "filtered": any(value for key, value in request.GET.items() if key != "page"),
+        },
+    )

@@ -1,15 +1,104 @@
-"""Placeholder: being written."""
-from django.http import Http404
+"""Pages anyone can open: the join request form and invitation links."""
+
+import logging
+
+from allauth.account.utils import perform_login
+from django.contrib import messages
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from .. import services
+from ..forms_joining import JoinRequestForm
+from ..models import Invitation
+
+logger = logging.getLogger(__name__)
 
 
+def join_request(request):
+    if request.method == "POST":
+        form = JoinRequestForm(request.POST)
+        if form.is_valid():
+            if form.is_spam:
+                # Answer exactly as for a person, so a bot learns nothing.
+                logger.info("join request honeypot filled; discarded")
+            else:
+                services.create_join_request(**form.service_kwargs())
+            return redirect("network:join_request_done")
+    else:
+        form = JoinRequestForm()
+    return render(request, "network/join_request_form.html", {"form": form})
 
-def join_request(request, **kwargs):
-    raise Http404
+
+def join_request_done(request):
+    return render(request, "network/join_request_done.html")
 
 
-def join_request_done(request, **kwargs):
-    raise Http404
+def _invalid_invitation(request, invitation):
+    if invitation is None:
+        reason, status = "unknown", 404
+    elif invitation.accepted_at:
+        reason, status = "accepted", 410
+    elif invitation.revoked_at:
+        reason, status = "revoked", 410
+    else:
+        reason, status = "expired", 410
+    return render(request, "network/invitation_invalid.html", {"reason": reason}, status=status)
 
 
-def accept_invitation(request, **kwargs):
-    raise Http404
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+def accept_invitation(request, token):
+    invitation = (
+        Invitation.objects.select_related("membership__user", "membership__organisation")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_usable:
+        return _invalid_invitation(request, invitation)
+
+    user = invitation.membership.user
+    organisation = invitation.membership.organisation
+    # Someone who already has a password (e.g. a member of another
+    # organisation) only confirms; a new person chooses a password here.
+    needs_password = not user.has_usable_password()
+    data = request.POST if request.method == "POST" else None
+    form = SetPasswordForm(user, data) if needs_password else None
+
+    if request.method == "POST" and (form is None or form.is_valid()):
+        password = form.cleaned_data["new_password1"] if form else None
+        try:
+            # The returned user carries the new password hash, which the
+            # session must be bound to (or the next request logs them out).
+            user = services.accept_invitation(invitation=invitation, password=password)
+        except services.InvitationUnusable:
+            invitation.refresh_from_db()
+            return _invalid_invitation(request, invitation)
+        messages.success(
+            request,
+            _("「%(organisation)s」の所属者として参加しました。")
+            % {"organisation": organisation.name},
+        )
+        if needs_password:
+            return perform_login(request, user, redirect_url=reverse("home"))
+        if request.user.is_authenticated and request.user.pk == user.pk:
+            return redirect("home")
+        # The link proves the mailbox, not the person at the keyboard: an
+        # existing account still signs in with its own password.
+        return redirect_to_login(reverse("home"))
+
+    return render(
+        request,
+        "network/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "invitee": user,
+            "organisation": organisation,
+            "form": form,
+            "needs_password": needs_password,
+        },
+    )

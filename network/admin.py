@@ -1,0 +1,305 @@
+"""Django admin for the network app.
+
+Reference data (振興局, 市町村, 事業) is loaded by migrations, so the admin only
+corrects it (no add/delete). Organisations and memberships can be imported and
+exported as CSV/XLSX (network/resources.py). Every changelist names its
+related objects in `list_select_related`, so its query count does not grow
+with the number of rows (tests/test_admin.py pins the counts).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import AllOrNothingImportExportMixin
+
+from .models import (
+    Commission,
+    Invitation,
+    JoinRequest,
+    Membership,
+    Municipality,
+    Organisation,
+    Program,
+    Region,
+    User,
+)
+from .resources import MembershipResource, OrganisationResource
+
+# --- Reference data -----------------------------------------------------------
+
+
+class ReferenceDataAdmin(admin.ModelAdmin):
+    """Loaded by migrations from network/data; the admin may correct, not add or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Region)
+class RegionAdmin(ReferenceDataAdmin):
+    list_display = ("name", "short_name", "kana", "kind", "seat", "order")
+    search_fields = ("name", "short_name", "kana")
+    readonly_fields = ("name",)
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(ReferenceDataAdmin):
+    list_display = ("code", "name", "kana", "kind", "region")
+    list_filter = ("kind", "region")
+    list_select_related = ("region",)
+    search_fields = ("code", "name", "kana")
+    readonly_fields = ("code",)
+    list_per_page = 200
+
+
+@admin.register(Program)
+class ProgramAdmin(ReferenceDataAdmin):
+    list_display = ("common_name", "name", "key", "status", "order")
+    search_fields = ("key", "name", "common_name")
+    readonly_fields = ("key",)
+
+
+# --- Organisations --------------------------------------------------------------
+
+
+class CommissionInline(admin.TabularInline):
+    model = Commission
+    fk_name = "contractor"
+    extra = 0
+    autocomplete_fields = ("commissioner",)
+    verbose_name = _("受託（委託元自治体）")
+    verbose_name_plural = _("受託（委託元自治体）")
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(AllOrNothingImportExportMixin, admin.ModelAdmin):
+    show_full_result_count = False  # one COUNT(*) per page is enough
+    resource_classes = [OrganisationResource]
+    list_display = ("name", "kana", "kind", "municipality", "region", "is_active", "is_sample")
+    list_filter = ("kind", "region", "is_active", "is_sample")
+    list_select_related = ("municipality", "region")
+    search_fields = ("name", "kana")
+    autocomplete_fields = ("municipality",)
+    filter_horizontal = ("programs",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [CommissionInline]
+    fieldsets = (
+        (None, {"fields": ("name", "kana", "kind", "municipality", "region", "programs")}),
+        (_("連絡先"), {"fields": ("email", "phone", "website", "address", "description")}),
+        (_("状態"), {"fields": ("is_active", "is_sample", "created_at", "updated_at")}),
+    )
+
+
+@admin.register(Commission)
+class CommissionAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    list_display = ("commissioner", "contractor", "program", "fiscal_year")
+    list_filter = ("fiscal_year", "program")
+    list_select_related = ("commissioner", "contractor", "program")
+    search_fields = ("commissioner__name", "contractor__name")
+    autocomplete_fields = ("commissioner", "contractor")
+
+
+# --- People -----------------------------------------------------------------------
+
+
+class UserCreationForm(AdminUserCreationForm):
+    """E-mail instead of username; "password-based authentication: disabled"
+    creates a contact who can claim the account by password reset."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name", "full_name_kana")
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data.get("email"))
+        if email and User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("このメールアドレスのユーザーは既に登録されています。"))
+        return email
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data.get("email"))
+        others = User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
+        if email and others.exists():
+            raise forms.ValidationError(_("このメールアドレスのユーザーは既に登録されています。"))
+        return email
+
+
+class AccountStatusFilter(admin.SimpleListFilter):
+    title = _("アカウント")
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        return (("login", _("ログイン可")), ("contact", _("連絡先のみ")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "contact":
+            return queryset.filter(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        if self.value() == "login":
+            return queryset.exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        return queryset
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("organisation",)
+    fields = ("organisation", "staff_role", "experience", "is_org_admin")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    show_full_result_count = False
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = (
+        "email",
+        "full_name",
+        "full_name_kana",
+        "account_status",
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "last_login",
+    )
+    list_filter = (AccountStatusFilter, "is_staff", "is_superuser", "is_active", "groups")
+    search_fields = ("email", "full_name", "full_name_kana")
+    ordering = ("full_name_kana", "email")
+    readonly_fields = ("last_login", "date_joined")
+    inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("氏名"), {"fields": ("full_name", "full_name_kana")}),
+        (
+            _("権限"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("日時"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "full_name",
+                    "full_name_kana",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    @admin.display(description=_("アカウント"))
+    def account_status(self, obj):
+        return _("ログイン可") if obj.has_usable_password() else _("連絡先のみ")
+
+
+@admin.register(Membership)
+class MembershipAdmin(AllOrNothingImportExportMixin, admin.ModelAdmin):
+    show_full_result_count = False
+    resource_classes = [MembershipResource]
+    list_display = (
+        "user",
+        "user_email",
+        "organisation",
+        "staff_role",
+        "experience",
+        "is_org_admin",
+    )
+    list_filter = ("staff_role", "experience", "is_org_admin", "organisation__kind")
+    list_select_related = ("user", "organisation")
+    search_fields = ("user__email", "user__full_name", "user__full_name_kana", "organisation__name")
+    autocomplete_fields = ("user", "organisation")
+    readonly_fields = ("created_at",)
+
+    @admin.display(description=_("メールアドレス"), ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are created by the invite workflow (a hashed token and an
+    e-mail); the admin only looks at them and can revoke them."""
+
+    list_display = (
+        "membership",
+        "invited_by",
+        "status",
+        "created_at",
+        "expires_at",
+        "sent_at",
+        "accepted_at",
+    )
+    list_filter = ("accepted_at", "revoked_at", "expires_at")
+    list_select_related = ("membership__user", "membership__organisation", "invited_by")
+    search_fields = ("membership__user__email", "membership__organisation__name")
+    fields = (
+        "membership",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "sent_at",
+        "accepted_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ["revoke"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("状態"))
+    def status(self, obj):
+        return obj.status_label
+
+    @admin.action(description=_("選んだ未受諾の招待を取り消す"))
+    def revoke(self, request, queryset):
+        count = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        self.message_user(
+            request, _("%(count)s 件の招待を取り消しました。") % {"count": count}, messages.SUCCESS
+        )
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(admin.ModelAdmin):
+    """Approving or declining happens in the secretariat's pages (it creates
+    the organisation and sends the invitation); the admin corrects data."""
+
+    list_display = (
+        "organisation_name",
+        "kind",
+        "municipality",
+        "contact_name",
+        "contact_email",
+        "status",
+        "created_at",
+    )
+    list_filter = ("status", "kind")
+    show_full_result_count = False
+    list_select_related = ("municipality",)
+    search_fields = ("organisation_name", "organisation_kana", "contact_name", "contact_email")
+    autocomplete_fields = ("municipality",)
+    filter_horizontal = ("programs",)
+    readonly_fields = ("status", "decided_by", "decided_at", "organisation", "created_at")

@@ -1,0 +1,151 @@
+"""Forms for organisation profiles and staff management."""
+
+from django import forms
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from . import access
+from .filters import municipality_choices
+from .models import Membership, Organisation
+
+PROFILE_FIELDS = [
+    "name",
+    "kana",
+    "municipality",
+    "programs",
+    "email",
+    "phone",
+    "website",
+    "address",
+    "description",
+]
+
+
+def _formfield(db_field, **kwargs):
+    # People type "example.org" without a scheme; today's sites are https.
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class CheckboxList(forms.CheckboxSelectMultiple):
+    """Checkboxes laid out by the site's .checkbox-list style."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__({"class": "checkbox-list", **(attrs or {})}, choices)
+
+
+class OrganisationProfileForm(forms.ModelForm):
+    """What an org admin keeps up to date. The region is not asked: the
+    model's clean() derives it from the municipality."""
+
+    class Meta:
+        model = Organisation
+        fields = PROFILE_FIELDS
+        formfield_callback = _formfield
+        widgets = {
+            "programs": CheckboxList,
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "description": forms.Textarea(attrs={"rows": 6}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].widget.choices = municipality_choices(_("（指定なし）"))
+
+
+class OrganisationManageForm(OrganisationProfileForm):
+    """The secretariat's version: also the kind, the flags, and the region
+    for a 振興局 unit that has no municipality of its own."""
+
+    class Meta(OrganisationProfileForm.Meta):
+        fields = ["kind", *PROFILE_FIELDS, "region", "is_active", "is_sample"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # A 自治体 without either would never show up under any area.
+        if (
+            cleaned.get("kind") == Organisation.Kind.MUNICIPALITY
+            and not cleaned.get("municipality")
+            and not cleaned.get("region")
+        ):
+            self.add_error(
+                "municipality", _("自治体は所在市町村または振興局のいずれかを指定してください。")
+            )
+        return cleaned
+
+
+def organisation_form_class(user):
+    return OrganisationManageForm if access.is_secretariat(user) else OrganisationProfileForm
+
+
+def _other_admins(membership):
+    admins = Membership.objects.filter(
+        organisation_id=membership.organisation_id, is_org_admin=True
+    ).exclude(pk=membership.pk)
+    # Inside a transaction (the views validate in one) the rows are locked, so
+    # two admins demoting each other at the same moment cannot both succeed.
+    # Outside one (a confirmation page's GET) a plain read is enough.
+    if transaction.get_connection().in_atomic_block:
+        admins = admins.select_for_update()
+    return admins
+
+
+def would_leave_without_admin(membership) -> bool:
+    """True when this membership holds the organisation's only admin flag."""
+    return membership.is_org_admin and not _other_admins(membership).exists()
+
+
+LAST_ADMIN_MESSAGE = _(
+    "この方は組織で唯一の組織管理者です。先に別のスタッフを組織管理者にしてください。"
+)
+
+
+class MembershipForm(forms.ModelForm):
+    """Role, experience band and admin flag of one staff member.
+
+    Only the secretariat may leave an organisation without an admin; an org
+    admin must hand the flag to a colleague first."""
+
+    class Meta:
+        model = Membership
+        fields = ["staff_role", "experience", "is_org_admin"]
+        help_texts = {
+            "is_org_admin": _("組織の紹介とスタッフ名簿を編集し、同僚を招待できます。"),
+        }
+
+    def __init__(self, *args, actor, **kwargs):
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        # clean() runs before the cleaned data is copied onto the instance, so
+        # self.instance still holds the stored flag here.
+        cleaned = super().clean()
+        demoting = cleaned.get("is_org_admin") is False
+        if (
+            demoting
+            and not access.is_secretariat(self.actor)
+            and would_leave_without_admin(self.instance)
+        ):
+            self.add_error("is_org_admin", LAST_ADMIN_MESSAGE)
+        return cleaned
+
+
+class MembershipRemoveForm(forms.Form):
+    """Confirmation of removing a person from an organisation. It has no
+    fields: it carries the rule that the last admin stays."""
+
+    def __init__(self, *args, membership, actor, **kwargs):
+        self.membership = membership
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not access.is_secretariat(self.actor) and would_leave_without_admin(self.membership):
+            raise forms.ValidationError(LAST_ADMIN_MESSAGE, code="last_admin")
+        return cleaned
+
+    def save(self):
+        self.membership.delete()
