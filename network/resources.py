@@ -11,6 +11,14 @@ How an organisation row finds the record it updates:
      same `name` and `municipality`, else a new one.
 So `import_id_fields` is (name, municipality), with `id` taking precedence.
 
+`municipality` is the 6-digit 全国地方公共団体コード with its check digit; a
+5-digit code is an error (a numeric XLSX cell that lost its leading zero is
+padded back). `region` follows the municipality; it is read from the file only
+for rows without one (the 振興局 units). `kind` and the membership's
+`staff_role`/`experience` accept the code or the Japanese label; `programs`
+are program keys separated by `|`. Columns `municipality_name` and
+`organisation_name` are for reading the export and are ignored on import.
+
 A membership row is identified by (email, organisation). A person not yet
 known is created as a *contact* (no usable password) who can later claim the
 account through password reset. Existing users' names are never changed by an
@@ -41,7 +49,7 @@ from .models import Membership, Municipality, Organisation, Program, Region
 
 User = get_user_model()
 
-_SIX_DIGITS = re.compile(r"^\d{6}$")
+_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 
 
 class MunicipalityCodeWidget(LookupWidget):

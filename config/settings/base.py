@@ -214,10 +214,44 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# An uploaded file waits between the admin's preview and confirm steps. With
+# Redis it waits in the shared cache, so any web process or host can finish
+# the import; without, in the temp folder of this single machine.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = (
+    "import_export.tmp_storages.CacheStorage"
+    if REDIS_URL
+    else "import_export.tmp_storages.TempFolderStorage"
+)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- Events -------------------------------------------------------------------
+# Largest slide deck (PDF) the secretariat may upload to an event.
+EVENT_SLIDES_MAX_BYTES = env.int("EVENT_SLIDES_MAX_BYTES", default=20 * 1024 * 1024)
+
+# --- Periodic sweeps (events services helper) ------------------------------------
+# Celery beat runs these when REDIS_URL is set; without it, cron runs the very
+# same entries through `python manage.py run_periodic` (it reads this dict).
+# Every sweep is idempotent (outbox keys), so running one twice sends nothing twice.
+from celery.schedules import crontab  # noqa: E402
+
+EVENT_REMINDER_DAYS = [7, 1]
+# Thanks + materials for events nobody marked finished go out this long after the end.
+EVENT_THANKS_DELAY_HOURS = env.int("EVENT_THANKS_DELAY_HOURS", default=24)
+CELERY_BEAT_SCHEDULE = {
+    "events-reminders": {"task": "events.tasks.sweep_reminders", "schedule": crontab(minute=5)},
+    "events-online-links": {
+        "task": "events.tasks.sweep_online_links",
+        "schedule": crontab(minute=10),
+    },
+    "events-thanks": {"task": "events.tasks.sweep_thanks", "schedule": crontab(minute=15)},
+    "outbox-requeue": {
+        "task": "core.tasks.requeue_stale_outbox",
+        "schedule": crontab(minute="*/10"),
+    },
 }

@@ -29,3 +29,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 TEST_REDIS_URL = REDIS_URL
 # Rate limits would make login-heavy tests flaky; a dedicated test turns them on.
 ACCOUNT_RATE_LIMITS = False
+# WhiteNoise warns when STATIC_ROOT is missing; tests never collect static files.
+STATIC_ROOT = BASE_DIR / "test-artifacts" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
