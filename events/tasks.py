@@ -1,0 +1,114 @@
+"""Periodic sweeps of the events app: reminders, the online link, thanks mails.
+
+A sweep looks at the calendar now and queues what is due; it never waits (no
+long countdown tasks that a restart would lose). Each message has an outbox key
+(events.notifications), so running a sweep again — every hour from Celery beat,
+or from cron through `manage.py run_periodic` — queues nothing twice. The sweeps
+are Celery tasks and plain callables; each returns how many messages it queued.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from core.models import OutboxMessage
+
+from . import notifications
+from .models import Event, Registration
+
+THANKS_WINDOW = datetime.timedelta(days=7)
+
+
+def _local_day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight of a date in the site's time zone (Asia/Tokyo), as an aware datetime."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _not_yet_queued(registrations, key_of) -> list[Registration]:
+    """Drop the registrations whose message already exists, in one query, so a
+    second run renders and inserts nothing."""
+    registrations = list(registrations)
+    if not registrations:
+        return []
+    keys = {registration.pk: key_of(registration) for registration in registrations}
+    existing = set(
+        OutboxMessage.objects.filter(key__in=keys.values()).values_list("key", flat=True)
+    )
+    return [r for r in registrations if keys[r.pk] not in existing]
+
+
+def _registrations(**filters):
+    return Registration.objects.filter(**filters).select_related("event", "user", "session")
+
+
+@shared_task
+def sweep_reminders() -> int:
+    """Reminder N days before (N in settings.EVENT_REMINDER_DAYS, counted in
+    calendar days in Asia/Tokyo) to everyone confirmed for a published event."""
+    today = timezone.localdate()
+    queued = 0
+    for days in settings.EVENT_REMINDER_DAYS:
+        day = today + datetime.timedelta(days=days)
+        due = _registrations(
+            status=Registration.Status.CONFIRMED,
+            event__status=Event.Status.PUBLISHED,
+            event__starts_at__gte=_local_day_start(day),
+            event__starts_at__lt=_local_day_start(day + datetime.timedelta(days=1)),
+        )
+        for registration in _not_yet_queued(
+            due, lambda r, d=days: notifications.reminder_key(r, d)
+        ):
+            if notifications.reminder(registration, days):
+                queued += 1
+    return queued
+
+
+@shared_task
+def sweep_online_links() -> int:
+    """The online URL to people confirmed for online participation, "the day
+    before": from 0:00 (Asia/Tokyo) of the day before the event until it ends.
+    The window runs on into the day itself so that someone promoted or
+    registering late, or a URL entered late, still gets the link."""
+    now = timezone.now()
+    day_after_tomorrow = timezone.localdate() + datetime.timedelta(days=2)
+    due = _registrations(
+        status=Registration.Status.CONFIRMED,
+        mode=Registration.Mode.ONLINE,
+        event__status=Event.Status.PUBLISHED,
+        event__format__in=[Event.Format.ONLINE, Event.Format.HYBRID],
+        event__starts_at__lt=_local_day_start(day_after_tomorrow),
+        event__ends_at__gt=now,
+    ).exclude(event__online_url="")
+    queued = 0
+    for registration in _not_yet_queued(due, notifications.online_link_key):
+        if notifications.online_link(registration):
+            queued += 1
+    return queued
+
+
+@shared_task
+def sweep_thanks() -> int:
+    """Thanks + materials to those who came, for events of the last 7 days that
+    are finished, or still published but ended at least
+    settings.EVENT_THANKS_DELAY_HOURS ago (time for the secretariat to put the
+    materials up; finish_event sends at once). Older events are left alone, so
+    imported history never mails anyone."""
+    now = timezone.now()
+    delay = datetime.timedelta(hours=settings.EVENT_THANKS_DELAY_HOURS)
+    events = Event.objects.filter(ends_at__gte=now - THANKS_WINDOW).filter(
+        Q(status=Event.Status.FINISHED) | Q(status=Event.Status.PUBLISHED, ends_at__lte=now - delay)
+    )
+    queued = 0
+    for event in events:
+        present = Registration.objects.counted_as_present(event).select_related(
+            "event", "user", "session"
+        )
+        for registration in _not_yet_queued(present, notifications.thanks_key):
+            if notifications.thanks(registration):
+                queued += 1
+    return queued

@@ -1,0 +1,210 @@
+"""The e-mails of the events app: what each says, and under which outbox key.
+
+Each message is a pair of templates under templates/events/emails/
+(`<name>_subject.txt`, `<name>.txt`) rendered in Japanese and recorded through
+core.outbox.queue_message. The key names the occasion (e.g.
+"registration:42:confirmed"), so the same occasion never mails twice, however
+often a service or sweep runs. Callers pass registrations with `event`, `user`
+and `session` already loaded.
+
+The online URL appears only in the online-link mail, which goes only to people
+confirmed for online participation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from core.models import OutboxMessage
+from core.outbox import queue_message
+from core.templatetags.wareki import jdate
+
+from .models import Event, Registration
+
+_BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+
+# --- keys -----------------------------------------------------------------------
+
+
+def registration_key(registration: Registration, occasion: str) -> str:
+    return f"registration:{registration.pk}:{occasion}"
+
+
+def event_key(event_id: int, occasion: str, registration_id: int) -> str:
+    return f"event:{event_id}:{occasion}:{registration_id}"
+
+
+def reminder_key(registration: Registration, days: int) -> str:
+    return event_key(registration.event_id, f"reminder:{days}d", registration.pk)
+
+
+def online_link_key(registration: Registration) -> str:
+    return event_key(registration.event_id, "online-link", registration.pk)
+
+
+def thanks_key(registration: Registration) -> str:
+    return event_key(registration.event_id, "thanks", registration.pk)
+
+
+def _repeatable_key(base: str) -> str:
+    """A key for an occasion that can happen again to the same registration
+    (promoted, moved to a full mode and waitlisted, promoted again): the first
+    time the plain key, later ones numbered. Callers hold the event lock, so two
+    promotions of one registration cannot race for a number."""
+    if not OutboxMessage.objects.filter(key=base).exists():
+        return base
+    return f"{base}:{OutboxMessage.objects.filter(key__startswith=base + ':').count() + 2}"
+
+
+def _timestamp(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y%m%dT%H%M%S%f")
+
+
+# --- formatting -------------------------------------------------------------------
+
+
+def _clock(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def format_when(event: Event) -> str:
+    """2021年6月4日(金) 13:30〜16:30 (the end date is repeated only when it differs)."""
+    start = timezone.localtime(event.starts_at)
+    end = timezone.localtime(event.ends_at)
+    text = f"{jdate(start)} {_clock(start)}〜"
+    if end.date() != start.date():
+        text += f"{jdate(end)} "
+    return text + _clock(end)
+
+
+def format_place(event: Event) -> str:
+    parts = [p for p in (event.venue_name, event.venue_address) if p]
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return parts[0]
+    return f"{parts[0]}（{parts[1]}）"
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def event_url(event: Event) -> str:
+    return absolute(event.get_absolute_url())
+
+
+def _render(name: str, context: dict) -> tuple[str, str]:
+    # A worker has no request that would activate a language.
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"events/emails/{name}_subject.txt", context)
+        body = render_to_string(f"events/emails/{name}.txt", context)
+    # Template tags leave blank lines behind; a mail reads better without runs of them.
+    body = _BLANK_RUNS.sub("\n\n", body.strip())
+    return " ".join(subject.split()), body + "\n"
+
+
+def _queue(name: str, key: str, registration: Registration, **extra) -> OutboxMessage | None:
+    event = registration.event
+    context = {
+        "event": event,
+        "registration": registration,
+        "user": registration.user,
+        "when": format_when(event),
+        "place": format_place(event),
+        "event_url": event_url(event),
+        "mine_url": absolute(reverse("events:mine")),
+        "site_url": settings.SITE_URL,
+        **extra,
+    }
+    subject, body = _render(name, context)
+    return queue_message(
+        key=key, kind=f"events.{name}", to_email=registration.user.email, subject=subject, body=body
+    )
+
+
+# --- the messages -----------------------------------------------------------------
+
+
+def registration_result(registration: Registration) -> OutboxMessage | None:
+    """Confirmation, or the news of being on the waiting list."""
+    if registration.status == Registration.Status.CONFIRMED:
+        return _queue("confirmed", registration_key(registration, "confirmed"), registration)
+    if registration.status == Registration.Status.WAITLISTED:
+        return _queue("waitlisted", registration_key(registration, "waitlisted"), registration)
+    return None
+
+
+def guest_confirm(registration: Registration, token: str) -> OutboxMessage | None:
+    # One mail per token: a resend issues a new token and so a new key. The link
+    # is in the stored body until sent; it works once and holds no seat.
+    key = registration_key(
+        registration, f"guest-confirm:{registration.confirmation_token_hash[:16]}"
+    )
+    url = absolute(reverse("events:confirm_guest", args=[token]))
+    return _queue("guest_confirm", key, registration, confirm_url=url)
+
+
+def promoted(registration: Registration) -> OutboxMessage | None:
+    key = _repeatable_key(registration_key(registration, "promoted"))
+    return _queue("promoted", key, registration)
+
+
+def social_promoted(registration: Registration) -> OutboxMessage | None:
+    key = _repeatable_key(registration_key(registration, "social-promoted"))
+    return _queue("social_promoted", key, registration)
+
+
+def changed(registration: Registration, *, lost_seat: bool) -> OutboxMessage | None:
+    """The new details; `lost_seat` when the new mode or session is full and the
+    person is now on its waiting list."""
+    key = registration_key(registration, f"changed:{_timestamp(registration.updated_at)}")
+    return _queue("changed", key, registration, lost_seat=lost_seat)
+
+
+def cancelled(registration: Registration) -> OutboxMessage | None:
+    return _queue("cancelled", registration_key(registration, "cancelled"), registration)
+
+
+def event_cancelled(registration: Registration) -> OutboxMessage | None:
+    key = event_key(registration.event_id, "cancelled", registration.pk)
+    return _queue("event_cancelled", key, registration)
+
+
+def reminder(registration: Registration, days: int) -> OutboxMessage | None:
+    return _queue("reminder", reminder_key(registration, days), registration, days=days)
+
+
+def online_link(registration: Registration) -> OutboxMessage | None:
+    event = registration.event
+    if (
+        registration.status != Registration.Status.CONFIRMED
+        or registration.mode != Registration.Mode.ONLINE
+        or not event.online_url
+    ):
+        return None
+    return _queue(
+        "online_link", online_link_key(registration), registration, online_url=event.online_url
+    )
+
+
+def thanks(registration: Registration) -> OutboxMessage | None:
+    event = registration.event
+    return _queue(
+        "thanks",
+        thanks_key(registration),
+        registration,
+        slides_url=absolute(event.slides.url) if event.slides else "",
+    )
+
+
+def bulk_message(
+    registration: Registration, *, message_id: str, subject: str, body: str
+) -> OutboxMessage | None:
+    key = f"event:{registration.event_id}:message:{message_id}:{registration.user_id}"
+    return _queue("bulk_message", key, registration, message_subject=subject, message_body=body)
