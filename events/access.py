@@ -99,4 +99,27 @@ def visible_registrations(queryset, user):
     return queryset.filter(condition).distinct()
 
 
+def may_see_organisation_registrations(user, organisation) -> bool:
+    """The list of an organisation's registrations: its org admins, members of
+    a 自治体 that commissions it, and the secretariat. Being a member of the
+    organisation is not enough (colleagues' plans are not shared by default)."""
+    if can_manage_events(user):
+        return True
+    if not user.is_authenticated:
+        return False
+    roles = network_access.roles(user)
+    if organisation.pk in roles.admin_of:
+        return True
+    municipal_orgs = [
+        org_id for org_id, (kind, _admin) in roles.memberships.items() if kind == "municipality"
+    ]
+    if not municipal_orgs:
+        return False
+    from network.models import Commission
+
+    return Commission.objects.filter(
+        contractor=organisation, commissioner__in=municipal_orgs
+    ).exists()
+
+
 events_manager_required = _require(can_manage_events)

@@ -249,6 +249,9 @@ class CalendarFeed(models.Model):
         verbose_name = _("カレンダー配信")
         verbose_name_plural = _("カレンダー配信")
 
+    def __str__(self):
+        return str(self.user)
+
     @staticmethod
     def new_token() -> str:
         return secrets.token_urlsafe(32)
