@@ -1,0 +1,50 @@
+"""Who may see and do what with surveys (DESIGN §4). Every surveys rule lives here.
+
+- The secretariat builds, sends and reads everything, including the individual
+  answers of named surveys.
+- The committee reads aggregates only; any cell with fewer than
+  MIN_CELL respondents is suppressed.
+- An org admin reads the individual answers given for their own organisation
+  (named surveys only).
+- Respondents answer through their secret invitation link, logged in or not.
+"""
+
+from network import access as network_access
+from network.access import _require
+
+MIN_CELL = 3
+
+
+def can_manage_surveys(user) -> bool:
+    return network_access.is_secretariat(user)
+
+
+def can_view_results(user) -> bool:
+    return network_access.can_view_dashboard(user)
+
+
+def sees_individual_answers(user, survey) -> bool:
+    return can_manage_surveys(user) and not survey.anonymous
+
+
+def must_suppress_small_cells(user) -> bool:
+    """Everyone but the secretariat sees suppressed aggregates."""
+    return not can_manage_surveys(user)
+
+
+def can_view_organisation_responses(user, survey, organisation) -> bool:
+    if survey.anonymous:
+        return False
+    if can_manage_surveys(user):
+        return True
+    return organisation.pk in network_access.roles(user).admin_of
+
+
+def visible_surveys(queryset, user):
+    if can_manage_surveys(user) or can_view_results(user):
+        return queryset
+    return queryset.none()
+
+
+surveys_manager_required = _require(can_manage_surveys)
+results_required = _require(can_view_results)

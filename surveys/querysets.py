@@ -1,0 +1,29 @@
+from django.db import models
+
+
+class SurveyQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from . import access
+
+        return access.visible_surveys(self, user)
+
+    def manageable_by(self, user):
+        from . import access
+
+        return self if access.can_manage_surveys(user) else self.none()
+
+    def published(self):
+        return self.filter(status="published")
+
+
+class InvitationQuerySet(models.QuerySet):
+    def unanswered(self):
+        return self.filter(responded_at__isnull=True)
+
+    def answered(self):
+        return self.filter(responded_at__isnull=False)
+
+
+class ResponseQuerySet(models.QuerySet):
+    def submitted(self):
+        return self.filter(submitted_at__isnull=False)
