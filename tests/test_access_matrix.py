@@ -21,6 +21,11 @@ OWN_ORG_ADMIN = (302, 404, 404, 404, 200, 404, 200, 200)
 OTHER_ORG_ADMIN = (302, 404, 404, 404, 404, 404, 200, 200)
 OWN_ORG_ADMIN_POST_ONLY = (302, 404, 404, 404, 405, 404, 405, 405)
 SECRETARIAT = (302, 404, 404, 404, 404, 404, 200, 200)
+SECRETARIAT_POST_ONLY = (302, 404, 404, 404, 404, 404, 405, 405)
+LOGGED_IN = (302, 200, 200, 200, 200, 200, 200, 200)
+MUNICIPAL_AUDIENCE = (302, 404, 404, 200, 404, 200, 200, 200)
+OWNER_ONLY = (302, 404, 200, 404, 404, 404, 404, 404)  # owner: contractor_member
+GUEST_FORM = (200, 200, 302, 302, 302, 302, 302, 302)  # members are sent to the member form
 ADMIN_SITE = (302, 302, 302, 302, 302, 302, 302, 200)
 LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302, 302)
 
@@ -54,6 +59,42 @@ MATRIX = [
     ("network:people_list", None, SECRETARIAT),
     ("network:join_request_list", None, SECRETARIAT),
     ("network:join_request_detail", "join_request", SECRETARIAT),
+    # events: public and member pages
+    ("events:list", None, PUBLIC),
+    ("events:detail", "members_event", MEMBERS),
+    ("events:detail", "public_event", PUBLIC),
+    ("events:detail", "municipal_event", MUNICIPAL_AUDIENCE),
+    ("events:detail", "draft_event", SECRETARIAT),
+    ("events:calendar", "members_event", MEMBERS),
+    ("events:calendar", "public_event", PUBLIC),
+    ("events:register", "open_event", MEMBERS),
+    ("events:register", "municipal_event", MUNICIPAL_AUDIENCE),
+    ("events:register_guest", "public_event", GUEST_FORM),
+    ("events:confirm_guest", "guest_token", PUBLIC),
+    ("events:feed", "feed_token", PUBLIC),
+    ("events:mine", None, LOGGED_IN),
+    ("events:calendar_settings", None, LOGGED_IN),
+    ("events:registration_edit", "own_registration", OWNER_ONLY),
+    ("events:registration_cancel", "own_registration", OWNER_ONLY),
+    ("events:organisation_registrations", "own_org_registrations", OWN_ORG_ADMIN),
+    ("events:organisation_registrations", "other_org_registrations", OTHER_ORG_ADMIN),
+    # events: secretariat
+    ("events:manage_list", None, SECRETARIAT),
+    ("events:create", None, SECRETARIAT),
+    ("events:edit", "members_event", SECRETARIAT),
+    ("events:sessions", "members_event", SECRETARIAT),
+    ("events:copy", "members_event", SECRETARIAT),
+    ("events:publish", "draft_event", SECRETARIAT),
+    ("events:cancel", "members_event", SECRETARIAT),
+    ("events:finish", "members_event", SECRETARIAT),
+    ("events:registrations", "members_event", SECRETARIAT),
+    ("events:registration_add", "members_event", SECRETARIAT),
+    ("events:checkin", "members_event", SECRETARIAT),
+    ("events:checkin_toggle", "checkin_registration", SECRETARIAT_POST_ONLY),
+    ("events:message", "members_event", SECRETARIAT),
+    ("events:export", "export_csv", SECRETARIAT),
+    ("events:import", None, SECRETARIAT),
+    ("events:import_confirm", None, SECRETARIAT_POST_ONLY),
 ]
 
 PROJECT_APPS = ("core", "network", "events", "surveys", "directory", "config")
@@ -86,8 +127,42 @@ def test_matrix_rows_have_a_status_per_actor():
     assert all(len(expected) == len(ACTOR_NAMES) for _n, _t, expected in MATRIX)
 
 
+def _event_targets(owner, secretariat):
+    from events import services as event_services
+    from events.models import CalendarFeed, Event
+    from tests.event_factories import EventFactory, RegistrationFactory
+
+    members_event = EventFactory(audience=Event.Audience.MEMBERS)
+    open_event = EventFactory(audience=Event.Audience.MEMBERS)  # nobody registered yet
+    public_event = EventFactory(audience=Event.Audience.PUBLIC)
+    municipal_event = EventFactory(audience=Event.Audience.MUNICIPAL)
+    draft_event = EventFactory(status=Event.Status.DRAFT)
+    own_registration = RegistrationFactory(event=members_event, user=owner)
+    guest = event_services.register_guest(
+        event=public_event,
+        email="guest@example.org",
+        full_name="一般 参加者",
+        full_name_kana="いっぱん さんかしゃ",
+        organisation_name="地域の会",
+        mode="venue",
+    )
+    feed = CalendarFeed.objects.create(user=owner, token=CalendarFeed.new_token())
+    return {
+        "members_event": {"pk": members_event.pk},
+        "open_event": {"pk": open_event.pk},
+        "public_event": {"pk": public_event.pk},
+        "municipal_event": {"pk": municipal_event.pk},
+        "draft_event": {"pk": draft_event.pk},
+        "own_registration": {"pk": own_registration.pk},
+        "checkin_registration": {"pk": members_event.pk, "registration_pk": own_registration.pk},
+        "guest_token": {"token": guest.raw_token},
+        "feed_token": {"token": feed.token},
+        "export_csv": {"pk": members_event.pk, "fmt": "csv"},
+    }
+
+
 @pytest.fixture
-def targets(contractor_org, other_org, org_admin, secretariat):
+def targets(contractor_org, other_org, org_admin, contractor_member, secretariat):
     """URL kwargs for each target kind. 'own' = the org admin's organisation."""
     own_membership = MembershipFactory(organisation=contractor_org)
     other_membership = MembershipFactory(organisation=other_org)
@@ -113,8 +188,12 @@ def targets(contractor_org, other_org, org_admin, secretariat):
         contact_name="申請 太郎",
         contact_email="apply@example.org",
     )
+    events = _event_targets(contractor_member, secretariat)
     return {
         None: {},
+        **events,
+        "own_org_registrations": {"org_pk": contractor_org.pk},
+        "other_org_registrations": {"org_pk": other_org.pk},
         "token": {"token": public_token},
         "own_org": {"pk": contractor_org.pk},
         "other_org": {"pk": other_org.pk},

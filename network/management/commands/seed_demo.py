@@ -366,14 +366,16 @@ class Command(BaseCommand):
                     "グループ secretariat / committee がありません。先に migrate を実行してください。"
                 )
             )
+        # The demo spans apps; imported here so that the network app does not depend on events.
+        from events.demo import seed_events
+
+        # All or nothing: a failing step leaves the database as it was.
         with transaction.atomic():
             result = seed_organisations()
             seed_people(result)
             seed_accounts(result)
-        # The demo spans apps; imported here so that the network app does not depend on events.
-        from events.demo import seed_events
-
-        self.stdout.write(seed_events())
+            events_summary = seed_events()
+        self.stdout.write(events_summary)
         self.print_summary()
 
     def print_summary(self):
