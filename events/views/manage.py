@@ -1,55 +1,549 @@
-"""Placeholder: being written."""
-from django.http import Http404
+"""The secretariat's event pages: schedule, publish, run the day, follow up.
+
+Every view is for the secretariat only (events_manager_required) and fetches
+its event through Event.objects.manageable_by(user), so anyone else gets 404.
+State changes with side effects (publishing, cancelling, registering, check-in,
+mail) go through events.services; these views only collect input and report.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.pagination import paginate, querystring_without_page
+from network.models import Organisation, User
+
+from .. import services
+from ..access import events_manager_required
+from ..filters_manage import (
+    EventManageFilter,
+    RegistrationManageFilter,
+    search_registrations,
+)
+from ..forms_manage import (
+    BulkMessageForm,
+    EventCancelForm,
+    EventForm,
+    RegistrationAddForm,
+    SessionFormSet,
+    publish_warnings,
+)
+from ..models import Event, Registration
+
+CHECKIN_QUERY_MAX_LENGTH = 100
+# Refusals of services.register that concern one field of the manual-add form.
+_ERROR_FIELDS = {
+    "organisation_required": "organisation",
+    "bad_organisation": "organisation",
+    "bad_mode": "mode",
+    "mode_not_offered": "mode",
+    "bad_session": "session",
+    "no_social": "social",
+}
 
 
-
-def manage_list(request, **kwargs):
-    raise Http404
-
-
-def event_create(request, **kwargs):
-    raise Http404
+def _managed_event(request, pk):
+    return get_object_or_404(Event.objects.manageable_by(request.user), pk=pk)
 
 
-def event_edit(request, **kwargs):
-    raise Http404
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
 
 
-def event_sessions(request, **kwargs):
-    raise Http404
+def _is_filtered(request, filterset) -> bool:
+    return any(request.GET.get(name) for name in filterset.form.fields)
 
 
-def event_copy(request, **kwargs):
-    raise Http404
+# --- the list of events --------------------------------------------------------
 
 
-def event_publish(request, **kwargs):
-    raise Http404
+@events_manager_required
+def manage_list(request):
+    events = Event.objects.manageable_by(request.user)
+    fiscal_years = events.order_by("-fiscal_year").values_list("fiscal_year", flat=True).distinct()
+    filterset = EventManageFilter(request.GET, queryset=events, fiscal_years=list(fiscal_years))
+    return render(
+        request,
+        "events/manage_list.html",
+        {
+            "filter": filterset,
+            "filtered": _is_filtered(request, filterset),
+            "page_obj": paginate(request, filterset.qs),
+            "querystring": querystring_without_page(request),
+        },
+    )
 
 
-def event_cancel(request, **kwargs):
-    raise Http404
+# --- one event: create, edit, sessions ----------------------------------------
 
 
-def event_finish(request, **kwargs):
-    raise Http404
+def _report_warnings(request, form):
+    for warning in form.warnings:
+        messages.warning(request, warning)
 
 
-def registration_list(request, **kwargs):
-    raise Http404
+def _fill_waitlist(request, event):
+    """A raised capacity or a removed session may have freed seats: they go to
+    the waiting list now (the people are told), not at the next registration."""
+    promoted = services.fill_waitlist(event=event, by=request.user)
+    if promoted:
+        messages.info(
+            request,
+            _("空いた席に、キャンセル待ちだった%(n)d人を繰り上げました。本人にお知らせを送ります。")
+            % {"n": len(promoted)},
+        )
 
 
-def registration_add(request, **kwargs):
-    raise Http404
+@events_manager_required
+def event_create(request):
+    form = EventForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        # One row, no side effects: a new event is a draft nobody sees yet.
+        event = form.save()
+        messages.success(
+            request,
+            _(
+                "「%(title)s」を下書きとして保存しました。分科会を追加し、内容を確認してから公開してください。"
+            )
+            % {"title": event.title},
+        )
+        _report_warnings(request, form)
+        return redirect("events:edit", pk=event.pk)
+    return render(request, "events/manage_form.html", {"form": form, "event": None})
 
 
-def checkin(request, **kwargs):
-    raise Http404
+@events_manager_required
+def event_edit(request, pk):
+    event = _managed_event(request, pk)
+    form = EventForm(request.POST or None, request.FILES or None, instance=event)
+    if request.method == "POST" and form.is_valid():
+        event = form.save()
+        messages.success(request, _("「%(title)s」を保存しました。") % {"title": event.title})
+        _report_warnings(request, form)
+        _fill_waitlist(request, event)
+        return redirect("events:edit", pk=event.pk)
+    return render(request, "events/manage_form.html", {"form": form, "event": event})
 
 
-def checkin_toggle(request, **kwargs):
-    raise Http404
+def _sessions_with_counts(event):
+    return event.sessions.annotate(
+        active_count=Count(
+            "registrations", filter=~Q(registrations__status=Registration.Status.CANCELLED)
+        )
+    ).order_by("order", "pk")
 
 
-def message(request, **kwargs):
-    raise Http404
+@events_manager_required
+def event_sessions(request, pk):
+    event = _managed_event(request, pk)
+    formset = SessionFormSet(
+        request.POST or None, instance=event, queryset=_sessions_with_counts(event)
+    )
+    needs_confirmation = []
+    if request.method == "POST" and formset.is_valid():
+        deleted = [f.instance for f in formset.deleted_forms if f.instance.pk]
+        # Registrations keep their place in the event and lose only the
+        # session (Registration.session is SET_NULL); the secretariat must
+        # know that before it happens.
+        needs_confirmation = [s for s in deleted if getattr(s, "active_count", 0)]
+        if not needs_confirmation or request.POST.get("confirm_delete") == "yes":
+            with transaction.atomic():
+                formset.save()
+            messages.success(request, _("分科会を保存しました。"))
+            for session in needs_confirmation:
+                messages.warning(
+                    request,
+                    _(
+                        "分科会「%(title)s」を削除しました。申し込んでいた%(n)d人は「分科会なし」になりました。"
+                    )
+                    % {"title": session.title, "n": session.active_count},
+                )
+            _fill_waitlist(request, event)
+            return redirect("events:sessions", pk=event.pk)
+    return render(
+        request,
+        "events/manage_sessions.html",
+        {"event": event, "formset": formset, "needs_confirmation": needs_confirmation},
+    )
+
+
+# --- state changes through the services ---------------------------------------
+
+
+@events_manager_required
+def event_copy(request, pk):
+    event = _managed_event(request, pk)
+    if request.method == "POST":
+        copy = services.copy_event(event=event, by=request.user)
+        messages.success(
+            request,
+            _("「%(title)s」をコピーして下書きを作りました。日時・回・申込期間を確認してください。")
+            % {"title": event.title},
+        )
+        return redirect("events:edit", pk=copy.pk)
+    return render(
+        request,
+        "events/manage_copy.html",
+        {"event": event, "session_count": event.sessions.count()},
+    )
+
+
+@events_manager_required
+def event_publish(request, pk):
+    event = _managed_event(request, pk)
+    if request.method == "POST" and event.status == Event.Status.DRAFT:
+        try:
+            services.publish_event(event=event, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(
+                request,
+                _("「%(title)s」を公開しました。対象の人が一覧で見て申し込めます。")
+                % {"title": event.title},
+            )
+            return redirect("events:registrations", pk=event.pk)
+    return render(
+        request,
+        "events/manage_publish.html",
+        {"event": event, "warnings": publish_warnings(event)},
+    )
+
+
+@events_manager_required
+def event_cancel(request, pk):
+    event = _managed_event(request, pk)
+    cancellable = event.status in (Event.Status.DRAFT, Event.Status.PUBLISHED)
+    form = EventCancelForm(request.POST or None)
+    if request.method == "POST" and cancellable and form.is_valid():
+        try:
+            services.cancel_event(event=event, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("「%(title)s」を中止にしました。申込者にお知らせを送ります。")
+                % {"title": event.title},
+            )
+            return redirect("events:registrations", pk=event.pk)
+    return render(
+        request,
+        "events/manage_cancel.html",
+        {
+            "event": event,
+            "form": form,
+            "cancellable": cancellable,
+            "active_count": event.registrations.active().count(),
+        },
+    )
+
+
+@events_manager_required
+def event_finish(request, pk):
+    event = _managed_event(request, pk)
+    finishable = event.status in (Event.Status.PUBLISHED, Event.Status.FINISHED)
+    if request.method == "POST" and finishable:
+        was_finished = event.status == Event.Status.FINISHED
+        try:
+            services.finish_event(event=event, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            if was_finished:
+                text = _("まだお礼メールを受け取っていない参加者に送ります。")
+            else:
+                text = _(
+                    "「%(title)s」を終了にしました。参加者にお礼と資料のご案内を送ります。"
+                ) % {"title": event.title}
+            messages.success(request, text)
+            return redirect("events:registrations", pk=event.pk)
+    present = Registration.objects.counted_as_present(event).count()
+    return render(
+        request,
+        "events/manage_finish.html",
+        {
+            "event": event,
+            "finishable": finishable,
+            "started": event.starts_at <= timezone.now(),
+            "present_count": present,
+            "has_materials": bool(event.report_url or event.video_url or event.slides),
+        },
+    )
+
+
+# --- registrations -----------------------------------------------------------------
+
+
+def _registration_summary(event, sessions):
+    """Counts of the event's active registrations by mode, session, 懇親会 and
+    organisation kind, in a single aggregate query."""
+    active = Registration.objects.filter(event=event).active()
+    confirmed = Q(status=Registration.Status.CONFIRMED)
+    waitlisted = Q(status=Registration.Status.WAITLISTED)
+    aggregates = {
+        "total": Count("pk"),
+        "confirmed": Count("pk", filter=confirmed),
+        "waitlisted": Count("pk", filter=waitlisted),
+        "pending": Count("pk", filter=Q(status=Registration.Status.PENDING)),
+        "attended": Count("pk", filter=Q(attended=True)),
+        "social_confirmed": Count("pk", filter=Q(social=Registration.SocialStatus.CONFIRMED)),
+        "social_waitlisted": Count("pk", filter=Q(social=Registration.SocialStatus.WAITLISTED)),
+    }
+    for mode in Registration.Mode.values:
+        aggregates[f"mode_{mode}_c"] = Count("pk", filter=confirmed & Q(mode=mode))
+        aggregates[f"mode_{mode}_w"] = Count("pk", filter=waitlisted & Q(mode=mode))
+    for session in sessions:
+        aggregates[f"session_{session.pk}_c"] = Count("pk", filter=confirmed & Q(session=session))
+        aggregates[f"session_{session.pk}_w"] = Count("pk", filter=waitlisted & Q(session=session))
+    aggregates["session_none_c"] = Count("pk", filter=confirmed & Q(session__isnull=True))
+    aggregates["session_none_w"] = Count("pk", filter=waitlisted & Q(session__isnull=True))
+    for kind in Organisation.Kind.values:
+        aggregates[f"kind_{kind}"] = Count("pk", filter=confirmed & Q(organisation__kind=kind))
+    aggregates["kind_none"] = Count("pk", filter=confirmed & Q(organisation__isnull=True))
+    counts = active.aggregate(**aggregates)
+
+    def row(label, key, capacity=None):
+        return {
+            "label": label,
+            "confirmed": counts[f"{key}_c"],
+            "waitlisted": counts[f"{key}_w"],
+            "capacity": capacity,
+        }
+
+    modes = []
+    if event.offers_venue:
+        modes.append(row(_("会場"), "mode_venue", event.venue_capacity))
+    if event.offers_online:
+        modes.append(row(_("オンライン"), "mode_online", event.online_capacity))
+    session_rows = [row(s.title, f"session_{s.pk}", s.capacity) for s in sessions]
+    if sessions:
+        session_rows.append(row(_("分科会なし"), "session_none"))
+    kinds = [
+        {"kind": kind, "label": label, "count": counts[f"kind_{kind}"]}
+        for kind, label in Organisation.Kind.choices
+    ]
+    kinds.append({"kind": "none", "label": _("登録組織なし"), "count": counts["kind_none"]})
+    return {"counts": counts, "modes": modes, "sessions": session_rows, "kinds": kinds}
+
+
+@events_manager_required
+def registration_list(request, pk):
+    event = _managed_event(request, pk)
+    sessions = list(event.sessions.order_by("order", "pk"))
+    filterset = RegistrationManageFilter(
+        request.GET, queryset=Registration.objects.filter(event=event), sessions=sessions
+    )
+    return render(
+        request,
+        "events/manage_registrations.html",
+        {
+            "event": event,
+            "filter": filterset,
+            "filtered": _is_filtered(request, filterset),
+            "page_obj": paginate(request, filterset.qs),
+            "querystring": querystring_without_page(request),
+            "summary": _registration_summary(event, sessions),
+            "has_sessions": bool(sessions),
+        },
+    )
+
+
+@events_manager_required
+def registration_add(request, pk):
+    event = _managed_event(request, pk)
+    # Coming from the check-in page (a walk-in) returns there afterwards.
+    from_checkin = request.GET.get("from") == "checkin" or request.POST.get("from") == "checkin"
+    form = RegistrationAddForm(request.POST or None, event=event)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                # An unknown e-mail becomes a contact (no password) who can
+                # claim the account later; it is rolled back with a refusal.
+                user = form.user or User.objects.create_contact(
+                    data["email"],
+                    full_name=data["full_name"].strip(),
+                    full_name_kana=data["full_name_kana"].strip(),
+                )
+                registration = services.register(
+                    event=event,
+                    user=user,
+                    mode=data["mode"],
+                    session=data.get("session"),
+                    social=data.get("social", False),
+                    question=data["question"],
+                    organisation=data.get("organisation"),
+                    organisation_name=data["organisation_name"],
+                    by=request.user,
+                )
+        except ValidationError as error:
+            form.add_error(_ERROR_FIELDS.get(error.code), error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s さんを登録しました（%(status)s）。")
+                % {"name": user, "status": registration.get_status_display()},
+            )
+            if registration.status == Registration.Status.WAITLISTED:
+                messages.warning(
+                    request,
+                    _("定員に達しているため、キャンセル待ちとして登録しました。"),
+                )
+            if from_checkin:
+                return redirect(
+                    reverse("events:checkin", args=[event.pk])
+                    + "?"
+                    + urlencode({"q": user.full_name_kana or user.full_name or user.email})
+                )
+            return redirect("events:registrations", pk=event.pk)
+    return render(
+        request,
+        "events/manage_registration_add.html",
+        {"event": event, "form": form, "from_checkin": from_checkin},
+    )
+
+
+# --- the day: check-in -----------------------------------------------------------------
+
+
+def _checkin_counts(event) -> dict:
+    return (
+        Registration.objects.filter(event=event)
+        .active()
+        .aggregate(
+            attended=Count("pk", filter=Q(attended=True)),
+            confirmed=Count("pk", filter=Q(status=Registration.Status.CONFIRMED)),
+        )
+    )
+
+
+@events_manager_required
+def checkin(request, pk):
+    event = _managed_event(request, pk)
+    query = (request.GET.get("q") or "")[:CHECKIN_QUERY_MAX_LENGTH]
+    registrations = search_registrations(Registration.objects.filter(event=event).active(), query)
+    registrations = registrations.select_related("user", "organisation", "session").order_by(
+        "user__full_name_kana", "user__email", "pk"
+    )
+    return render(
+        request,
+        "events/checkin.html",
+        {
+            "event": event,
+            "query": query,
+            "page_obj": paginate(request, registrations),
+            "querystring": querystring_without_page(request),
+            "counts": _checkin_counts(event),
+        },
+    )
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@events_manager_required
+@require_POST
+def checkin_toggle(request, pk, registration_pk):
+    event = _managed_event(request, pk)
+    registration = get_object_or_404(
+        Registration.objects.filter(event=event).select_related("user"), pk=registration_pk
+    )
+    # The form says which state it wants, so a double tap or a resent form
+    # cannot undo the first one; a bare POST toggles.
+    wanted = request.POST.get("attended")
+    attended = wanted == "1" if wanted in ("0", "1") else not registration.attended
+    error = None
+    try:
+        registration = services.set_attended(
+            registration=registration, attended=attended, by=request.user
+        )
+    except ValidationError as exc:
+        error = _error_text(exc)
+    if _wants_json(request):
+        counts = _checkin_counts(event)
+        return JsonResponse(
+            {
+                "ok": error is None,
+                "error": error,
+                "registration": registration.pk,
+                "attended": registration.attended,
+                "attended_count": counts["attended"],
+                "confirmed_count": counts["confirmed"],
+            },
+            status=400 if error else 200,
+        )
+    if error:
+        messages.error(request, error)
+    elif registration.attended:
+        messages.success(
+            request, _("%(name)s さんを出席にしました。") % {"name": registration.user}
+        )
+    else:
+        messages.info(
+            request, _("%(name)s さんの出席を取り消しました。") % {"name": registration.user}
+        )
+    params = {}
+    query = (request.POST.get("q") or "")[:CHECKIN_QUERY_MAX_LENGTH]
+    if query:
+        params["q"] = query
+    page = request.POST.get("page") or ""
+    if page.isdigit():
+        params["page"] = page
+    url = reverse("events:checkin", args=[event.pk])
+    if params:
+        url += "?" + urlencode(params)
+    return redirect(f"{url}#reg-{registration.pk}")
+
+
+# --- bulk message -----------------------------------------------------------------------
+
+
+@events_manager_required
+def message(request, pk):
+    event = _managed_event(request, pk)
+    form = BulkMessageForm(request.POST or None)
+    step = "edit"
+    recipient_count = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        action = request.POST.get("action")
+        if action == "send":
+            try:
+                queued = services.send_bulk_message(
+                    event=event,
+                    subject=data["subject"],
+                    body=data["body"],
+                    statuses=list(data["statuses"]),
+                    by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    _("%(n)d人へのメールを送信待ちに登録しました。順に送信されます。")
+                    % {"n": queued},
+                )
+                return redirect("events:registrations", pk=event.pk)
+        elif action == "preview":
+            step = "preview"
+            # The same selection as services.send_bulk_message.
+            recipient_count = Registration.objects.filter(
+                event=event, status__in=data["statuses"]
+            ).count()
+    return render(
+        request,
+        "events/manage_message.html",
+        {"event": event, "form": form, "step": step, "recipient_count": recipient_count},
+    )
