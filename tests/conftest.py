@@ -11,6 +11,22 @@ from network.models import Organisation
 from .factories import PASSWORD, MembershipFactory, OrganisationFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database when they finish, taking the
+    migration-loaded reference data with them; put it back for the next one."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        from network import reference
+
+        if marker is None:
+            request.getfixturevalue("transactional_db")
+        reference.ensure_loaded()
+
+
 @pytest.fixture
 def password():
     return PASSWORD
