@@ -1,0 +1,803 @@
+"""Import of past attendance lists (出席者名簿) from CSV or Excel.
+
+One row = one person at one event:
+
+    event_id, email, full_name, full_name_kana, organisation, organisation_kind,
+    municipality_code, mode, social, attended
+
+The import is ALL-OR-NOTHING: every row is validated first and every problem is
+reported as (row, column, Japanese message), the header counting as row 1 as in
+the spreadsheet the secretariat has open. Only a file without a single error is
+written, in one transaction.
+
+What a row writes:
+* the organisation, matched by (name, municipality) or created with the given
+  kind (the kind is required only when it has to be created);
+* the person, matched by e-mail (case-insensitive) or created as a *contact*
+  (no usable password; they can claim the account by password reset). Existing
+  people's names are never changed: people keep their own profile;
+* a membership person × organisation when missing;
+* the registration: created, or the person's active one updated, as confirmed
+  with the attended flag. Capacity is deliberately not checked: this is history,
+  not a booking.
+
+Lookups are read in bulk into dicts before the rows are checked (a handful of
+queries per file, not per row) and the writes use bulk_create/bulk_update,
+which keeps large files well above 2,000 rows per second.
+
+Plain service module (no django-import-export): the rows write four models at
+once, which does not fit a one-model Resource.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.importing import ImportFileError, decode_upload, normalize_text
+from network.models import Membership, Municipality, Organisation, User
+
+from .models import Event, Registration
+
+COLUMNS = (
+    "event_id",
+    "email",
+    "full_name",
+    "full_name_kana",
+    "organisation",
+    "organisation_kind",
+    "municipality_code",
+    "mode",
+    "social",
+    "attended",
+)
+MAX_ROWS = 50_000
+MAX_BYTES = 10 * 1024 * 1024
+PREVIEW_ROWS = 50
+# Keeps every IN (...) list below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+
+_TRUE = {"1", "true", "yes", "y", "はい", "○", "〇", "◯"}
+_FALSE = {"", "0", "false", "no", "n", "いいえ", "×", "✕"}
+_MODES = {
+    "venue": Registration.Mode.VENUE,
+    "会場": Registration.Mode.VENUE,
+    "online": Registration.Mode.ONLINE,
+    "オンライン": Registration.Mode.ONLINE,
+}
+_SIX_DIGITS = re.compile(r"^\d{6}$")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+
+
+def _kinds() -> dict[str, str]:
+    """Organisation kind by code or Japanese label (自治体 → municipality)."""
+    kinds = {}
+    for code, label in Organisation.Kind.choices:
+        kinds[code] = code
+        kinds[normalize_text(label).lower()] = code
+    return kinds
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem. `row` counts the header as row 1 (None: the file as a
+    whole); `column` is the column name as written in the header."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return self.message
+        if self.column is None:
+            return _("行 %(row)s: %(message)s") % {"row": self.row, "message": self.message}
+        return _("行 %(row)s・列 %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+@dataclass
+class PlannedRow:
+    """A valid row and what writing it will do (shown in the preview)."""
+
+    row: int
+    event: Event
+    email: str
+    full_name: str
+    full_name_kana: str
+    user: User | None  # None: created as a contact
+    organisation_name: str
+    organisation: Organisation | None  # None with a name: created
+    organisation_kind: str
+    municipality: Municipality | None
+    mode: str
+    social: bool
+    attended: bool
+    registration: Registration | None  # the active one that will be updated
+    needs_membership: bool = False
+
+    @property
+    def creates_user(self) -> bool:
+        return self.user is None
+
+    @property
+    def creates_organisation(self) -> bool:
+        return bool(self.organisation_name) and self.organisation is None
+
+    @property
+    def org_key(self) -> tuple[str, int | None] | None:
+        if not self.organisation_name:
+            return None
+        return (self.organisation_name, self.municipality.pk if self.municipality else None)
+
+    @property
+    def kind_label(self) -> str:
+        return str(dict(Organisation.Kind.choices).get(self.organisation_kind, ""))
+
+    @property
+    def mode_label(self) -> str:
+        return str(Registration.Mode(self.mode).label)
+
+
+@dataclass
+class AttendanceImportResult:
+    """Counts are what was written, or for a dry run what would be written."""
+
+    dry_run: bool = False
+    written: bool = False
+    rows: int = 0
+    created_users: int = 0
+    created_organisations: int = 0
+    created_memberships: int = 0
+    created_registrations: int = 0
+    updated_registrations: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    planned: list[PlannedRow] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def preview(self) -> list[PlannedRow]:
+        return self.planned[:PREVIEW_ROWS]
+
+    def error(self, row: int | None, column: str | None, message: str) -> None:
+        self.errors.append(RowError(row, column, message))
+
+    def summary(self) -> str:
+        return _(
+            "%(rows)s 行：参加記録 新規 %(created)s 件・更新 %(updated)s 件、"
+            "連絡先（ユーザー）新規 %(users)s 人、組織 新規 %(orgs)s 件、所属 新規 %(members)s 件"
+        ) % {
+            "rows": self.rows,
+            "created": self.created_registrations,
+            "updated": self.updated_registrations,
+            "users": self.created_users,
+            "orgs": self.created_organisations,
+            "members": self.created_memberships,
+        }
+
+
+# --- reading the file --------------------------------------------------------
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return normalize_text(value) if not isinstance(value, str) else value.strip()
+
+
+def _read_xlsx(raw: bytes) -> list[list[str]]:
+    import openpyxl
+
+    message = _(
+        "Excel ファイル（.xlsx）として読み込めません。ファイルが壊れているか、"
+        "拡張子だけが .xlsx の別の形式のファイルです。Excel で開いて"
+        "「Excel ブック（.xlsx）」か「CSV UTF-8（コンマ区切り）」で保存し直してください。"
+    )
+    rows: list[list[str]] = []
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:
+        # Untrusted bytes into a parser that raises many kinds of errors
+        # (BadZipFile, KeyError, InvalidFileException, XML errors…): every
+        # one of them means the same thing to the person uploading.
+        raise ImportFileError(message) from exc
+    try:
+        if not book.worksheets:
+            return rows
+        # read_only parses the sheet lazily, so a broken sheet fails here.
+        for values in book.worksheets[0].iter_rows(values_only=True):
+            rows.append(["" if v is None else _cell_text(v) for v in values])
+            if len(rows) > MAX_ROWS + 1:
+                break
+    except Exception as exc:
+        raise ImportFileError(message) from exc
+    finally:
+        book.close()
+    return rows
+
+
+def _read_csv(raw: bytes) -> list[list[str]]:
+    text = decode_upload(raw)
+    try:
+        rows = []
+        for values in csv.reader(io.StringIO(text, newline="")):
+            rows.append([v.strip() for v in values])
+            if len(rows) > MAX_ROWS + 1:
+                break
+        return rows
+    except csv.Error as exc:
+        raise ImportFileError(
+            _("CSV として読み込めません（%(detail)s）。") % {"detail": exc}
+        ) from exc
+
+
+def read_table(raw: bytes, filename: str) -> list[list[str]]:
+    """The file as rows of stripped text cells, header first.
+
+    The format is decided by the content where it can be (a zip is a
+    spreadsheet, whatever its name) and by the name otherwise, so that a CSV
+    renamed to .xlsx gets the spreadsheet error instead of being read."""
+    name = (filename or "").lower()
+    if len(raw) > MAX_BYTES:
+        raise ImportFileError(
+            _("ファイルが大きすぎます（上限 %(mb)s MB）。分けて取り込んでください。")
+            % {"mb": MAX_BYTES // (1024 * 1024)}
+        )
+    if raw.startswith(_OLE_MAGIC) or name.endswith(".xls"):
+        raise ImportFileError(
+            _(
+                "古い Excel 形式（.xls）には対応していません。Excel で「Excel ブック（.xlsx）」"
+                "か「CSV UTF-8（コンマ区切り）」で保存し直してください。"
+            )
+        )
+    if name.endswith((".xlsx", ".xlsm")) or raw.startswith(_ZIP_MAGIC):
+        return _read_xlsx(raw)
+    if name and not name.endswith((".csv", ".txt")):
+        raise ImportFileError(_("CSV（.csv）か Excel（.xlsx）のファイルを選んでください。"))
+    return _read_csv(raw)
+
+
+# --- validation --------------------------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    """A row after the checks that need no database."""
+
+    row: int
+    event_id: int | None = None
+    email: str = ""
+    full_name: str = ""
+    full_name_kana: str = ""
+    organisation_name: str = ""
+    organisation_kind: str = ""
+    municipality_code: str = ""
+    mode: str = ""
+    social: bool = False
+    attended: bool = False
+    failed: set = field(default_factory=set)  # columns with an error already
+
+
+def _chunks(values: Iterable, size: int = _CHUNK) -> Iterator[list]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _parse_bool(value: str) -> bool | None:
+    text = normalize_text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def _municipality_code(value: str) -> str:
+    code = normalize_text(value)
+    # Excel drops the leading zero of a numeric cell (011002 → 11002); every
+    # Hokkaido code starts with 01, so a 5-digit code starting with 1 lost it.
+    if len(code) == 5 and code.isdigit() and code.startswith("1"):
+        code = "0" + code
+    return code
+
+
+def _parse_row(number: int, cells: dict[str, str], result, kinds) -> _Parsed:
+    parsed = _Parsed(row=number)
+
+    def fail(column, message):
+        result.error(number, column, message)
+        parsed.failed.add(column)
+
+    event_text = normalize_text(cells["event_id"])
+    if not event_text:
+        fail("event_id", _("イベントIDが空です。"))
+    elif not event_text.isdigit():
+        fail("event_id", _("イベントID「%(value)s」は数字ではありません。") % {"value": event_text})
+    else:
+        parsed.event_id = int(event_text)
+
+    email = User.objects.normalize_email(normalize_text(cells["email"]))
+    if not email:
+        fail("email", _("メールアドレスが空です。"))
+    else:
+        try:
+            validate_email(email)
+        except ValidationError:
+            fail(
+                "email",
+                _("「%(value)s」はメールアドレスとして正しくありません。") % {"value": email},
+            )
+        parsed.email = email
+
+    parsed.full_name = cells["full_name"].strip()
+    parsed.full_name_kana = cells["full_name_kana"].strip()
+    if len(parsed.full_name) > 80:
+        fail("full_name", _("氏名が長すぎます（80文字まで）。"))
+    if len(parsed.full_name_kana) > 120:
+        fail("full_name_kana", _("ふりがなが長すぎます（120文字まで）。"))
+
+    parsed.organisation_name = cells["organisation"].strip()
+    if len(parsed.organisation_name) > 120:
+        fail("organisation", _("組織名が長すぎます（120文字まで）。"))
+
+    kind_text = normalize_text(cells["organisation_kind"]).lower()
+    if kind_text:
+        if kind_text in kinds:
+            parsed.organisation_kind = kinds[kind_text]
+        else:
+            fail(
+                "organisation_kind",
+                _(
+                    "組織種別「%(value)s」は使えません。自治体・受託団体・支援団体・国・関係行政・"
+                    "その他（または municipality / contractor / support / government / other）"
+                    "のどれかを入力してください。"
+                )
+                % {"value": cells["organisation_kind"].strip()},
+            )
+
+    code = _municipality_code(cells["municipality_code"])
+    if code and not _SIX_DIGITS.match(code):
+        fail(
+            "municipality_code",
+            _(
+                "市町村コード「%(value)s」は6桁の全国地方公共団体コード（検査数字を含む。"
+                "例: 札幌市 011002）ではありません。"
+            )
+            % {"value": code},
+        )
+    parsed.municipality_code = code
+
+    mode_text = normalize_text(cells["mode"]).lower()
+    if mode_text:
+        if mode_text in _MODES:
+            parsed.mode = _MODES[mode_text]
+        else:
+            fail(
+                "mode",
+                _("参加方法「%(value)s」は使えません。会場（venue）かオンライン（online）です。")
+                % {"value": cells["mode"].strip()},
+            )
+
+    for column in ("social", "attended"):
+        value = _parse_bool(cells[column])
+        if value is None:
+            fail(
+                column,
+                _("「%(value)s」は読めません。1・0・はい・いいえ・○ または空欄で入力してください。")
+                % {"value": cells[column].strip()},
+            )
+        else:
+            setattr(parsed, column, value)
+    return parsed
+
+
+def _header_map(header: list[str], result) -> dict[str, int] | None:
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = normalize_text(name).lower().lstrip("\ufeff")
+        positions.setdefault(key, index)
+    missing = [c for c in COLUMNS if c not in positions]
+    for column in missing:
+        result.error(
+            1,
+            column,
+            _("必須の列「%(column)s」がありません。1行目に列名 %(columns)s が必要です。")
+            % {"column": column, "columns": ", ".join(COLUMNS)},
+        )
+    return None if missing else positions
+
+
+def _validate(table: list[list[str]], events, result: AttendanceImportResult) -> None:
+    """Fill result.errors, or result.planned and the counts."""
+    if not table or all(not any(cell for cell in r) for r in table):
+        result.error(
+            None, None, _("ファイルが空です。1行目に列名、2行目から参加者を書いてください。")
+        )
+        return
+    positions = _header_map(table[0], result)
+    if positions is None:
+        return
+    if len(table) - 1 > MAX_ROWS:
+        result.error(
+            None,
+            None,
+            _("行が多すぎます（上限 %(max)s 行）。ファイルを分けて取り込んでください。")
+            % {"max": MAX_ROWS},
+        )
+        return
+
+    kinds = _kinds()
+    parsed_rows: list[_Parsed] = []
+    for number, values in enumerate(table[1:], start=2):
+        if not any(values):
+            continue  # blank lines (an Excel habit) are not rows
+        cells = {
+            column: values[index] if index < len(values) else ""
+            for column, index in positions.items()
+            if column in COLUMNS
+        }
+        parsed_rows.append(_parse_row(number, cells, result, kinds))
+    result.rows = len(parsed_rows)
+    if not parsed_rows:
+        result.error(None, None, _("参加者の行がありません。2行目から1人1行で書いてください。"))
+        return
+
+    # --- everything the rows refer to, in a few queries ---------------------
+    event_ids = {p.event_id for p in parsed_rows if p.event_id is not None}
+    found_events: dict[int, Event] = {}
+    for chunk in _chunks(event_ids):
+        found_events.update((e.pk, e) for e in events.filter(pk__in=chunk))
+    codes = {
+        p.municipality_code
+        for p in parsed_rows
+        if p.municipality_code and "municipality_code" not in p.failed
+    }
+    municipalities = {
+        m.code: m for m in Municipality.objects.filter(code__in=codes).select_related("region")
+    }
+    emails = {p.email for p in parsed_rows if p.email and "email" not in p.failed}
+    users: dict[str, User] = {}
+    for chunk in _chunks(emails):
+        for user in (
+            User.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=chunk)
+            .order_by("pk")
+        ):
+            users.setdefault(user.email_lower, user)
+    names = {p.organisation_name for p in parsed_rows if p.organisation_name}
+    organisations: dict[tuple[str, int | None], Organisation] = {}
+    for chunk in _chunks(names):
+        for org in Organisation.objects.filter(name__in=chunk).order_by("pk"):
+            organisations.setdefault((org.name, org.municipality_id), org)
+    user_ids = {u.pk for u in users.values()}
+    active: dict[tuple[int, int], Registration] = {}
+    memberships: set[tuple[int, int]] = set()
+    for chunk in _chunks(user_ids):
+        for registration in Registration.objects.filter(
+            event_id__in=event_ids, user_id__in=chunk
+        ).exclude(status=Registration.Status.CANCELLED):
+            active[(registration.event_id, registration.user_id)] = registration
+        memberships.update(
+            Membership.objects.filter(user_id__in=chunk).values_list("user_id", "organisation_id")
+        )
+
+    # --- row checks that need the database ----------------------------------
+    # Each check runs when the cells it needs were readable, so one pass
+    # reports every problem of a row.
+    seen: dict[tuple[int, str], int] = {}
+    new_orgs: dict[tuple[str, int | None], str] = {}  # key -> kind of the first row
+    new_users: set[str] = set()
+    new_memberships: set[tuple] = set()
+    for p in parsed_rows:
+        row_ok = not p.failed
+        event = found_events.get(p.event_id) if p.event_id is not None else None
+        if p.event_id is not None and event is None:
+            row_ok = False
+            result.error(
+                p.row,
+                "event_id",
+                _("イベントID %(id)s のイベントはありません。") % {"id": p.event_id},
+            )
+        municipality = None
+        municipality_ok = "municipality_code" not in p.failed
+        if p.municipality_code and municipality_ok:
+            municipality = municipalities.get(p.municipality_code)
+            if municipality is None:
+                row_ok = municipality_ok = False
+                result.error(
+                    p.row,
+                    "municipality_code",
+                    _("市町村コード「%(code)s」の北海道の市町村が見つかりません。")
+                    % {"code": p.municipality_code},
+                )
+        email_ok = bool(p.email) and "email" not in p.failed
+        if p.event_id is not None and email_ok:
+            key = (p.event_id, p.email)
+            if key in seen:
+                row_ok = False
+                result.error(
+                    p.row,
+                    "email",
+                    _(
+                        "%(first)s 行目と同じイベント（ID %(event)s）・同じメールアドレスの行です。"
+                        "1人1イベントにつき1行にしてください。"
+                    )
+                    % {"first": seen[key], "event": p.event_id},
+                )
+            else:
+                seen[key] = p.row
+        user = users.get(p.email) if email_ok else None
+        if email_ok and user is None and p.email not in new_users:
+            if p.full_name or {"full_name", "full_name_kana"} & p.failed:
+                new_users.add(p.email)  # the first row naming a new person creates them
+            else:
+                row_ok = False
+                result.error(
+                    p.row,
+                    "full_name",
+                    _(
+                        "未登録の人（%(email)s）です。連絡先として登録するため氏名を入力してください。"
+                    )
+                    % {"email": p.email},
+                )
+        organisation = None
+        if p.organisation_name and municipality_ok and "organisation" not in p.failed:
+            org_key = (p.organisation_name, municipality.pk if municipality else None)
+            organisation = organisations.get(org_key)
+            if organisation is None and org_key not in new_orgs:
+                if p.organisation_kind or "organisation_kind" in p.failed:
+                    # Created with the first row's kind. A row whose kind is
+                    # unreadable already has its error; the later rows of
+                    # the same organisation should not repeat it.
+                    new_orgs[org_key] = p.organisation_kind
+                else:
+                    row_ok = False
+                    result.error(
+                        p.row,
+                        "organisation_kind",
+                        _(
+                            "組織「%(name)s」は未登録です。新しく登録するため組織種別"
+                            "（自治体・受託団体・支援団体・国・関係行政・その他）を入力してください。"
+                        )
+                        % {"name": p.organisation_name},
+                    )
+        if not row_ok or result.errors:
+            # Once the file has an error nothing is written: stop planning.
+            continue
+
+        planned = PlannedRow(
+            row=p.row,
+            event=event,
+            email=p.email,
+            full_name=user.full_name if user else p.full_name,
+            full_name_kana=user.full_name_kana if user else p.full_name_kana,
+            user=user,
+            organisation_name=p.organisation_name,
+            organisation=organisation,
+            organisation_kind=organisation.kind if organisation else p.organisation_kind,
+            municipality=municipality,
+            mode=p.mode
+            or (
+                Registration.Mode.ONLINE
+                if event.format == Event.Format.ONLINE
+                else Registration.Mode.VENUE
+            ),
+            social=p.social,
+            attended=p.attended,
+            registration=active.get((event.pk, user.pk)) if user else None,
+        )
+        if planned.creates_organisation:
+            planned.organisation_kind = new_orgs[planned.org_key]
+        if planned.org_key and not (
+            user and organisation and (user.pk, organisation.pk) in memberships
+        ):
+            planned.needs_membership = True
+            new_memberships.add(
+                (user.pk if user else p.email, organisation.pk if organisation else planned.org_key)
+            )
+        result.planned.append(planned)
+
+    if result.errors:
+        result.planned = []
+        return
+    result.created_users = len(new_users)
+    result.created_organisations = len(new_orgs)
+    result.created_memberships = len(new_memberships)
+    result.updated_registrations = sum(1 for p in result.planned if p.registration)
+    result.created_registrations = len(result.planned) - result.updated_registrations
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def _insert_rows(model, rows: list[dict]) -> None:
+    """INSERT rows given as {attname: value} (every row the same keys), every
+    other column taking the field's default (auto_now/auto_now_add: now), with
+    executemany.
+
+    Why not bulk_create: for a file of new people it builds three model
+    instances per row and prepares every field of every instance, which is
+    most of the import's time (below 2,000 rows/s on a 2-core machine). The
+    columns still come from the model's own fields and values are prepared by
+    the fields themselves (get_db_prep_save), only once per distinct value, so
+    a field added to the model later is filled with its default here too.
+    Rows whose ids are needed are read back by their natural key."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    qn = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        qn(model._meta.db_table),
+        ", ".join(qn(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    # Columns the rows do not give are the same for every row (the default,
+    # or now): prepared once.
+    given = set(rows[0])
+    constant = {}
+    for model_field in fields:
+        if model_field.attname not in given:
+            auto = getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            )
+            value = now if auto else model_field.get_default()
+            constant[model_field.attname] = model_field.get_db_prep_save(value, connection)
+    prepared: dict = {}
+
+    def prepare(model_field, value):
+        if isinstance(value, str) and model_field.get_internal_type() in (
+            "CharField",
+            "TextField",
+        ):
+            return value  # what CharField/TextField would prepare it to
+        key = (model_field.attname, value)
+        if key not in prepared:
+            prepared[key] = model_field.get_db_prep_save(value, connection)
+        return prepared[key]
+
+    values = [
+        [
+            constant[f.attname] if f.attname in constant else prepare(f, row[f.attname])
+            for f in fields
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(values):
+            cursor.executemany(sql, chunk)
+
+
+def _write(result: AttendanceImportResult) -> None:
+    planned = result.planned
+    now = timezone.now()
+
+    new_orgs: dict[tuple, Organisation] = {}
+    for p in planned:
+        if p.creates_organisation and p.org_key not in new_orgs:
+            new_orgs[p.org_key] = Organisation(
+                name=p.organisation_name,
+                kind=p.organisation_kind,
+                municipality=p.municipality,
+                region=p.municipality.region if p.municipality else None,
+            )
+    # Few per file: the ORM is fine here.
+    Organisation.objects.bulk_create(new_orgs.values(), batch_size=_CHUNK)
+
+    new_users: dict[str, dict] = {}
+    for p in planned:
+        if p.creates_user and p.email not in new_users:
+            # A contact, as User.objects.create_contact makes it. The unusable
+            # password is what make_password(None) returns, without its 40
+            # random.choice() calls per person.
+            new_users[p.email] = {
+                "email": p.email,
+                "full_name": p.full_name,
+                "full_name_kana": p.full_name_kana,
+                "password": UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20),
+            }
+    _insert_rows(User, list(new_users.values()))
+    user_ids = {p.email: p.user.pk for p in planned if p.user}
+    for chunk in _chunks(new_users):
+        user_ids.update(User.objects.filter(email__in=chunk).values_list("email", "pk"))
+
+    memberships: dict[tuple[int, int], dict] = {}
+    registrations_new: list[dict] = []
+    # New values -> pks of the existing registrations that get them.
+    updates: dict[tuple, list[int]] = defaultdict(list)
+    for p in planned:
+        user_id = user_ids[p.email]
+        organisation = p.organisation or (new_orgs[p.org_key] if p.org_key else None)
+        if p.needs_membership:
+            memberships.setdefault(
+                (user_id, organisation.pk),
+                {"user_id": user_id, "organisation_id": organisation.pk},
+            )
+        current = p.registration
+        if p.attended:
+            # Keep the check-in time of a person who was checked in on the day.
+            attended_at = (current.attended_at if current else None) or p.event.starts_at
+        else:
+            attended_at = None
+        values = {
+            "organisation_id": organisation.pk if organisation else None,
+            "organisation_name": "",
+            "mode": p.mode,
+            "social": Registration.SocialStatus.CONFIRMED
+            if p.social
+            else Registration.SocialStatus.NONE,
+            "status": Registration.Status.CONFIRMED,
+            "attended": p.attended,
+            "attended_at": attended_at,
+        }
+        if current is None:
+            registrations_new.append({"event_id": p.event.pk, "user_id": user_id, **values})
+        elif any(getattr(current, name) != value for name, value in values.items()):
+            updates[tuple(values.items())].append(current.pk)
+
+    _insert_rows(Membership, list(memberships.values()))
+    _insert_rows(Registration, registrations_new)
+    # One UPDATE per distinct set of values (usually a handful per file):
+    # bulk_update's CASE per row is much slower for thousands of rows, and a
+    # re-imported file whose rows did not change writes nothing at all.
+    for items, pks in updates.items():
+        for chunk in _chunks(pks):
+            Registration.objects.filter(pk__in=chunk).update(**dict(items), updated_at=now)
+
+
+def import_attendance(
+    *, raw: bytes, filename: str, dry_run: bool = False, events=None
+) -> AttendanceImportResult:
+    """Validate the whole file; write it only if no row has an error.
+
+    `events` is the queryset rows may refer to (the views pass the events the
+    user may manage); by default every event."""
+    result = AttendanceImportResult(dry_run=dry_run)
+    events = Event.objects.all() if events is None else events
+    try:
+        table = read_table(raw, filename)
+    except ImportFileError as exc:
+        result.error(None, None, str(exc))
+        return result
+    try:
+        # Validation runs inside the writing transaction so that what was
+        # checked is what gets written (SQLite takes the write lock up front).
+        with transaction.atomic():
+            _validate(table, events, result)
+            if result.errors or dry_run:
+                return result
+            _write(result)
+            result.written = True
+    except IntegrityError:
+        # Someone registered one of these people or created one of these
+        # organisations between our reads and writes (PostgreSQL): all rolled back.
+        result.written = False
+        result.error(
+            None,
+            None,
+            _(
+                "保存中に同時に行われた別の変更とぶつかりました。何も保存していません。もう一度実行してください。"
+            ),
+        )
+    return result
