@@ -12,6 +12,7 @@ urlpatterns = [
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),
+    path("dashboard/", include("surveys.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -48,3 +48,25 @@ def visible_surveys(queryset, user):
 
 surveys_manager_required = _require(can_manage_surveys)
 results_required = _require(can_view_results)
+
+
+# --- dashboard and needs register (committee and secretariat) ------------------
+
+
+def can_view_dashboard(user) -> bool:
+    return network_access.can_view_dashboard(user)
+
+
+def can_triage_needs(user) -> bool:
+    """The committee and the secretariat sort needs into the seven functions."""
+    return network_access.can_view_dashboard(user)
+
+
+def sees_need_raiser(user, need) -> bool:
+    """Who raised a need is shown to the secretariat and to the person who raised it."""
+    return network_access.is_secretariat(user) or (
+        user.is_authenticated and need.raised_by_id == user.pk
+    )
+
+
+dashboard_required = _require(can_view_dashboard)

@@ -290,3 +290,134 @@ class Answer(models.Model):
         verbose_name = _("回答内容")
         verbose_name_plural = _("回答内容")
         indexes = [models.Index(fields=["question", "choice"], name="answer_question_choice")]
+
+
+class Need(models.Model):
+    """A need (課題) raised in the field, triaged into one of the seven
+    functions of 支援者支援 and followed to a result (seed: (1)→(3), then (4)–(7))."""
+
+    class Function(models.IntegerChoices):
+        NETWORK = 1, _("1 情報共有ネットワーク構築")
+        NEEDS = 2, _("2 ニーズ把握")
+        POLICY = 3, _("3 論点整理・政策提言")
+        TRAINING = 4, _("4 人材育成")
+        SUPERVISION = 5, _("5 支援者向けスーパーバイズ")
+        KNOWHOW = 6, _("6 ノウハウ提供")
+        RESOURCES = 7, _("7 社会資源の開拓")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("新規")
+        SORTING = "sorting", _("整理中")
+        IN_PROGRESS = "in_progress", _("対応中")
+        PROPOSED = "proposed", _("提言済")
+        RESOLVED = "resolved", _("解決")
+        CLOSED = "closed", _("終了")
+
+    class Source(models.TextChoices):
+        REGISTRATION = "registration", _("情報交換会の事前質問")
+        ANSWER = "answer", _("アンケートの自由記述")
+        TOPIC = "topic", _("掲示板の相談")
+        MANUAL = "manual", _("手入力")
+
+    title = models.CharField(_("件名"), max_length=200)
+    text = models.TextField(_("内容"))
+    source = models.CharField(
+        _("出どころ"), max_length=20, choices=Source.choices, default=Source.MANUAL
+    )
+    source_registration = models.ForeignKey(
+        "events.Registration",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("事前質問の申込"),
+    )
+    source_answer = models.ForeignKey(
+        Answer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("アンケートの回答"),
+    )
+    # The board (network Topic) arrives with a later issue; until then a topic
+    # need keeps its link as text.
+    source_reference = models.CharField(_("出どころの参照"), max_length=300, blank=True)
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("関連イベント"),
+    )
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
+    function = models.PositiveSmallIntegerField(
+        _("機能"), choices=Function.choices, null=True, blank=True, db_index=True
+    )
+    status = models.CharField(
+        _("状態"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_needs",
+        verbose_name=_("担当者"),
+    )
+    due_date = models.DateField(_("期限"), null=True, blank=True)
+    notes = models.TextField(_("メモ"), blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="raised_needs",
+        verbose_name=_("登録者"),
+    )
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("課題")
+        verbose_name_plural = _("課題")
+        constraints = [
+            # One need per source item: "raise as need" twice opens the same one.
+            models.UniqueConstraint(
+                fields=["source_registration"],
+                condition=models.Q(source_registration__isnull=False),
+                name="need_one_per_registration",
+            ),
+            models.UniqueConstraint(
+                fields=["source_answer"],
+                condition=models.Q(source_answer__isnull=False),
+                name="need_one_per_answer",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("dashboard:need_detail", args=[self.pk])
+
+
+class NeedUpdate(models.Model):
+    """The history of a need: every status change or note, by whom and when."""
+
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    old_status = models.CharField(max_length=12, blank=True)
+    new_status = models.CharField(max_length=12, blank=True)
+    function = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("課題の経過")
+        verbose_name_plural = _("課題の経過")
