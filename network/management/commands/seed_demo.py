@@ -375,7 +375,12 @@ class Command(BaseCommand):
             seed_people(result)
             seed_accounts(result)
             events_summary = seed_events()
+            # Surveys (issue 4): the FY2021 effect-verification survey, after the events it asks about.
+            from surveys.demo import seed_surveys
+
+            surveys_summary = seed_surveys()
         self.stdout.write(events_summary)
+        self.stdout.write(surveys_summary)
         self.print_summary()
 
     def print_summary(self):
