@@ -25,6 +25,9 @@ SECRETARIAT_POST_ONLY = (302, 404, 404, 404, 404, 404, 405, 405)
 LOGGED_IN = (302, 200, 200, 200, 200, 200, 200, 200)
 MUNICIPAL_AUDIENCE = (302, 404, 404, 200, 404, 200, 200, 200)
 OWNER_ONLY = (302, 404, 200, 404, 404, 404, 404, 404)  # owner: contractor_member
+DASHBOARD = (302, 404, 404, 404, 404, 200, 200, 200)
+DASHBOARD_POST_ONLY = (302, 404, 404, 404, 404, 405, 405, 405)
+NOBODY = (302, 404, 404, 404, 404, 404, 404, 404)
 GUEST_FORM = (200, 200, 302, 302, 302, 302, 302, 302)  # members are sent to the member form
 ADMIN_SITE = (302, 302, 302, 302, 302, 302, 302, 200)
 LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302, 302)
@@ -95,6 +98,43 @@ MATRIX = [
     ("events:export", "export_csv", SECRETARIAT),
     ("events:import", None, SECRETARIAT),
     ("events:import_confirm", None, SECRETARIAT_POST_ONLY),
+    # surveys: respondents and members
+    ("surveys:respond", "survey_token", PUBLIC),
+    ("surveys:thanks", None, PUBLIC),
+    ("surveys:list", None, LOGGED_IN),
+    ("surveys:answer", "survey", OWNER_ONLY),
+    # surveys: results
+    ("surveys:results", "survey", DASHBOARD),
+    ("surveys:responses", "survey", SECRETARIAT),
+    ("surveys:responses", "anonymous_survey", NOBODY),
+    ("surveys:organisation_responses", "survey_own_org", OWN_ORG_ADMIN),
+    ("surveys:organisation_responses", "survey_other_org", OTHER_ORG_ADMIN),
+    ("surveys:export", "survey_aggregates", DASHBOARD),
+    ("surveys:export", "survey_answers", SECRETARIAT),
+    # surveys: secretariat
+    ("surveys:manage_list", None, SECRETARIAT),
+    ("surveys:create", None, SECRETARIAT),
+    ("surveys:detail", "survey", SECRETARIAT),
+    ("surveys:edit", "survey", SECRETARIAT),
+    ("surveys:preview", "survey", SECRETARIAT),
+    ("surveys:copy", "survey", SECRETARIAT),
+    ("surveys:publish", "draft_survey", SECRETARIAT),
+    ("surveys:close", "survey", SECRETARIAT),
+    ("surveys:question_add", "survey", SECRETARIAT),
+    ("surveys:question_edit", "question", SECRETARIAT),
+    ("surveys:question_delete", "question", SECRETARIAT),
+    ("surveys:question_move", "question", SECRETARIAT_POST_ONLY),
+    ("surveys:invitations", "survey", SECRETARIAT),
+    ("surveys:remind", "survey", SECRETARIAT),
+    # committee dashboard and needs register
+    ("dashboard:home", None, DASHBOARD),
+    ("dashboard:participation_json", None, DASHBOARD),
+    ("dashboard:participation_csv", None, DASHBOARD),
+    ("dashboard:needs", None, DASHBOARD),
+    ("dashboard:need_create", None, DASHBOARD),
+    ("dashboard:need_raise", None, DASHBOARD_POST_ONLY),
+    ("dashboard:need_export", "csv", DASHBOARD),
+    ("dashboard:need_detail", "need", DASHBOARD),
 ]
 
 PROJECT_APPS = ("core", "network", "events", "surveys", "directory", "config")
@@ -161,6 +201,31 @@ def _event_targets(owner, secretariat):
     }
 
 
+def _survey_targets(respondent, own_org, other_org, secretariat):
+    from surveys.models import Need, Question, Survey
+    from tests.survey_factories import InvitationFactory, QuestionFactory, SurveyFactory
+
+    survey = SurveyFactory(title="効果検証アンケート")
+    question = QuestionFactory(survey=survey, kind=Question.Kind.SCALE)
+    invitation = InvitationFactory(survey=survey, user=respondent)
+    anonymous = SurveyFactory(anonymous=True)
+    draft = SurveyFactory(status=Survey.Status.DRAFT)
+    need = Need.objects.create(title="主任どうしのつながり", text="主任相談支援員同士のつながりが欲しい。", fiscal_year=2021)
+    return {
+        "survey": {"pk": survey.pk},
+        "anonymous_survey": {"pk": anonymous.pk},
+        "draft_survey": {"pk": draft.pk},
+        "question": {"pk": survey.pk, "question_pk": question.pk},
+        "survey_token": {"token": invitation.token},
+        "survey_own_org": {"pk": survey.pk, "org_pk": own_org.pk},
+        "survey_other_org": {"pk": survey.pk, "org_pk": other_org.pk},
+        "survey_aggregates": {"pk": survey.pk, "what": "aggregates", "fmt": "csv"},
+        "survey_answers": {"pk": survey.pk, "what": "answers", "fmt": "csv"},
+        "csv": {"fmt": "csv"},
+        "need": {"pk": need.pk},
+    }
+
+
 @pytest.fixture
 def targets(contractor_org, other_org, org_admin, contractor_member, secretariat):
     """URL kwargs for each target kind. 'own' = the org admin's organisation."""
@@ -189,9 +254,11 @@ def targets(contractor_org, other_org, org_admin, contractor_member, secretariat
         contact_email="apply@example.org",
     )
     events = _event_targets(contractor_member, secretariat)
+    surveys = _survey_targets(contractor_member, contractor_org, other_org, secretariat)
     return {
         None: {},
         **events,
+        **surveys,
         "own_org_registrations": {"org_pk": contractor_org.pk},
         "other_org_registrations": {"org_pk": other_org.pk},
         "token": {"token": public_token},
