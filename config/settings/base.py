@@ -254,4 +254,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.requeue_stale_outbox",
         "schedule": crontab(minute="*/10"),
     },
+    # surveys (services helper): reminders N days before the deadline (the
+    # outbox day key keeps them to one a day), post-event surveys to the
+    # attendees of events marked finished within 10 minutes, and invitation
+    # mails a lost send_invitations task left unsent.
+    "surveys-reminders": {
+        "task": "surveys.tasks.sweep_survey_reminders",
+        "schedule": crontab(minute=20),
+    },
+    "surveys-post-event": {
+        "task": "surveys.tasks.sweep_post_event_surveys",
+        "schedule": crontab(minute="*/10"),
+    },
+    "surveys-invitations": {
+        "task": "surveys.tasks.sweep_invitations",
+        "schedule": crontab(minute="5-59/10"),
+    },
 }

@@ -1,11 +1,103 @@
-"""Placeholder: being written."""
+"""Members' pages: the surveys addressed to them or their organisation, and
+answering one while logged in (the same form as the secret link, found from the
+user instead of a token)."""
+
+from __future__ import annotations
+
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from core.pagination import paginate
+from network import access as network_access
+from network.access import login_required_404
+
+from ..models import Invitation, Response, Survey
+from .public import answer_page
 
 
+def addressed_to(user):
+    """Invitations of published surveys for this user: their own (person unit)
+    and their organisations' (organisation unit)."""
+    organisation_ids = list(network_access.roles(user).memberships)
+    return Invitation.objects.filter(survey__status=Survey.Status.PUBLISHED).filter(
+        Q(user=user) | Q(user__isnull=True, organisation_id__in=organisation_ids)
+    )
 
-def survey_list(request, **kwargs):
-    raise Http404
+
+@login_required_404
+def survey_list(request):
+    now = timezone.now()
+    invitations = (
+        addressed_to(request.user)
+        .select_related("survey", "organisation")
+        .annotate(
+            # open 0, not open yet 1, closed 2
+            state=Case(
+                When(survey__closes_at__lte=now, then=Value(2)),
+                When(survey__opens_at__gt=now, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            has_draft=Exists(
+                Response.objects.filter(invitation=OuterRef("pk"), submitted_at__isnull=True)
+            ),
+        )
+        .annotate(
+            open_deadline=Case(When(state=0, then=F("survey__closes_at")), default=Value(None))
+        )
+        .order_by(
+            "state",
+            # within the open ones, those still to answer first
+            F("responded_at").asc(nulls_first=True),
+            F("open_deadline").asc(nulls_last=True),
+            F("survey__closes_at").desc(),
+            "pk",
+        )
+    )
+    page_obj = paginate(request, invitations)
+    for invitation in page_obj:
+        url = reverse("surveys:answer", args=[invitation.survey_id])
+        if invitation.user_id is None:
+            url += f"?org={invitation.organisation_id}"
+        invitation.answer_url = url
+    return render(request, "surveys/member_list.html", {"page_obj": page_obj})
 
 
-def answer(request, **kwargs):
-    raise Http404
+@never_cache
+@login_required_404
+def answer(request, pk):
+    invitations = list(
+        addressed_to(request.user)
+        .filter(survey_id=pk)
+        .select_related("survey", "organisation", "user")
+        .order_by("organisation__kana", "pk")
+    )
+    if not invitations:
+        raise Http404
+    base_url = reverse("surveys:answer", args=[pk])
+    own = [i for i in invitations if i.user_id == request.user.pk]
+    if own:
+        invitation = own[0]
+        action_url = base_url
+    else:
+        chosen = request.GET.get("org", "")
+        matching = [i for i in invitations if str(i.organisation_id) == chosen]
+        if matching:
+            invitation = matching[0]
+        elif len(invitations) == 1:
+            invitation = invitations[0]
+        else:
+            return render(
+                request,
+                "surveys/member_choose.html",
+                {
+                    "survey": invitations[0].survey,
+                    "choices": [(i, f"{base_url}?org={i.organisation_id}") for i in invitations],
+                },
+            )
+        action_url = f"{base_url}?org={invitation.organisation_id}"
+    return answer_page(request, invitation, action_url=action_url, member=True)

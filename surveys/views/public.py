@@ -1,11 +1,226 @@
-"""Placeholder: being written."""
-from django.http import Http404
+"""Answering a survey through its secret link, without logging in.
+
+The link's token is the credential: it opens its own invitation's survey only
+(the token is unique per invitation and looked up by its hash), until the
+response is submitted or the survey closes. `answer_page` is also what the
+members' page (views/member.py) renders, with the invitation found from the
+logged-in user instead of a token.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from core.templatetags.wareki import jdate
+from network import access as network_access
+
+from .. import services
+from ..forms import AnswerForm
+from ..models import OTHER_CHOICE, Invitation, Question, Response
+
+THANKS_SESSION_KEY = "surveys_thanks_title"
 
 
+def _deadline(survey) -> str:
+    return f"{jdate(survey.closes_at)} {timezone.localtime(survey.closes_at):%H:%M}"
 
-def respond(request, **kwargs):
-    raise Http404
+
+def _done(request, invitation: Invitation):
+    """Already submitted: say so, show nothing of the answers."""
+    return render(
+        request,
+        "surveys/respond_done.html",
+        {"survey": invitation.survey, "by_organisation": invitation.user_id is None},
+    )
 
 
-def thanks(request, **kwargs):
-    raise Http404
+def _unavailable(request, survey, error: services.SurveyError):
+    """Not open yet, or closed: 410 with the reason."""
+    return render(
+        request,
+        "surveys/respond_closed.html",
+        {
+            "survey": survey,
+            "message": error.messages[0],
+            "not_open": error.code == "not_open",
+            "opens_on": f"{jdate(survey.opens_at)} {timezone.localtime(survey.opens_at):%H:%M}",
+        },
+        status=410,
+    )
+
+
+def _respondent(request, invitation: Invitation):
+    """The logged-in member answering an organisation's survey through its link,
+    recorded on a named response; anyone else answers as the organisation."""
+    user = request.user
+    if invitation.user_id is None and user.is_authenticated and invitation.organisation_id:
+        if invitation.organisation_id in network_access.roles(user).memberships:
+            return user
+    return None
+
+
+def _display(question: Question, answer: services.CleanAnswer | None) -> str:
+    if answer is None:
+        return ""
+    if question.has_choices:
+        parts = [
+            f"{OTHER_CHOICE}（{answer.other}）" if c == OTHER_CHOICE else c for c in answer.choices
+        ]
+        return "、".join(parts)
+    if question.kind == Question.Kind.SCALE and answer.number is not None:
+        value = int(answer.number)
+        label = {1: question.scale_min_label, 5: question.scale_max_label}.get(value)
+        return f"{value} / 5（{label}）" if label else f"{value} / 5"
+    if answer.number is not None:
+        return format(answer.number.normalize(), "f")
+    return answer.text
+
+
+def _confirm(request, invitation, response: Response, *, action_url: str, notice: str = ""):
+    survey = invitation.survey
+    kind = services.respondent_kind(invitation, response)
+    data = services.draft_data(response)
+    answers, _errors = services.clean_answers(
+        survey=survey, organisation_kind=kind, data=data, require=False
+    )
+    numbers = {q.pk: n for n, q in enumerate(services.questions_for(survey, kind), start=1)}
+    rows = [
+        {"number": numbers[q.pk], "question": q, "answer": _display(q, answers.get(q.pk))}
+        for q in services.shown_questions(survey=survey, organisation_kind=kind, data=data)
+    ]
+    return render(
+        request,
+        "surveys/respond_confirm.html",
+        {
+            "survey": survey,
+            "invitation": invitation,
+            "rows": rows,
+            "action_url": action_url,
+            "version": response.updated_at.isoformat(),
+            "notice": notice,
+            "deadline": _deadline(survey),
+        },
+    )
+
+
+def answer_page(request, invitation: Invitation, *, action_url: str, member: bool = False):
+    """The whole answering flow for one invitation: the form (一時保存 / 確認),
+    the confirmation, the submission. `action_url` is where the form posts (the
+    same page)."""
+    survey = invitation.survey
+    if invitation.responded_at is not None:
+        return _done(request, invitation)
+    try:
+        services.check_open(survey)
+    except services.SurveyError as error:
+        return _unavailable(request, survey, error)
+
+    draft = Response.objects.filter(invitation=invitation).first()
+    kind = services.respondent_kind(invitation, draft)
+    questions = list(survey.questions.all())
+    action = request.POST.get("action") if request.method == "POST" else None
+    form = None
+
+    if action == "submit":
+        if draft is None:
+            return redirect(action_url)
+        if request.POST.get("version") != draft.updated_at.isoformat():
+            # The draft changed (another tab?) since this confirmation was shown.
+            return _confirm(
+                request,
+                invitation,
+                draft,
+                action_url=action_url,
+                notice=_("回答内容が変更されたため、もう一度内容を確認してください。"),
+            )
+        try:
+            services.save_answers(response=draft, data=services.draft_data(draft), submit=True)
+        except services.SurveyError as error:
+            if error.code == "submitted":
+                return _done(request, invitation)
+            if error.code in ("closed", "not_open"):
+                return _unavailable(request, survey, error)
+            # E.g. the questions changed since the draft was confirmed.
+            form = AnswerForm(
+                initial=services.current_answers(draft),
+                survey=survey,
+                organisation_kind=kind,
+                questions=questions,
+            )
+            form.show_errors(error)
+        else:
+            request.session[THANKS_SESSION_KEY] = survey.title
+            return redirect("surveys:thanks")
+    elif action in ("save", "confirm"):
+        form = AnswerForm(
+            request.POST,
+            survey=survey,
+            organisation_kind=kind,
+            require=action == "confirm",
+            questions=questions,
+        )
+        if form.is_valid():
+            try:
+                response = services.start_or_resume(
+                    invitation=invitation, user=_respondent(request, invitation)
+                )
+                response = services.save_answers(
+                    response=response, data=form.answers_data, submit=False
+                )
+            except services.SurveyError as error:
+                if error.code == "submitted":
+                    return _done(request, invitation)
+                if error.code in ("closed", "not_open"):
+                    return _unavailable(request, survey, error)
+                form.add_service_error(error)
+            else:
+                if action == "confirm":
+                    return _confirm(request, invitation, response, action_url=action_url)
+                messages.success(
+                    request,
+                    _(
+                        "一時保存しました。締切までに、同じリンクからいつでも続きを回答できます。"
+                        "最後に「送信する」から送信してください。"
+                    ),
+                )
+                return redirect(action_url)
+
+    if form is None:
+        form = AnswerForm(
+            initial=services.current_answers(draft) if draft else None,
+            survey=survey,
+            organisation_kind=kind,
+            questions=questions,
+        )
+    return render(
+        request,
+        "surveys/respond.html",
+        {
+            "survey": survey,
+            "invitation": invitation,
+            "form": form,
+            "action_url": action_url,
+            "has_draft": draft is not None,
+            "draft_saved_at": draft.updated_at if draft else None,
+            "deadline": _deadline(survey),
+            "member": member,
+        },
+    )
+
+
+@never_cache
+def respond(request, token):
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        return render(request, "surveys/respond_unknown.html", status=404)
+    return answer_page(request, invitation, action_url=reverse("surveys:respond", args=[token]))
+
+
+def thanks(request):
+    title = request.session.pop(THANKS_SESSION_KEY, "")
+    return render(request, "surveys/thanks.html", {"title": title})

@@ -1,0 +1,117 @@
+"""Periodic sweeps of the surveys app: scheduled reminders and post-event surveys.
+
+A sweep looks at the calendar now and does what is due; it never waits (no
+countdown tasks that a worker restart would lose). Everything it mails goes
+through the outbox under a key (surveys.notifications), so running a sweep again
+— from Celery beat, from cron through `manage.py run_periodic`, or after a
+worker was killed half-way — sends nothing twice. The sweeps are Celery tasks
+and plain callables; each returns how many invitations it mailed (or, for the
+post-event sweep, created: their mails follow through send_invitations).
+
+Events do not import surveys (the import direction is surveys → events), so a
+post-event survey is not sent by finish_event: sweep_post_event_surveys runs
+every 10 minutes and sends it to the attendees of events marked finished.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from events.models import Event
+
+from . import services
+from .models import Survey
+
+logger = logging.getLogger(__name__)
+
+UNSENT_AFTER = datetime.timedelta(minutes=10)
+
+
+def _local_day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _open_surveys():
+    now = timezone.now()
+    return Survey.objects.filter(
+        status=Survey.Status.PUBLISHED, opens_at__lte=now, closes_at__gt=now
+    ).order_by("pk")
+
+
+@shared_task
+def send_invitations(survey_id: int) -> int:
+    """Mail the survey's invitations not mailed yet (queued by publishing)."""
+    survey = Survey.objects.filter(pk=survey_id).first()
+    if survey is None or survey.status != Survey.Status.PUBLISHED or survey.is_closed:
+        return 0
+    return services.queue_invitation_mails(survey=survey)
+
+
+@shared_task
+def sweep_invitations() -> int:
+    """Rescue: invitations of published, open surveys still not mailed 10
+    minutes after they were made (e.g. the broker was down when publishing
+    queued send_invitations) are mailed now."""
+    cutoff = timezone.now() - UNSENT_AFTER
+    surveys = Survey.objects.filter(
+        status=Survey.Status.PUBLISHED,
+        closes_at__gt=timezone.now(),
+        invitations__sent_at__isnull=True,
+        invitations__responded_at__isnull=True,
+        invitations__created_at__lt=cutoff,
+    ).distinct()
+    return sum(services.queue_invitation_mails(survey=survey) for survey in surveys)
+
+
+@shared_task
+def send_survey_reminders(survey_id: int) -> int:
+    """Remind one survey's non-responders now (at most once a day each)."""
+    survey = Survey.objects.filter(pk=survey_id).first()
+    if survey is None or not survey.is_open:
+        return 0
+    return services.send_reminders(survey=survey)
+
+
+@shared_task
+def sweep_survey_reminders() -> int:
+    """Reminders to non-responders of open surveys whose deadline is N calendar
+    days away (Asia/Tokyo), N in the survey's reminder_days (e.g. 7 and 3)."""
+    today = timezone.localdate()
+    reminded = 0
+    for survey in _open_surveys():
+        days = {int(d) for d in (survey.reminder_days or []) if str(d).strip().isdigit()}
+        closes_on = timezone.localtime(survey.closes_at).date()
+        if (closes_on - today).days not in days:
+            continue
+        try:
+            reminded += services.send_reminders(survey=survey)
+        except services.SurveyError as error:  # closed between the query and now
+            logger.info("survey %s: reminders skipped: %s", survey.pk, error.messages[0])
+    return reminded
+
+
+@shared_task
+def sweep_post_event_surveys() -> int:
+    """Send published post-event surveys addressed to an event's attendees once
+    the event is over: marked finished (or ended EVENT_THANKS_DELAY_HOURS ago and
+    never marked). Attendees are those counted as present (checked in, or every
+    confirmed person when check-in was not used); someone checked in late is
+    invited on the next run."""
+    surveys = (
+        _open_surveys()
+        .filter(
+            audience=Survey.Audience.EVENT_ATTENDEES,
+            event__isnull=False,
+        )
+        .filter(Q(event__status=Event.Status.FINISHED) | Q(event__status=Event.Status.PUBLISHED))
+        .select_related("event")
+    )
+    invited = 0
+    for survey in surveys:
+        invited += services.extend_invitations(survey=survey)
+    return invited
