@@ -178,6 +178,9 @@ def test_beat_schedule_and_run_periodic_run_the_same_tasks():
         "events.tasks.sweep_online_links",
         "events.tasks.sweep_thanks",
         "core.tasks.requeue_stale_outbox",
+        "surveys.tasks.sweep_survey_reminders",
+        "surveys.tasks.sweep_post_event_surveys",
+        "surveys.tasks.sweep_invitations",
     }
     for name in names:
         assert import_string(name).name == name

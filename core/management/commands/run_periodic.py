@@ -10,13 +10,17 @@ needed (or next to beat) sends nothing twice. Example crontab line:
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 # What each task does, for the report printed to the operator.
 LABELS = {
-    "events.tasks.sweep_reminders": "開催前のリマインダー",
-    "events.tasks.sweep_online_links": "オンライン参加URLの案内",
-    "events.tasks.sweep_thanks": "開催後のお礼と資料の案内",
-    "core.tasks.requeue_stale_outbox": "送信できていないメールの再送",
+    "events.tasks.sweep_reminders": _("開催前のリマインダー"),
+    "events.tasks.sweep_online_links": _("オンライン参加URLの案内"),
+    "events.tasks.sweep_thanks": _("開催後のお礼と資料の案内"),
+    "core.tasks.requeue_stale_outbox": _("送信できていないメールの再送"),
+    "surveys.tasks.sweep_survey_reminders": _("アンケートのリマインド"),
+    "surveys.tasks.sweep_post_event_surveys": _("イベント後アンケートの送信"),
+    "surveys.tasks.sweep_invitations": _("未送信のアンケート依頼の送信"),
 }
 
 
@@ -24,10 +28,13 @@ def _describe(result) -> str:
     if isinstance(result, dict):
         requeued = result.get("requeued", 0)
         failed = result.get("failed", 0)
-        return f"再送 {requeued}件、失敗扱い {failed}件"
+        return _("再送 %(requeued)d件、失敗扱い %(failed)d件") % {
+            "requeued": requeued,
+            "failed": failed,
+        }
     if isinstance(result, int):
-        return f"{result}件を送信待ちに追加しました"
-    return "完了しました"
+        return _("%(n)d件を送信待ちに追加しました") % {"n": result}
+    return _("完了しました")
 
 
 class Command(BaseCommand):
