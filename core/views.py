@@ -1,15 +1,51 @@
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.utils import timezone
 
+from events.models import Event, Registration
 from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
+from surveys.models import Invitation as SurveyInvitation
+from surveys.models import Need
+
+UPCOMING_LIMIT = 3
 
 
 def home(request):
-    """One home page whose panels follow the visitor's roles (DESIGN §2)."""
+    """One home page whose panels follow the visitor's roles (DESIGN §2).
+
+    Every panel is a fixed number of queries, whatever the data size."""
     user = request.user
     roles = access.roles(user)
-    context = {}
+    now = timezone.now()
+    context = {
+        "upcoming_events": list(
+            Event.objects.visible_to(user)
+            .filter(status=Event.Status.PUBLISHED, starts_at__gte=now)
+            .select_related("municipality")
+            .order_by("starts_at")[:UPCOMING_LIMIT]
+        )
+    }
+    if user.is_authenticated:
+        context["my_registrations"] = list(
+            Registration.objects.filter(
+                user=user,
+                status__in=Registration.ACTIVE_STATUSES,
+                event__starts_at__gte=now,
+            )
+            .select_related("event")
+            .order_by("event__starts_at")[:UPCOMING_LIMIT]
+        )
+        context["open_surveys"] = list(
+            SurveyInvitation.objects.addressed_to(user)
+            .filter(
+                responded_at__isnull=True,
+                survey__opens_at__lte=now,
+                survey__closes_at__gt=now,
+            )
+            .select_related("survey", "organisation")
+            .order_by("survey__closes_at")[:UPCOMING_LIMIT]
+        )
     if roles.memberships:
         context["my_memberships"] = list(
             Membership.objects.filter(user=user, organisation__is_active=True)
@@ -19,9 +55,7 @@ def home(request):
         )
     if roles.admin_of:
         context["admin_pending_invitations"] = (
-            Invitation.objects.pending()
-            .filter(membership__organisation__in=roles.admin_of)
-            .count()
+            Invitation.objects.pending().filter(membership__organisation__in=roles.admin_of).count()
         )
     if access.is_member(user):
         context["network_stats"] = Organisation.objects.filter(is_active=True).aggregate(
@@ -32,6 +66,20 @@ def home(request):
                 filter=Q(kind__in=[Organisation.Kind.CONTRACTOR, Organisation.Kind.SUPPORT]),
             ),
             regions=Count("region", distinct=True),
+        )
+    if access.can_view_dashboard(user):
+        context["need_counts"] = Need.objects.aggregate(
+            new=Count("id", filter=Q(status=Need.Status.NEW)),
+            open=Count(
+                "id",
+                filter=Q(
+                    status__in=[
+                        Need.Status.NEW,
+                        Need.Status.SORTING,
+                        Need.Status.IN_PROGRESS,
+                    ]
+                ),
+            ),
         )
     if access.can_manage_network(user):
         context["pending_join_requests"] = JoinRequest.objects.filter(

@@ -17,6 +17,16 @@ class SurveyQuerySet(models.QuerySet):
 
 
 class InvitationQuerySet(models.QuerySet):
+    def addressed_to(self, user):
+        """Invitations of published surveys for this user: their own (person
+        unit) and their organisations' (organisation unit)."""
+        from network import access as network_access
+
+        organisation_ids = list(network_access.roles(user).memberships)
+        return self.filter(survey__status="published").filter(
+            models.Q(user=user) | models.Q(user__isnull=True, organisation_id__in=organisation_ids)
+        )
+
     def unanswered(self):
         return self.filter(responded_at__isnull=True)
 

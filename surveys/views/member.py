@@ -4,7 +4,7 @@ user instead of a token)."""
 
 from __future__ import annotations
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,20 +12,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from core.pagination import paginate
-from network import access as network_access
 from network.access import login_required_404
 
-from ..models import Invitation, Response, Survey
+from ..models import Invitation, Response
 from .public import answer_page
 
 
 def addressed_to(user):
-    """Invitations of published surveys for this user: their own (person unit)
-    and their organisations' (organisation unit)."""
-    organisation_ids = list(network_access.roles(user).memberships)
-    return Invitation.objects.filter(survey__status=Survey.Status.PUBLISHED).filter(
-        Q(user=user) | Q(user__isnull=True, organisation_id__in=organisation_ids)
-    )
+    return Invitation.objects.addressed_to(user)
 
 
 @login_required_404
