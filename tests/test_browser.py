@@ -38,7 +38,7 @@ pytestmark = [
 # Navigation links that tell the roles apart (templates/base.html).
 EXPECTED_LINKS = {
     "admin": {"管理サイト": True, "事務局": True},
-    "secretariat": {"事務局": True, "管理サイト": False},
+    "secretariat": {"事務局": True, "管理サイト": True},
     "committee": {"事務局": False, "管理サイト": False},
     "city": {"組織一覧": True, "事務局": False, "管理サイト": False},
     "npo": {"組織一覧": True, "事務局": False, "管理サイト": False},

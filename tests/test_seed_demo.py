@@ -140,7 +140,11 @@ def test_seed_demo_accounts_have_their_roles(seeded):
 
     secretariat = User.objects.get(email="secretariat@example.org")
     assert list(secretariat.groups.values_list("name", flat=True)) == ["secretariat"]
-    assert not secretariat.is_staff and not secretariat.is_superuser
+    # Staff (for the admin imports) with the portal apps' permissions, not superuser.
+    assert secretariat.is_staff and not secretariat.is_superuser
+    assert secretariat.has_perm("network.add_organisation")
+    assert secretariat.has_perm("events.change_event")
+    assert not secretariat.has_perm("auth.change_group")
     assert memberships_of("secretariat@example.org") == {
         (demo.SECRETARIAT_ORG["name"], K.SUPPORT, "manager", True)
     }

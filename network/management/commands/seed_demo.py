@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -306,6 +306,18 @@ def seed_people(result: Seeded) -> None:
     Membership.objects.bulk_create(new)
 
 
+SECRETARIAT_ADMIN_APPS = ("network", "events", "surveys", "core")
+
+
+def seed_secretariat_permissions() -> None:
+    """The demo secretariat group may use the admin site for the portal's own
+    apps (imports, corrections); auth and sessions stay with the superuser."""
+    group = Group.objects.get(name="secretariat")
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label__in=SECRETARIAT_ADMIN_APPS)
+    )
+
+
 def seed_accounts(result: Seeded) -> list[User]:
     """The six demo accounts of DESIGN §5; re-running resets them, password included."""
     organisations = {
@@ -320,7 +332,8 @@ def seed_accounts(result: Seeded) -> list[User]:
         user.full_name = spec.full_name
         user.full_name_kana = spec.full_name_kana
         user.is_active = True
-        user.is_staff = spec.superuser
+        # The secretariat imports organisations and memberships in the admin site.
+        user.is_staff = spec.superuser or "secretariat" in spec.groups
         user.is_superuser = spec.superuser
         user.set_password(demo.DEMO_PASSWORD)
         user.save()
@@ -373,6 +386,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             result = seed_organisations()
             seed_people(result)
+            seed_secretariat_permissions()
             seed_accounts(result)
             events_summary = seed_events()
             # Surveys (issue 4): the FY2021 effect-verification survey, after the events it asks about.
