@@ -54,3 +54,9 @@ chromium:
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache
+
+# The committee dashboard at national scale (bench/run.py): SQLite by default,
+# PostgreSQL with DATABASE_URL; e.g. BENCH_ARGS="--recommended-indexes --runs 50".
+.PHONY: bench
+bench: venv
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -30,9 +30,11 @@ def _program_ids(user) -> set[int]:
         from network.models import Program
 
         org_ids = list(network_access.roles(user).memberships)
-        cached = set(
-            Program.objects.filter(organisations__in=org_ids).values_list("pk", flat=True)
-        ) if org_ids else set()
+        cached = (
+            set(Program.objects.filter(organisations__in=org_ids).values_list("pk", flat=True))
+            if org_ids
+            else set()
+        )
         setattr(user, _PROGRAMS_ATTR, cached)
     return cached
 

@@ -41,14 +41,18 @@ class Event(models.Model):
         FINISHED = "finished", _("終了")
 
     kind = models.CharField(_("種類"), max_length=20, choices=Kind.choices, db_index=True)
-    number = models.PositiveSmallIntegerField(_("回"), null=True, blank=True, help_text=_("第N回のN"))
+    number = models.PositiveSmallIntegerField(
+        _("回"), null=True, blank=True, help_text=_("第N回のN")
+    )
     fiscal_year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
     title = models.CharField(_("名称"), max_length=200)
     theme = models.CharField(_("テーマ"), max_length=200, blank=True)
     description = models.TextField(_("内容"), blank=True)
     starts_at = models.DateTimeField(_("開始日時"), db_index=True)
     ends_at = models.DateTimeField(_("終了日時"))
-    format = models.CharField(_("開催形式"), max_length=10, choices=Format.choices, default=Format.VENUE)
+    format = models.CharField(
+        _("開催形式"), max_length=10, choices=Format.choices, default=Format.VENUE
+    )
     venue_name = models.CharField(_("会場名"), max_length=200, blank=True)
     venue_address = models.CharField(_("会場住所"), max_length=200, blank=True)
     municipality = models.ForeignKey(
@@ -63,7 +67,9 @@ class Event(models.Model):
     venue_capacity = models.PositiveIntegerField(_("会場定員"), null=True, blank=True)
     online_capacity = models.PositiveIntegerField(_("オンライン定員"), null=True, blank=True)
     online_url = models.URLField(
-        _("オンライン参加URL"), blank=True, help_text=_("オンラインで参加が確定した人にだけ表示します。")
+        _("オンライン参加URL"),
+        blank=True,
+        help_text=_("オンラインで参加が確定した人にだけ表示します。"),
     )
     has_social = models.BooleanField(_("懇親会あり"), default=False)
     social_capacity = models.PositiveIntegerField(_("懇親会定員"), null=True, blank=True)

@@ -126,6 +126,7 @@ def can_see_contact_details(user, organisation) -> bool:
 def _require(predicate):
     """Anonymous users go to the login page; logged-in users who fail the
     predicate get 404, so nothing reveals that the page exists."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):

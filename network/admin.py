@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +82,8 @@ class CommissionInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(AllOrNothingImportExportMixin, admin.ModelAdmin):
+    # Addresses typed without a scheme are https (Django 6.0's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     show_full_result_count = False  # one COUNT(*) per page is enough
     resource_classes = [OrganisationResource]
     list_display = ("name", "kana", "kind", "municipality", "region", "is_active", "is_sample")

@@ -110,7 +110,9 @@ class Organisation(models.Model):
         blank=True,
         related_name="organisations",
         verbose_name=_("振興局"),
-        help_text=_("所在市町村から自動で決まります。振興局の組織は市町村なしで振興局のみ指定します。"),
+        help_text=_(
+            "所在市町村から自動で決まります。振興局の組織は市町村なしで振興局のみ指定します。"
+        ),
     )
     programs = models.ManyToManyField(
         Program, blank=True, related_name="organisations", verbose_name=_("実施事業")

@@ -63,7 +63,9 @@ class Survey(models.Model):
         _("回答の単位"), max_length=20, choices=Unit.choices, default=Unit.PERSON
     )
     anonymous = models.BooleanField(
-        _("匿名"), default=False, help_text=_("匿名の場合、回答と回答者を結びつける情報は保存しません。")
+        _("匿名"),
+        default=False,
+        help_text=_("匿名の場合、回答と回答者を結びつける情報は保存しません。"),
     )
     opens_at = models.DateTimeField(_("回答開始"))
     closes_at = models.DateTimeField(_("回答締切"))
@@ -259,9 +261,7 @@ class Response(models.Model):
     region = models.ForeignKey(
         Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    participated = models.BooleanField(
-        _("今年度の情報交換会への参加"), null=True, blank=True
-    )
+    participated = models.BooleanField(_("今年度の情報交換会への参加"), null=True, blank=True)
     started_at = models.DateTimeField(_("回答開始"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     submitted_at = models.DateTimeField(_("送信日時"), null=True, blank=True, db_index=True)
@@ -272,7 +272,12 @@ class Response(models.Model):
         ordering = ["survey", "pk"]
         verbose_name = _("回答")
         verbose_name_plural = _("回答")
-        indexes = [models.Index(fields=["survey", "submitted_at"], name="response_survey_submitted")]
+        indexes = [
+            models.Index(fields=["survey", "submitted_at"], name="response_survey_submitted")
+        ]
+
+    def __str__(self):
+        return f"{self.survey} #{self.pk}"
 
 
 class Answer(models.Model):
@@ -290,6 +295,9 @@ class Answer(models.Model):
         verbose_name = _("回答内容")
         verbose_name_plural = _("回答内容")
         indexes = [models.Index(fields=["question", "choice"], name="answer_question_choice")]
+
+    def __str__(self):
+        return self.choice or self.text[:40] or str(self.number)
 
 
 class Need(models.Model):
@@ -421,3 +429,6 @@ class NeedUpdate(models.Model):
         ordering = ["created_at", "pk"]
         verbose_name = _("課題の経過")
         verbose_name_plural = _("課題の経過")
+
+    def __str__(self):
+        return f"{self.need} ({self.created_at:%Y-%m-%d})"

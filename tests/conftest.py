@@ -113,7 +113,13 @@ ACTOR_NAMES = [
 
 @pytest.fixture
 def actors(
-    outsider, contractor_member, municipal_member, org_admin, committee_member, secretariat, superuser
+    outsider,
+    contractor_member,
+    municipal_member,
+    org_admin,
+    committee_member,
+    secretariat,
+    superuser,
 ):
     return {
         "anonymous": None,

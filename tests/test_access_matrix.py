@@ -146,7 +146,7 @@ def _project_url_names(resolver=None, prefix=""):
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
             module = getattr(entry.urlconf_module, "__name__", "")
-            if not module.split(".")[0] in PROJECT_APPS:
+            if module.split(".")[0] not in PROJECT_APPS:
                 continue
             ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
             names |= _project_url_names(entry, ns)
@@ -210,7 +210,11 @@ def _survey_targets(respondent, own_org, other_org, secretariat):
     invitation = InvitationFactory(survey=survey, user=respondent)
     anonymous = SurveyFactory(anonymous=True)
     draft = SurveyFactory(status=Survey.Status.DRAFT)
-    need = Need.objects.create(title="主任どうしのつながり", text="主任相談支援員同士のつながりが欲しい。", fiscal_year=2021)
+    need = Need.objects.create(
+        title="主任どうしのつながり",
+        text="主任相談支援員同士のつながりが欲しい。",
+        fiscal_year=2021,
+    )
     return {
         "survey": {"pk": survey.pk},
         "anonymous_survey": {"pk": anonymous.pk},

@@ -79,9 +79,7 @@ def test_home_outsider_is_told_to_ask_for_membership(client_for, outsider):
 
 
 @pytest.mark.parametrize("n", [1, 50])
-def test_home_query_count_is_flat(
-    n, client_for, contractor_member, django_assert_num_queries
-):
+def test_home_query_count_is_flat(n, client_for, contractor_member, django_assert_num_queries):
     for i in range(n):
         event = EventFactory(title=f"情報交換会{i}")
         RegistrationFactory(event=event, user=contractor_member)

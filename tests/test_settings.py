@@ -30,7 +30,9 @@ def manage(*args, env_overrides, drop=()):
 
 
 def test_production_check_deploy_is_clean():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=GOOD_PRODUCTION_ENV)
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env_overrides=GOOD_PRODUCTION_ENV
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
@@ -68,7 +70,10 @@ def test_bad_boolean_fails_loudly():
 def test_bad_database_url_fails_loudly():
     result = manage(
         "check",
-        env_overrides={"DJANGO_SETTINGS_MODULE": "config.settings.local", "DATABASE_URL": "mysql://x@y/z"},
+        env_overrides={
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": "mysql://x@y/z",
+        },
     )
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
