@@ -416,6 +416,12 @@ def registration_add(request, pk):
 # --- the day: check-in -----------------------------------------------------------------
 
 
+def _checkin_query(raw) -> str:
+    """The check-in search box, bounded and without NUL bytes (which
+    PostgreSQL refuses in text and nobody types)."""
+    return (raw or "").replace("\x00", "")[:CHECKIN_QUERY_MAX_LENGTH]
+
+
 def _checkin_counts(event) -> dict:
     return (
         Registration.objects.filter(event=event)
@@ -430,7 +436,7 @@ def _checkin_counts(event) -> dict:
 @events_manager_required
 def checkin(request, pk):
     event = _managed_event(request, pk)
-    query = (request.GET.get("q") or "")[:CHECKIN_QUERY_MAX_LENGTH]
+    query = _checkin_query(request.GET.get("q"))
     registrations = search_registrations(Registration.objects.filter(event=event).active(), query)
     registrations = registrations.select_related("user", "organisation", "session").order_by(
         "user__full_name_kana", "user__email", "pk"
@@ -494,7 +500,7 @@ def checkin_toggle(request, pk, registration_pk):
             request, _("%(name)s さんの出席を取り消しました。") % {"name": registration.user}
         )
     params = {}
-    query = (request.POST.get("q") or "")[:CHECKIN_QUERY_MAX_LENGTH]
+    query = _checkin_query(request.POST.get("q"))
     if query:
         params["q"] = query
     page = request.POST.get("page") or ""
