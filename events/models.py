@@ -232,6 +232,8 @@ class Registration(models.Model):
         indexes = [
             models.Index(fields=["event", "status", "mode"], name="reg_event_status_mode"),
             models.Index(fields=["event", "social"], name="reg_event_social"),
+            # The dashboard's data version: the latest change per counted meeting.
+            models.Index(fields=["event", "updated_at"], name="reg_event_updated"),
         ]
 
     def __str__(self):

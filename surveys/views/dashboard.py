@@ -196,7 +196,7 @@ def home(request):
     current = p.current_fiscal_year()
     # Without ?fy=: the current 年度 once it has a meeting, else the latest that has.
     fiscal_year = asked or (current if current in years or not years else years[0])
-    choices = sorted({*years, fiscal_year}, reverse=True)
+    choices = sorted({*years, current, fiscal_year}, reverse=True)
     version = p.data_version(fiscal_year, now)
     return render(
         request,

@@ -1,0 +1,1 @@
+"""`make bench`: the national-scale benchmark (DESIGN §6). See bench/run.py."""
