@@ -8,6 +8,9 @@ from core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    # Login addresses are managed by the secretariat and org admins (they are
+    # how people are invited and matched on import), not by the users.
+    path("accounts/email/", core_views.not_found, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),

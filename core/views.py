@@ -1,4 +1,5 @@
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -87,3 +88,8 @@ def home(request):
         ).count()
         context["all_pending_invitations"] = Invitation.objects.pending().count()
     return render(request, "core/home.html", context)
+
+
+def not_found(request, *args, **kwargs):
+    """For third-party URLs the portal switches off."""
+    raise Http404

@@ -28,6 +28,7 @@ OWNER_ONLY = (302, 404, 200, 404, 404, 404, 404, 404)  # owner: contractor_membe
 DASHBOARD = (302, 404, 404, 404, 404, 200, 200, 200)
 DASHBOARD_POST_ONLY = (302, 404, 404, 404, 404, 405, 405, 405)
 NOBODY = (302, 404, 404, 404, 404, 404, 404, 404)
+NOBODY_AT_ALL = (404, 404, 404, 404, 404, 404, 404, 404)
 GUEST_FORM = (200, 200, 302, 302, 302, 302, 302, 302)  # members are sent to the member form
 ADMIN_SITE = (302, 302, 302, 302, 302, 302, 302, 200)
 LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302, 302)
@@ -37,6 +38,7 @@ MATRIX = [
     ("home", None, PUBLIC),
     ("healthz", None, PUBLIC),
     ("account_login", None, LOGIN_PAGE),
+    ("account_email", None, NOBODY_AT_ALL),
     ("admin:index", None, ADMIN_SITE),
     ("network:join_request", None, PUBLIC),
     ("network:join_request_done", None, PUBLIC),
