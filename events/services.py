@@ -23,6 +23,7 @@ affected is told through the outbox (events.notifications), queued on commit.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 
@@ -656,10 +657,19 @@ def queue_thanks(event: Event) -> int:
 
 @transaction.atomic
 def send_bulk_message(
-    *, event: Event, subject: str, body: str, statuses: list[str], by: User
+    *,
+    event: Event,
+    subject: str,
+    body: str,
+    statuses: list[str],
+    by: User,
+    message_id: str | None = None,
 ) -> int:
     """E-mail everyone whose registration has one of `statuses`; returns how many
-    messages were queued (one outbox row per person)."""
+    messages were queued (one outbox row per person).
+
+    `message_id` (32 hex digits) names this message in the outbox keys: the
+    preview step issues one, so a double-submitted send queues nothing twice."""
     _require_manager(by)
     subject = (subject or "").strip()
     body = (body or "").strip()
@@ -668,7 +678,10 @@ def send_bulk_message(
     statuses = list(dict.fromkeys(statuses or []))
     if not statuses or any(s not in Registration.Status.values for s in statuses):
         raise RegistrationError(_("送信先の申込状態を選んでください。"), code="bad_statuses")
-    message_id = uuid.uuid4().hex
+    if message_id is None:
+        message_id = uuid.uuid4().hex
+    elif not re.fullmatch(r"[0-9a-f]{32}", message_id):
+        raise RegistrationError(_("送信内容の確認からやり直してください。"), code="bad_message_id")
     registrations = Registration.objects.filter(event=event, status__in=statuses).select_related(
         "event", "user", "session"
     )

@@ -893,6 +893,35 @@ def test_message_previews_the_recipient_count_then_queues(
     )
 
 
+def test_message_sent_twice_from_one_preview_queues_each_mail_once(
+    manager, django_capture_on_commit_callbacks
+):
+    event = EventFactory()
+    RegistrationFactory.create_batch(3, event=event)
+    data = {"subject": "資料のご案内", "body": "資料を添付します。", "statuses": ["confirmed"]}
+    preview = manager.post(url("message", event), {**data, "action": "preview"})
+    message_id = preview.context["message_id"]
+    assert f'name="message_id" value="{message_id}"' in preview.content.decode()
+
+    for _attempt in range(2):  # a double click, or a reload of the send
+        with django_capture_on_commit_callbacks(execute=True):
+            manager.post(
+                url("message", event), {**data, "action": "send", "message_id": message_id}
+            )
+
+    assert OutboxMessage.objects.count() == 3
+
+
+def test_message_with_a_forged_message_id_sends_nothing(manager):
+    event = EventFactory()
+    RegistrationFactory(event=event)
+    data = {"subject": "x", "body": "y", "statuses": ["confirmed"], "action": "send"}
+    response = manager.post(url("message", event), {**data, "message_id": "../../etc"})
+    assert response.status_code == 200
+    assert "送信内容の確認からやり直してください。" in response.content.decode()
+    assert not OutboxMessage.objects.exists()
+
+
 def test_message_needs_subject_body_and_recipients(manager):
     event = EventFactory()
     response = manager.post(url("message", event), {"action": "preview"})

@@ -6,6 +6,7 @@ State changes with side effects (publishing, cancelling, registering, check-in,
 mail) go through events.services; these views only collect input and report.
 """
 
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -521,6 +522,7 @@ def message(request, pk):
     form = BulkMessageForm(request.POST or None)
     step = "edit"
     recipient_count = None
+    message_id = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         action = request.POST.get("action")
@@ -532,6 +534,7 @@ def message(request, pk):
                     body=data["body"],
                     statuses=list(data["statuses"]),
                     by=request.user,
+                    message_id=request.POST.get("message_id") or None,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -544,6 +547,9 @@ def message(request, pk):
                 return redirect("events:registrations", pk=event.pk)
         elif action == "preview":
             step = "preview"
+            # Names the message in the outbox: sending twice from this page
+            # (a double click, a reload) queues each mail once.
+            message_id = uuid.uuid4().hex
             # The same selection as services.send_bulk_message.
             recipient_count = Registration.objects.filter(
                 event=event, status__in=data["statuses"]
@@ -551,5 +557,11 @@ def message(request, pk):
     return render(
         request,
         "events/manage_message.html",
-        {"event": event, "form": form, "step": step, "recipient_count": recipient_count},
+        {
+            "event": event,
+            "form": form,
+            "step": step,
+            "recipient_count": recipient_count,
+            "message_id": message_id if step == "preview" else None,
+        },
     )
