@@ -383,6 +383,12 @@ class RegistrationAddForm(forms.Form):
         required=False,
     )
 
+    force_confirm = forms.BooleanField(
+        label=_("定員を超えて確定する"),
+        required=False,
+        help_text=_("満席のときも、キャンセル待ちにせず参加確定にします（講師・開催担当など）。"),
+    )
+
     def __init__(self, *args, event, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = event

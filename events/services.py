@@ -535,6 +535,24 @@ def cancel_registration(*, registration: Registration, by: User) -> Registration
 
 
 @transaction.atomic
+def confirm_over_capacity(*, registration: Registration, by: User) -> Registration:
+    """The secretariat confirms a waitlisted person although the mode or
+    session is full (a speaker, a host, a promise made on the phone). The
+    person is told as if promoted; nobody else's seat changes."""
+    _require_manager(by)
+    _lock_event(registration.event_id)
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if registration.status != WAITLISTED:
+        raise RegistrationError(
+            _("キャンセル待ちの申し込みだけを定員を超えて確定できます。"), code="not_waitlisted"
+        )
+    registration.status = CONFIRMED
+    registration.save(update_fields=["status", "updated_at"])
+    notifications.promoted(registration)
+    return registration
+
+
+@transaction.atomic
 def set_attended(*, registration: Registration, attended: bool, by: User) -> Registration:
     """Check-in on the day (or undo it)."""
     _require_manager(by)

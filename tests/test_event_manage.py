@@ -818,6 +818,44 @@ def test_registration_add_waitlists_when_full_and_says_so(manager):
     assert "キャンセル待ちとして登録しました" in response.content.decode()
 
 
+def test_registration_add_can_confirm_over_capacity(
+    manager, django_capture_on_commit_callbacks, mailoutbox
+):
+    event = EventFactory(venue_capacity=1)
+    RegistrationFactory(event=event)
+    speaker = UserFactory(full_name="講師 先生")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.post(
+            url("registration_add", event),
+            add_data(email=speaker.email, force_confirm="on"),
+            follow=True,
+        )
+    registration = Registration.objects.get(event=event, user=speaker)
+    assert registration.status == Registration.Status.CONFIRMED
+    assert Registration.objects.filter(event=event, status="confirmed").count() == 2
+    assert "キャンセル待ちとして登録しました" not in response.content.decode()
+    assert any(speaker.email in m.to for m in mailoutbox)
+
+
+def test_confirm_over_capacity_refuses_a_confirmed_registration(secretariat):
+    from events.services import RegistrationError, confirm_over_capacity
+
+    registration = RegistrationFactory()
+    with pytest.raises(RegistrationError, match="キャンセル待ちの申し込みだけ"):
+        confirm_over_capacity(registration=registration, by=secretariat)
+
+
+def test_confirm_over_capacity_is_for_the_secretariat_only(contractor_member):
+    from events.services import RegistrationError, confirm_over_capacity
+
+    event = EventFactory(venue_capacity=0)
+    registration = RegistrationFactory(event=event, status=Registration.Status.WAITLISTED)
+    with pytest.raises(RegistrationError):
+        confirm_over_capacity(registration=registration, by=contractor_member)
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.WAITLISTED
+
+
 def test_registration_add_from_checkin_returns_to_checkin(manager):
     event = EventFactory()
     person = UserFactory(full_name_kana="うけつけ はなこ")

@@ -387,6 +387,10 @@ def registration_add(request, pk):
                     organisation_name=data["organisation_name"],
                     by=request.user,
                 )
+                if data["force_confirm"] and registration.status == Registration.Status.WAITLISTED:
+                    registration = services.confirm_over_capacity(
+                        registration=registration, by=request.user
+                    )
         except ValidationError as error:
             form.add_error(_ERROR_FIELDS.get(error.code), error)
         else:
