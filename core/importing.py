@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -456,3 +457,20 @@ def import_errors(result) -> list[RowError]:
             column = None if field == NON_FIELD_ERRORS else field
             errors.extend(RowError(invalid.number, column, str(m)) for m in messages)
     return sorted(errors, key=lambda e: (e.row or 0, e.field or ""))
+
+
+# --- exports: formula injection ------------------------------------------------------
+
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def defuse(value) -> str:
+    """A cell a spreadsheet would run as a formula (starting with = + - @, tab
+    or CR), made plain text with a leading quote. import-export's own escaping
+    strips only "=", so free text in every export goes through this. A plain
+    negative number such as "-3" is left as it is."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text

@@ -14,17 +14,11 @@ leading apostrophe instead, which keeps the text readable and inert.
 from django.utils import timezone
 from import_export import fields, resources
 
-from core.importing import CSV, XLSX
+from core.importing import CSV, XLSX, defuse
 
 from .models import Registration
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def defuse(text: str) -> str:
-    """Free text that a spreadsheet would read as a formula, made plain."""
-    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
 
 
 def _column(name: str, dehydrate: str) -> fields.Field:

@@ -18,31 +18,19 @@ injection). Headers are Japanese: the files are read by people, not imported.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import tablib
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.importing import CSV, XLSX
+from core.importing import CSV, XLSX, defuse
 
 from .models import OTHER_CHOICE, Question, Survey
 from .results import SUPPRESSED, SurveyResults
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
 WHAT = ("answers", "aggregates")
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def defuse(value) -> str:
-    """A cell a spreadsheet would read as a formula, made plain text (a plain
-    negative number such as "-3" is left as it is)."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def format_number(value: Decimal | None) -> str:

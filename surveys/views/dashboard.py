@@ -22,12 +22,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.importing import defuse
 from core.templatetags.wareki import wareki_fy
 
 from .. import access, charts
 from .. import participation as p
 from .. import results as survey_results
-from ..exports import defuse
 from ..models import Answer, Invitation, Question, Response, Survey
 
 # The annual survey's questions the dashboard shows, by their stable key.

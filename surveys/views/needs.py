@@ -24,13 +24,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.dates import fiscal_year_of
+from core.importing import defuse
 from core.pagination import paginate, querystring_without_page
 from core.templatetags.wareki import wareki_fy
 from events.models import Event, Registration
 from network import access as network_access
 
 from .. import access, needs
-from ..exports import FORMATS, defuse
+from ..exports import FORMATS
 from ..filters_needs import UNCLASSIFIED, NeedFilter
 from ..forms_needs import FIRST_FISCAL_YEAR, NeedForm, RaiseForm, TriageForm
 from ..models import Answer, Need
