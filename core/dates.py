@@ -12,3 +12,8 @@ def fiscal_year_of(value: datetime.date | datetime.datetime) -> int:
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return value.year if value.month >= 4 else value.year - 1
+
+
+def current_fiscal_year() -> int:
+    """The 年度 of today in Asia/Tokyo."""
+    return fiscal_year_of(timezone.localdate())

@@ -14,3 +14,9 @@ def querystring_without_page(request) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
+
+
+def is_filtered(request, filterset) -> bool:
+    """Did the visitor set any of the filterset's fields? (Empty states then
+    say "nothing matches" rather than "nothing yet".)"""
+    return any(request.GET.get(name) for name in filterset.form.fields)

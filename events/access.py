@@ -12,7 +12,7 @@ Drafts are seen by the secretariat only.
 from django.db.models import Q
 
 from network import access as network_access
-from network.access import _require
+from network.access import require
 
 _PROGRAMS_ATTR = "_tsunagari_program_ids"
 CONTRACTOR_KINDS = {"contractor", "support"}
@@ -124,4 +124,4 @@ def may_see_organisation_registrations(user, organisation) -> bool:
     ).exists()
 
 
-events_manager_required = _require(can_manage_events)
+events_manager_required = require(can_manage_events)

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import fiscal_year_of
 from network import demo as network_demo
 from network.models import Membership, Municipality, Organisation, Program, Region, User
 
@@ -181,10 +182,6 @@ OTHERS_AT = {3: (0, 1, 2, 3), 4: (0, 1, 2, 4)}
 
 def _aware(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
-
-
-def fiscal_year_of(day: datetime.date) -> int:
-    return day.year if day.month >= 4 else day.year - 1
 
 
 # --- upserts that leave unchanged rows untouched ------------------------------------

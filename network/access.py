@@ -123,7 +123,7 @@ def can_see_contact_details(user, organisation) -> bool:
 # --- view decorators ------------------------------------------------------------
 
 
-def _require(predicate):
+def require(predicate):
     """Anonymous users go to the login page; logged-in users who fail the
     predicate get 404, so nothing reveals that the page exists."""
 
@@ -144,9 +144,9 @@ def _require(predicate):
     return decorator
 
 
-member_required = _require(is_member)
-secretariat_required = _require(can_manage_network)
-dashboard_required = _require(can_view_dashboard)
+member_required = require(is_member)
+secretariat_required = require(can_manage_network)
+dashboard_required = require(can_view_dashboard)
 # Organisation-level rules (can_manage_organisation) need the object: views
 # fetch it through Organisation.objects.manageable_by(user) and 404 otherwise.
-login_required_404 = _require(lambda user: True)
+login_required_404 = require(lambda user: True)

@@ -10,7 +10,7 @@
 """
 
 from network import access as network_access
-from network.access import _require
+from network.access import require
 
 MIN_CELL = 3
 
@@ -46,8 +46,8 @@ def visible_surveys(queryset, user):
     return queryset.none()
 
 
-surveys_manager_required = _require(can_manage_surveys)
-results_required = _require(can_view_results)
+surveys_manager_required = require(can_manage_surveys)
+results_required = require(can_view_results)
 
 
 # --- dashboard and needs register (committee and secretariat) ------------------
@@ -69,4 +69,17 @@ def sees_need_raiser(user, need) -> bool:
     )
 
 
-dashboard_required = _require(can_view_dashboard)
+def may_raise_from(user, source: str) -> bool:
+    """The committee and the secretariat raise needs. Free-text survey answers
+    are read by the secretariat only (the committee sees their number, not
+    their content: surveys.results), so only the secretariat raises from one —
+    otherwise posting answer ids would read them one by one. Once raised, the
+    need's text is the register's to share."""
+    if not can_triage_needs(user):
+        return False
+    if source == "answer":
+        return can_manage_surveys(user)
+    return True
+
+
+dashboard_required = require(can_view_dashboard)

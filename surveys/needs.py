@@ -75,19 +75,6 @@ UNCHANGED = _Unchanged()
 # --- who may raise from what -------------------------------------------------------
 
 
-def may_raise_from(user, source: str) -> bool:
-    """The committee and the secretariat raise needs. Free-text survey answers
-    are read by the secretariat only (the committee sees their number, not
-    their content: surveys.results), so only the secretariat raises from one —
-    otherwise posting answer ids would read them one by one. Once raised, the
-    need's text is the register's to share."""
-    if not access.can_triage_needs(user):
-        return False
-    if source == Need.Source.ANSWER:
-        return access.can_manage_surveys(user)
-    return True
-
-
 def _plain_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

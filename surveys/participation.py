@@ -69,7 +69,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.dates import fiscal_year_of
+from core.dates import current_fiscal_year, fiscal_year_of  # noqa: F401 (used as p.current_fiscal_year)
 from events.models import Event, Registration
 from network.models import Commission, Municipality, Organisation, Region
 
@@ -114,10 +114,6 @@ def group_labels() -> dict[str, str]:
 
 def round_rate(n: int, base: int) -> float | None:
     return round(n / base, 3) if base else None
-
-
-def current_fiscal_year() -> int:
-    return fiscal_year_of(timezone.localdate())
 
 
 # --- querysets --------------------------------------------------------------------------
@@ -729,6 +725,12 @@ def data_version(fiscal_year: int, now: datetime.datetime | None = None) -> str:
         ),
         (f"(SELECT MAX({qn('id')}) FROM {t(Commission)})", []),
     ]
+    return version_of(fiscal_year, parts)
+
+
+def version_of(fiscal_year: int, parts: list[tuple[str, list]]) -> str:
+    """Run scalar subqueries `(sql, params)` as one SELECT and hash the row:
+    a short key that changes whenever anything they read changes."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT " + ", ".join(sql for sql, _params in parts),

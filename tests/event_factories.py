@@ -10,15 +10,10 @@ import datetime
 import factory
 from django.utils import timezone
 
+from core.dates import fiscal_year_of
 from events.models import Event, Registration, Session
 
 from .factories import UserFactory
-
-
-def fiscal_year_of(moment: datetime.datetime) -> int:
-    """年度 of a moment: April–March, judged on the local (Asia/Tokyo) date."""
-    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
-    return local.year if local.month >= 4 else local.year - 1
 
 
 def _in_30_days() -> datetime.datetime:

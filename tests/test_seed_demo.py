@@ -82,7 +82,7 @@ def test_seed_demo_creates_the_ministry(seeded):
 
 
 def test_seed_demo_links_every_contractor_to_commissioning_municipalities(seeded):
-    from network.management.commands.seed_demo import current_fiscal_year
+    from core.dates import current_fiscal_year
 
     contractors = Organisation.objects.filter(kind=K.CONTRACTOR)
     for contractor in contractors:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.pagination import paginate, querystring_without_page
+from core.pagination import is_filtered, paginate, querystring_without_page
 from network.models import Organisation, User
 
 from .. import services
@@ -60,10 +60,6 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _is_filtered(request, filterset) -> bool:
-    return any(request.GET.get(name) for name in filterset.form.fields)
-
-
 # --- the list of events --------------------------------------------------------
 
 
@@ -77,7 +73,7 @@ def manage_list(request):
         "events/manage_list.html",
         {
             "filter": filterset,
-            "filtered": _is_filtered(request, filterset),
+            "filtered": is_filtered(request, filterset),
             "page_obj": paginate(request, filterset.qs),
             "querystring": querystring_without_page(request),
         },
@@ -350,7 +346,7 @@ def registration_list(request, pk):
         {
             "event": event,
             "filter": filterset,
-            "filtered": _is_filtered(request, filterset),
+            "filtered": is_filtered(request, filterset),
             "page_obj": paginate(request, filterset.qs),
             "querystring": querystring_without_page(request),
             "summary": _registration_summary(event, sessions),

@@ -9,7 +9,6 @@ survey panel from surveys.results (suppressed for the committee).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -121,13 +120,7 @@ def survey_data_version(fiscal_year: int) -> str:
             params,
         ),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT " + ", ".join(sql for sql, _p in parts),
-            [param for _sql, ps in parts for param in ps],
-        )
-        row = cursor.fetchone()
-    return hashlib.sha256(repr((fiscal_year, row)).encode()).hexdigest()[:20]
+    return p.version_of(fiscal_year, parts)
 
 
 def _earlier_yoy(yoy, fiscal_year: int):

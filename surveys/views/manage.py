@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.models import OutboxMessage
-from core.pagination import paginate, querystring_without_page
+from core.pagination import is_filtered, paginate, querystring_without_page
 from events.models import Event, Registration
 from network.models import Membership, Organisation
 
@@ -62,10 +62,6 @@ def _managed_question(survey, question_pk):
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
-
-
-def _is_filtered(request, filterset) -> bool:
-    return any(request.GET.get(name) for name in filterset.form.fields)
 
 
 def _ordered_questions(survey):
@@ -182,7 +178,7 @@ def manage_list(request):
         "surveys/manage_list.html",
         {
             "filter": filterset,
-            "filtered": _is_filtered(request, filterset),
+            "filtered": is_filtered(request, filterset),
             "page_obj": page_obj,
             "querystring": querystring_without_page(request),
         },
@@ -557,7 +553,7 @@ def invitation_list(request, pk):
             "survey": survey,
             "state": SurveyState.of(survey),
             "filter": filterset,
-            "filtered": _is_filtered(request, filterset),
+            "filtered": is_filtered(request, filterset),
             "page_obj": paginate(request, filterset.qs),
             "querystring": querystring_without_page(request),
             "counts": invitation_counts(survey),

@@ -246,7 +246,7 @@ def need_raise(request):
     if not form.is_valid():
         return HttpResponseBadRequest(_("課題にする元の記録が指定されていません。"))
     kind = form.cleaned_data["kind"]
-    if not needs.may_raise_from(request.user, kind):
+    if not access.may_raise_from(request.user, kind):
         raise Http404
     name, item = _source_item(form.cleaned_data)
     back = _safe_next(request, form.cleaned_data["next"])

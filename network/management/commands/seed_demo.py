@@ -13,9 +13,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import current_fiscal_year
 from network import demo
 from network.models import (
     Commission,
@@ -26,12 +26,6 @@ from network.models import (
     Region,
     User,
 )
-
-
-def current_fiscal_year(today=None) -> int:
-    """年度: April to March."""
-    today = today or timezone.localdate()
-    return today.year if today.month >= 4 else today.year - 1
 
 
 @dataclass
