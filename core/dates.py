@@ -17,3 +17,28 @@ def fiscal_year_of(value: datetime.date | datetime.datetime) -> int:
 def current_fiscal_year() -> int:
     """The 年度 of today in Asia/Tokyo."""
     return fiscal_year_of(timezone.localdate())
+
+
+def is_public_holiday(day: datetime.date) -> bool:
+    """A 国民の祝日 or 振替休日 (from the `holidays` package's Japanese calendar)."""
+    import holidays
+
+    return day in holidays.country_holidays("JP", years=day.year)
+
+
+def is_year_end_break(day: datetime.date) -> bool:
+    """年末年始 (29 December – 3 January): municipal offices are closed."""
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+
+
+def is_working_day(day: datetime.date) -> bool:
+    """A day on which a meeting of support staff can be held: a weekday that is
+    neither a public holiday nor in the year-end break."""
+    return day.weekday() < 5 and not is_public_holiday(day) and not is_year_end_break(day)
+
+
+def next_working_day(day: datetime.date) -> datetime.date:
+    """`day` itself when it is a working day, else the first one after it."""
+    while not is_working_day(day):
+        day += datetime.timedelta(days=1)
+    return day

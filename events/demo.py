@@ -37,7 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.dates import fiscal_year_of
+from core.dates import fiscal_year_of, next_working_day
 from network import demo as network_demo
 from network.models import Membership, Municipality, Organisation, Program, Region, User
 
@@ -602,7 +602,7 @@ def seed_upcoming(today: datetime.date | None = None) -> Event:
     """The relay starts again where it stopped (北広島), a month from today,
     open for registration: something for the demo accounts to sign up for."""
     today = today or timezone.localdate()
-    day = today + datetime.timedelta(days=30)
+    day = next_working_day(today + datetime.timedelta(days=30))
     city = Municipality.objects.get(name="北広島市", kind="市")
     event = _event(
         Event.Kind.EXCHANGE,
@@ -639,6 +639,36 @@ def seed_upcoming(today: datetime.date | None = None) -> Event:
     return event
 
 
+def seed_public_upcoming(today: datetime.date | None = None) -> Event:
+    """A public study meeting six weeks ahead, on a working day (never a 祝日 or
+    年末年始), so that a visitor without an account can try guest registration."""
+    today = today or timezone.localdate()
+    day = next_working_day(today + datetime.timedelta(days=42))
+    city = Municipality.objects.get(name="札幌市", kind="市")
+    return _event(
+        Event.Kind.STUDY,
+        fiscal_year_of(day),
+        1,
+        title="公開勉強会「家計改善支援の基本」",
+        theme="家計の見直しから始まる相談支援",
+        description=(
+            "家計改善支援の考え方と実践を、相談の現場から紹介します。どなたでも参加できます"
+            "（アカウントは不要です。申込み後に届くメールで参加を確定してください）。"
+        ),
+        starts_at=_aware(day, 14, 0),
+        ends_at=_aware(day, 16, 0),
+        format=Event.Format.VENUE,
+        venue_name="札幌市社会福祉総合センター（デモ）",
+        venue_address="北海道札幌市中央区",
+        municipality=city,
+        venue_capacity=40,
+        registration_opens_at=_aware(today, 0),
+        registration_closes_at=_aware(day - datetime.timedelta(days=1), 17),
+        audience=Event.Audience.PUBLIC,
+        status=Event.Status.PUBLISHED,
+    )
+
+
 @transaction.atomic
 def seed_events() -> str:
     """Seed the events; returns a one-line Japanese summary for the command."""
@@ -647,8 +677,9 @@ def seed_events() -> str:
     relay = seed_relay()
     series = seed_series()
     seed_upcoming()
+    seed_public_upcoming()
     people = sum(m.people for m in SERIES)
     return _(
         "イベント: リレー %(relay)d回・令和3年度 %(series)d件（情報交換会の参加 延べ%(people)d名）・"
-        "受付中 1件"
+        "受付中 2件（うち一般公開 1件）"
     ) % {"relay": len(relay), "series": len(series), "people": people}

@@ -25,6 +25,8 @@ from django.db.models import Count, Q
 from django.test import override_settings
 from django.utils import timezone
 
+from core.dates import is_working_day
+from events import demo as events_demo
 from events.models import Event, Registration, Session
 from network.models import Membership, Organisation, User
 
@@ -209,10 +211,56 @@ def test_history_seed_relay_from_ebetsu_to_kitahiroshima(seeded):
 
 
 @pytest.mark.django_db
-def test_history_seed_leaves_an_event_open_for_registration(seeded):
-    upcoming = Event.objects.filter(status=Event.Status.PUBLISHED, starts_at__gt=timezone.now())
-    assert upcoming.count() == 1
-    assert upcoming.get().municipality.name == "北広島市"
+def test_history_seed_leaves_a_member_and_a_public_event_open_for_registration(seeded):
+    upcoming = Event.objects.filter(
+        status=Event.Status.PUBLISHED, starts_at__gt=timezone.now()
+    ).order_by("starts_at")
+    assert [(e.municipality.name, e.audience) for e in upcoming] == [
+        ("北広島市", Event.Audience.MEMBERS),
+        ("札幌市", Event.Audience.PUBLIC),
+    ]
+    for event in upcoming:
+        assert event.registration_opens_at <= timezone.now() < event.registration_closes_at
+        assert is_working_day(timezone.localdate(event.starts_at)), event.starts_at
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        # 30 days after 1 December is 31 December (年末年始), then 1–3 January, then
+        # Saturday 2 and Sunday 3 January 2027: the first working day is Monday 4 January.
+        (datetime.date(2026, 12, 1), datetime.date(2027, 1, 4)),
+        # 30 days after 13 October 2026 is Thursday 12 November: a plain weekday.
+        (datetime.date(2026, 10, 13), datetime.date(2026, 11, 12)),
+        # 30 days after 24 October 2026 is Monday 23 November, 勤労感謝の日.
+        (datetime.date(2026, 10, 24), datetime.date(2026, 11, 24)),
+    ],
+)
+@pytest.mark.django_db
+def test_history_seed_upcoming_meeting_falls_on_a_working_day(today, expected):
+    event = events_demo.seed_upcoming(today=today)
+    assert timezone.localdate(event.starts_at) == expected
+
+
+@pytest.mark.django_db
+def test_history_seed_public_event_is_never_on_new_years_day_or_a_holiday():
+    # 42 days after 20 November 2026 is 1 January 2027 (元日).
+    event = events_demo.seed_public_upcoming(today=datetime.date(2026, 11, 20))
+    day = timezone.localdate(event.starts_at)
+    assert day == datetime.date(2027, 1, 4)
+    assert event.audience == Event.Audience.PUBLIC
+
+
+@pytest.mark.django_db
+def test_history_seed_public_event_offers_guest_registration_to_a_visitor(seeded, client):
+    """An anonymous visitor finds the public event and its guest form."""
+    event = Event.objects.get(audience=Event.Audience.PUBLIC, starts_at__gt=timezone.now())
+    listing = client.get("/events/").content.decode()
+    assert event.title in listing
+    form = client.get(f"/events/{event.pk}/register/guest/")
+    assert form.status_code == 200
+    html = form.content.decode()
+    assert 'name="full_name"' in html and 'name="email"' in html
 
 
 def snapshot() -> dict:
