@@ -30,8 +30,9 @@ migrate: venv
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# Links in mails point at the address actually served on, unless SITE_URL is set.
 run: seed
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: venv
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -203,6 +203,9 @@ STORAGES = {
 # EMAIL_URL, e.g. smtp+tls://user:pass@host:587 ; console by default.
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
 globals().update(env.email_url_config(EMAIL_URL))
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821
+    # Prints decoded subjects and the text body, so links can be read (core/mail.py).
+    EMAIL_BACKEND = "core.mail.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="つながり事務局 <noreply@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
