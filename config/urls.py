@@ -2,12 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from core import health
 from core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),
+    path("healthz", core_views.healthz, name="healthz"),
     # Login addresses are managed by the secretariat and org admins (they are
     # how people are invited and matched on import), not by the users.
     path("accounts/email/", core_views.not_found, name="account_email"),

@@ -1,3 +1,5 @@
+from django.urls import reverse
+
 from network import access
 
 
@@ -13,4 +15,7 @@ def roles(request):
         "is_member": access.is_member(user),
         "is_secretariat": r.secretariat,
         "can_view_dashboard": access.can_view_dashboard(user),
+        # The secretariat's work on surveys is building and sending them; the
+        # survey list of its own invitations is linked from the management list.
+        "survey_menu_url": reverse("surveys:manage_list" if r.secretariat else "surveys:list"),
     }

@@ -9,6 +9,11 @@ survey answers and directory entries later) has the same promises to keep:
 * Imports are all-or-nothing. One bad row means nothing is written, and every
   bad row is reported with its row number, the column and a Japanese message.
 * A file that cannot be read at all gives a clear Japanese error, never a 500.
+* A file can never stall the site: every import path (the admin's formats
+  below and the attendance import) checks the same limits — upload size,
+  rows, columns, cells and an XLSX's unpacked size and sheet shape — before
+  anything parses the file (`check_upload_size`, `check_xlsx`,
+  `check_csv_text`, `checked_rows`).
 
 `decode_upload` is the plain helper for importers that do not use
 django-import-export; the rest plugs into django-import-export 4.x.
@@ -18,10 +23,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from xml.parsers import expat
 
 import tablib
 from django.core.exceptions import (
@@ -31,23 +39,28 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export import widgets
 from import_export.formats import base_formats
 
-# C0 control characters other than tab, LF and CR never occur in a real CSV
-# exported from a spreadsheet. Finding them after decoding means we guessed
-# wrong (UTF-16, a binary file, random bytes that happen to be valid CP932).
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+logger = logging.getLogger(__name__)
+
+# Control characters (C0 and C1) other than tab, LF and CR never occur in a
+# real spreadsheet. A text made largely of them means the encoding was
+# guessed wrong (UTF-16, a binary file); a few of them are bad cells, reported
+# where they are by `checked_rows`.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MOSTLY_CONTROLS = 0.1
 
 
 class ImportFileError(ValueError):
-    """The uploaded file as a whole cannot be read (encoding, format).
+    """The uploaded file as a whole cannot be read (encoding, format, limits).
 
     The message is Japanese and safe to show to the person who uploaded it."""
 
 
 def _looks_like_text(text: str) -> bool:
-    return not any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
+    return len(_CONTROL.findall(text)) <= len(text) * _MOSTLY_CONTROLS
 
 
 def decode_upload(raw: bytes) -> str:
@@ -79,17 +92,335 @@ def _undecodable_message() -> str:
     )
 
 
+# --- limits: the same for every import path ---------------------------------------
+#
+# Checked before a parser sees the file, so a hostile or mistaken upload is
+# rejected in milliseconds instead of holding a worker (and SQLite's write
+# lock) for minutes. No importer of the project has more than 20 columns.
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000  # data rows, the header not counted
+MAX_COLUMNS = 100
+MAX_CELLS = 1_000_000
+# An XLSX is a zip: the sum of its parts' unpacked sizes as the archive
+# declares them (Python's zipfile never unpacks more than declared).
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_ZIP_PARTS = 1_000
+_SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+_CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+
+
+def _too_big_message() -> str:
+    return _("ファイルが大きすぎます（上限 %(mb)s MB）。分けて取り込んでください。") % {
+        "mb": MAX_BYTES // (1024 * 1024)
+    }
+
+
+def _too_many_rows_message() -> str:
+    return _("行が多すぎます（上限 %(max)s 行）。ファイルを分けて取り込んでください。") % {
+        "max": MAX_ROWS
+    }
+
+
+def _too_many_columns_message(row: int) -> str:
+    return _(
+        "%(row)s行目の列が多すぎます（上限 %(max)s 列）。余分な列を消してから取り込んでください。"
+    ) % {"row": row, "max": MAX_COLUMNS}
+
+
+def _too_many_cells_message() -> str:
+    return _(
+        "セルが多すぎます（上限 %(max)s セル）。ファイルを分けるか、余分な列を消してください。"
+    ) % {"max": MAX_CELLS}
+
+
+def check_upload_size(size: int) -> None:
+    """Raise ImportFileError when an upload of `size` bytes is over the limit."""
+    if size > MAX_BYTES:
+        raise ImportFileError(_too_big_message())
+
+
+def check_csv_text(text: str) -> None:
+    """Bound the cells of a decoded CSV before any row is built: a record has
+    at most one cell more than its commas, so commas plus line breaks bound
+    the whole file (a 10 MB line of commas would otherwise become millions of
+    cells in one row)."""
+    if text.count(",") + text.count("\n") + 1 > MAX_CELLS:
+        raise ImportFileError(_too_many_cells_message())
+
+
+class _Refused(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+class _SheetScanner:
+    """Counts a sheet's rows and cells from its XML without building anything.
+
+    openpyxl pads every row to the sheet's declared width (`<dimension>`) and
+    fills the gaps between row numbers with empty rows, so the declared
+    dimension and each row's and cell's position are checked too, not only
+    the elements present."""
+
+    def __init__(self, sheet: bool):
+        self.sheet = sheet
+        self.rows = 0
+        self.cells = 0
+        self.row_cells = 0
+
+    def check_ref(self, ref: str, row_fallback: int) -> None:
+        match = _CELL_REF.fullmatch(ref or "")
+        if match is None:
+            return
+        column, row = _column_number(match.group(1)), int(match.group(2))
+        if row > MAX_ROWS + 1:
+            raise _Refused(_too_many_rows_message())
+        if column > MAX_COLUMNS:
+            raise _Refused(_too_many_columns_message(row or row_fallback))
+
+    def start(self, name: str, attrs: dict) -> None:
+        if not self.sheet:
+            return  # other parts are only checked for a DTD
+        local = name.rpartition(" ")[2]  # "namespace local", whatever the prefix
+        if local == "c":
+            self.row_cells += 1
+            self.cells += 1
+            if self.row_cells > MAX_COLUMNS:
+                raise _Refused(_too_many_columns_message(self.rows))
+            if self.cells > MAX_CELLS:
+                raise _Refused(_too_many_cells_message())
+            self.check_ref(attrs.get("r"), self.rows)
+        elif local == "row":
+            self.rows += 1
+            self.row_cells = 0
+            if self.rows > MAX_ROWS + 1:
+                raise _Refused(_too_many_rows_message())
+            number = attrs.get("r", "")
+            if number.isdigit() and int(number) > MAX_ROWS + 1:
+                raise _Refused(_too_many_rows_message())
+        elif local == "dimension":
+            for ref in (attrs.get("ref") or "").split(":"):
+                self.check_ref(ref, 1)
+
+
+def _doctype(*args) -> None:
+    # No part of a real XLSX has a DTD; refusing one rules out entity tricks.
+    raise _Refused(_unreadable_xlsx_message())
+
+
+def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    scanner = _SheetScanner(sheet=bool(_SHEET_PART.fullmatch(info.filename)))
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = scanner.start
+    parser.StartDoctypeDeclHandler = _doctype
+    with archive.open(info) as part:
+        while chunk := part.read(64 * 1024):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+
+
+def check_xlsx(raw: bytes) -> None:
+    """Reject an XLSX that would unpack or expand too far, before openpyxl.
+
+    A zip bomb (a small file whose sheet unpacks to hundreds of MB), a sheet
+    with more rows, columns or cells than the limits, or one that declares a
+    huge dimension raise ImportFileError. A file that is not a zip at all is
+    left to the parser, which reports it in its own words."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_ZIP_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+            raise ImportFileError(
+                _(
+                    "Excel ファイルの中身が大きすぎます（展開後の上限 %(mb)s MB）。"
+                    "ファイルを分けるか、CSV で保存して取り込んでください。"
+                )
+                % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}
+            )
+        for part in parts:
+            if not part.filename.endswith((".xml", ".rels")):
+                continue
+            try:
+                _scan_part(archive, part)
+            except _Refused as exc:
+                raise ImportFileError(exc.message) from None
+            except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                raise ImportFileError(_unreadable_xlsx_message()) from exc
+
+
+def _unreadable_xlsx_message() -> str:
+    return _(
+        "Excel ファイル（.xlsx）として読み込めません。ファイルが壊れているか、"
+        "別の形式のファイルです。CSV の場合は形式に CSV を選んでください。"
+    )
+
+
+def _cell_label(row: int, column: int, header: list) -> str:
+    name = normalize_text(header[column - 1]) if column <= len(header) else ""
+    if name:
+        return _("%(row)s行目・%(column)s列目（%(name)s）") % {
+            "row": row,
+            "column": column,
+            "name": name,
+        }
+    return _("%(row)s行目・%(column)s列目") % {"row": row, "column": column}
+
+
+def _header_key(value) -> str:
+    return normalize_text(value).lstrip("\ufeff").lower()
+
+
+def _check_header(header: list) -> None:
+    seen: dict[str, int] = {}
+    for column, value in enumerate(header, start=1):
+        key = _header_key(value)
+        if not key:
+            continue  # unnamed columns (an Excel habit) are ignored, not duplicates
+        if key in seen:
+            raise ImportFileError(
+                _(
+                    "1行目の列名「%(name)s」が2回あります（%(first)s列目と%(second)s列目）。"
+                    "同じ列は1つにしてください。"
+                )
+                % {"name": normalize_text(value), "first": seen[key], "second": column}
+            )
+        seen[key] = column
+
+
+def _same_column_message(first: str, first_at: int, second: str, second_at: int) -> str:
+    return _(
+        "1行目の列名「%(first)s」（%(first_at)s列目）と「%(second)s」（%(second_at)s列目）は"
+        "同じ列です。どちらか1つにしてください。"
+    ) % {"first": first, "first_at": first_at, "second": second, "second_at": second_at}
+
+
+def column_positions(header: list, columns: dict[str, str]) -> dict[str, int]:
+    """Where each known column is in a header row, by key.
+
+    `columns` maps a column's key (`municipality`, what the code and older
+    files use) to its Japanese name (市町村コード, what exports write): a
+    header cell naming either finds the column (width and case folded).
+    Cells naming no column are ignored; two cells naming the same column
+    (「name」 and 「組織名」) are an ImportFileError."""
+    lookup: dict[str, str] = {}
+    for key, label in columns.items():
+        lookup[_header_key(key)] = key
+        lookup[_header_key(label)] = key
+    positions: dict[str, int] = {}
+    for index, value in enumerate(header or []):
+        key = lookup.get(_header_key(value))
+        if key is None:
+            continue
+        if key in positions:
+            first = positions[key]
+            raise ImportFileError(
+                _same_column_message(
+                    normalize_text(header[first]), first + 1, normalize_text(value), index + 1
+                )
+            )
+        positions[key] = index
+    return positions
+
+
+def speaks_keys(header: list, columns: dict[str, str]) -> bool:
+    """Whether a header names its columns by key rather than by Japanese name
+    (a missing column is then named the way the rest of the file names them)."""
+    written = {_header_key(value) for value in header or []}
+    keys = sum(_header_key(key) in written for key in columns)
+    labels = sum(_header_key(label) in written for label in columns.values())
+    return keys > labels
+
+
+def column_names(keys: Iterable[str], columns: dict[str, str], *, by_key: bool) -> str:
+    """「、」-joined names of columns, by key or by Japanese name."""
+    return "、".join(key if by_key else columns[key] for key in keys)
+
+
+def checked_rows(rows: Iterable) -> Iterator[list]:
+    """The rows of a table (header first), checked while they are read.
+
+    Stops with an ImportFileError at the first row past MAX_ROWS, a row
+    wider than MAX_COLUMNS or the cell past MAX_CELLS, so that reading stops
+    as soon as a limit is passed; rejects a header naming a column twice and
+    control characters (NUL and the like) in a cell, naming row (the header
+    is row 1, as in the spreadsheet) and column."""
+    header: list = []
+    cells = 0
+    for number, row in enumerate(rows, start=1):
+        row = list(row)
+        if number > MAX_ROWS + 1:
+            raise ImportFileError(_too_many_rows_message())
+        if len(row) > MAX_COLUMNS:
+            raise ImportFileError(_too_many_columns_message(number))
+        cells += len(row)
+        if cells > MAX_CELLS:
+            raise ImportFileError(_too_many_cells_message())
+        if number == 1:
+            header = row
+            _check_header(header)
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, str) and (found := _CONTROL.search(value)):
+                character = found.group()
+                raise ImportFileError(
+                    _(
+                        "%(cell)sに制御文字（U+%(code)04X）が含まれています。"
+                        "見えない文字なので、そのセルを入力し直してください。"
+                    )
+                    % {"cell": _cell_label(number, column, header), "code": ord(character)}
+                )
+        yield row
+
+
+def _no_data_message(has_header: bool) -> str:
+    if has_header:
+        return _("1行目（列名）の下にデータの行がありません。2行目から1件1行で書いてください。")
+    return _("ファイルが空です。1行目に列名、2行目からデータを書いてください。")
+
+
 # --- django-import-export formats -----------------------------------------
 
 
-class CSV(base_formats.CSV):
+class _DefusedExport:
+    """Every cell of an export goes through `defuse` (formula injection),
+    whatever IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT says: import-export's own
+    escaping strips only a leading "=" and turns every cell into text."""
+
+    def _escape_formulae(self, dataset):
+        pass  # replaced by defuse_dataset in export_data
+
+    def export_data(self, dataset, **kwargs):
+        defuse_dataset(dataset)
+        return super().export_data(dataset, **kwargs)
+
+
+def _with_data(dataset: tablib.Dataset) -> tablib.Dataset:
+    if not len(dataset):
+        raise ImportFileError(_no_data_message(bool(dataset.headers)))
+    return dataset
+
+
+class CSV(_DefusedExport, base_formats.CSV):
     """CSV that reads UTF-8, UTF-8-BOM and CP932, and writes UTF-8 with BOM.
 
     Declared binary so that the admin hands us the raw bytes (read mode "rb",
     no `from_encoding` decoding in the temporary storage): the encoding is
-    detected here instead of being fixed per admin class."""
+    detected here instead of being fixed per admin class. The limits are
+    checked on the text before tablib builds the dataset."""
 
     CONTENT_TYPE = "text/csv; charset=utf-8"
+    label = gettext_lazy("CSV（UTF-8・BOM付きUTF-8・Shift_JIS）")
+    extensions = (".csv", ".txt")
 
     def is_binary(self):
         return True
@@ -98,16 +429,28 @@ class CSV(base_formats.CSV):
         return "rb"
 
     def create_dataset(self, in_stream, **kwargs):
+        check_upload_size(len(in_stream))
         text = decode_upload(in_stream)
+        check_csv_text(text)
         try:
-            return super().create_dataset(text, **kwargs)
+            # The spreadsheet row of each data row (the header is row 1): the
+            # CSV reader drops blank lines, which Excel shows as rows.
+            numbers = [
+                number
+                for number, row in enumerate(
+                    checked_rows(csv.reader(io.StringIO(text, newline=""))), start=1
+                )
+                if number > 1 and row
+            ]
+            dataset = _with_data(super().create_dataset(text, **kwargs))
+            dataset.sheet_rows = numbers
+            return dataset
         except tablib.InvalidDimensions as exc:
             raise ImportFileError(_too_wide_message(text)) from exc
         except (csv.Error, UnicodeError, IndexError) as exc:
             raise ImportFileError(_("CSVファイルとして読み込めません。")) from exc
 
     def export_data(self, dataset, **kwargs):
-        # The parent escapes formulae when IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT.
         text = super().export_data(dataset, **kwargs)
         return ("\ufeff" + text).encode("utf-8")
 
@@ -115,30 +458,36 @@ class CSV(base_formats.CSV):
 def _too_wide_message(text: str) -> str:
     rows = csv.reader(io.StringIO(text))
     width = len(next(rows, []))
-    for number, row in enumerate(rows, 1):
+    for number, row in enumerate(rows, 2):
         if len(row) > width:
             return _(
-                "%(row)s行目（見出しを除く）の列が見出しより多くなっています（%(cells)s列、見出しは"
+                "%(row)s行目の列が見出し（1行目）より多くなっています（%(cells)s列、見出しは"
                 '%(width)s列）。値の中のカンマは "" で囲んでください。'
             ) % {"row": number, "cells": len(row), "width": width}
     return _("CSVの列の数が見出しと合いません。")
 
 
-class XLSX(base_formats.XLSX):
-    """XLSX whose read failures become a clear Japanese error."""
+class XLSX(_DefusedExport, base_formats.XLSX):
+    """XLSX whose limits are checked before openpyxl unpacks anything, and
+    whose read failures become a clear Japanese error."""
+
+    label = gettext_lazy("Excel（.xlsx）")
+    extensions = (".xlsx",)
 
     def create_dataset(self, in_stream):
         if isinstance(in_stream, str):
             in_stream = in_stream.encode("utf-8", "surrogateescape")
+        check_upload_size(len(in_stream))
+        check_xlsx(in_stream)
         try:
-            return super().create_dataset(in_stream)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, StopIteration) as exc:
-            raise ImportFileError(
-                _(
-                    "Excel ファイル（.xlsx）として読み込めません。ファイルが壊れているか、"
-                    "別の形式のファイルです。CSV の場合は形式に CSV を選んでください。"
-                )
-            ) from exc
+            dataset = super().create_dataset(in_stream)
+        except StopIteration:
+            raise ImportFileError(_no_data_message(False)) from None  # not even a header
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise ImportFileError(_unreadable_xlsx_message()) from exc
+        for _row in checked_rows([dataset.headers or [], *dataset]):
+            pass
+        return _with_data(dataset)
 
 
 #: Formats offered by every import/export admin of the project.
@@ -166,9 +515,17 @@ def fold_label(value) -> str:
     return normalize_text(value).translate(_TILDES).replace(" ", "")
 
 
+class TextWidget(widgets.CharWidget):
+    """Free text; a value this project's export escaped against formula
+    injection ("'+81-11-222-3333") is read back without the quote."""
+
+    def clean(self, value, row=None, **kwargs):
+        return undefuse(super().clean(value, row, **kwargs))
+
+
 class ChoiceWidget(widgets.Widget):
     """A `TextChoices` column that accepts the code (`contractor`) or the
-    Japanese label (受託団体). Exports the code, which round-trips.
+    Japanese label (受託団体). Exports the label, which reads back as the code.
 
     `blank` is what an empty cell means: None (leave the field alone, so the
     model default or the current value stays) or a value such as ""."""
@@ -193,7 +550,9 @@ class ChoiceWidget(widgets.Widget):
         )
 
     def render(self, value, obj=None, **kwargs):
-        return "" if value is None else str(value)
+        if value in (None, ""):
+            return ""
+        return str(dict(self.choices.choices).get(value, value))
 
 
 class BooleanWidget(widgets.BooleanWidget):
@@ -314,6 +673,14 @@ class AllOrNothingResourceMixin:
     * `duplicate_keys(instance, row)`: rows that name the same record twice in
       one file are errors (otherwise the second silently overwrites the first).
     * Trailing blank lines (an Excel habit) are dropped; headers are stripped.
+    * A column is found by its key (`municipality`) or its Japanese name
+      (市町村コード, the field's `column_name`, what exports write): see
+      `column_positions`. Errors name the column as the file names it.
+    * Rows are numbered as the spreadsheet shows them: the header is row 1,
+      the first data row row 2 (the attendance import counts the same way).
+      An invalid row carries `cells` (value and errors of each column, in the
+      order of `diff_headers`) and `other_errors`, so that the admin shows
+      each message in the row and column it is about.
     """
 
     required_columns: tuple[str, ...] = ()
@@ -321,7 +688,44 @@ class AllOrNothingResourceMixin:
     def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
         kwargs["use_transactions"] = True
         kwargs["rollback_on_validation_errors"] = True
-        return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, **kwargs)
+        self._sheet_rows = list(getattr(dataset, "sheet_rows", None) or [])
+        self._written: dict[str, str] = {}
+        result = super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, **kwargs)
+        for row in (*result.invalid_rows, *result.error_rows):
+            row.number = self.sheet_row(row.number)
+        for invalid in result.invalid_rows:
+            self._place_errors(invalid, result.diff_headers)
+        for error in result.base_errors:
+            # import-export shows a file-level error with its traceback (server
+            # paths, code): the person uploading sees only a Japanese message.
+            if not isinstance(error.error, ImportFileError):
+                logger.error("import failed", exc_info=error.error)
+                error.error = ImportFileError(
+                    _(
+                        "取り込み中に予期しないエラーが起きました。何も保存されていません。"
+                        "ファイルの内容を確かめてから、もう一度お試しください。"
+                    )
+                )
+            error.traceback = ""
+        return result
+
+    def sheet_row(self, number: int) -> int:
+        """The spreadsheet row of import-export's data row `number` (1-based)."""
+        rows = getattr(self, "_sheet_rows", None) or []
+        return rows[number - 1] if 0 < number <= len(rows) else number + 1
+
+    def import_row(self, row, instance_loader, **kwargs):
+        if kwargs.get("row_number") is not None:
+            kwargs["row_number"] = self.sheet_row(kwargs["row_number"])
+        return super().import_row(row, instance_loader, **kwargs)
+
+    def column_map(self) -> dict[str, str]:
+        """Key -> Japanese column name of every field."""
+        return {name: field.column_name for name, field in self.fields.items()}
+
+    def cell(self, row, key: str):
+        """The value of column `key` in a row (whichever name the file used)."""
+        return row.get(self.fields[key].column_name)
 
     def before_import(self, dataset, **kwargs):
         self._seen_keys = {}
@@ -329,20 +733,31 @@ class AllOrNothingResourceMixin:
             reset = getattr(field.widget, "reset", None)
             if reset:
                 reset()
+        columns = self.column_map()
+        written = [normalize_text(h) for h in dataset.headers or []]
+        positions = column_positions(written, columns)
+        headers = list(written)
+        for key, index in positions.items():
+            headers[index] = columns[key]
+            self._written[columns[key]] = written[index]
         if dataset.headers:
-            dataset.headers = [normalize_text(h) for h in dataset.headers]
+            dataset.headers = headers
         while len(dataset) and all(normalize_text(v) == "" for v in dataset[-1]):
             del dataset[-1]
-        missing = [c for c in self.required_columns if c not in (dataset.headers or [])]
+        missing = [key for key in self.required_columns if key not in positions]
         if missing:
             # Nothing row-level is worth reporting when the header is wrong.
             while len(dataset):
                 del dataset[-1]
+            by_key = speaks_keys(written, columns)
             raise ImportFileError(
                 _(
                     "必須の列がありません: %(missing)s（1行目に列名が必要です。必須の列: %(required)s）"
                 )
-                % {"missing": "、".join(missing), "required": "、".join(self.required_columns)}
+                % {
+                    "missing": column_names(missing, columns, by_key=by_key),
+                    "required": column_names(self.required_columns, columns, by_key=by_key),
+                }
             )
         super().before_import(dataset, **kwargs)
 
@@ -430,17 +845,43 @@ class AllOrNothingResourceMixin:
             raise ValidationError(self._errors_by_column(ValidationError(errors)))
 
     def _errors_by_column(self, exc: ValidationError) -> dict:
+        """Errors keyed by the column as the file names it."""
         columns = {f.attribute: f.column_name for f in self.fields.values() if f.attribute}
+        columns.update(self.column_map())
+        written = getattr(self, "_written", {})
         by_column: dict = {}
         for key, messages in exc.error_dict.items():
-            by_column.setdefault(columns.get(key, key), []).extend(messages)
+            column = columns.get(key, key)
+            by_column.setdefault(written.get(column, column), []).extend(messages)
         return by_column
+
+    def _place_errors(self, invalid, headers) -> None:
+        """Put each message of an invalid row under the column it is about."""
+        written = getattr(self, "_written", {})
+        index = {written.get(h, h): i for i, h in enumerate(headers)}
+        # A column the file does not have shows empty (import-export writes "---").
+        cells = [
+            {"value": value if header in written else "", "errors": []}
+            for header, value in zip(headers, invalid.values, strict=False)
+        ]
+        other = []
+        for column, messages in invalid.error_dict.items():
+            at = index.get(column)
+            if at is None:
+                other.extend(
+                    m if column == NON_FIELD_ERRORS else f"{column}: {m}" for m in messages
+                )
+            else:
+                cells[at]["errors"].extend(messages)
+        invalid.cells = cells
+        invalid.other_errors = other
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of an import: `row` is the data row number (1 = the first
-    row under the header; None for the file as a whole), `field` the column."""
+    """One problem of an import: `row` is the row as the spreadsheet shows it
+    (the header is row 1; None for the file as a whole), `field` the column
+    as the file names it."""
 
     row: int | None
     field: str | None
@@ -450,8 +891,8 @@ class RowError:
 def import_errors(result) -> list[RowError]:
     """Every error of an import_export Result, flattened for display and tests."""
     errors = [RowError(None, None, str(e.error)) for e in result.base_errors]
-    for number, row_errors in result.row_errors():
-        errors.extend(RowError(number, None, str(e.error)) for e in row_errors)
+    for error_row in result.error_rows:
+        errors.extend(RowError(error_row.number, None, str(e.error)) for e in error_row.errors)
     for invalid in result.invalid_rows:
         for field, messages in invalid.error_dict.items():
             column = None if field == NON_FIELD_ERRORS else field
@@ -473,4 +914,23 @@ def defuse(value) -> str:
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
+    return text
+
+
+def defuse_dataset(dataset: tablib.Dataset) -> None:
+    """`defuse` every text cell of a dataset in place (numbers, dates and
+    empty cells are left as they are: none of them can start a formula).
+    Both export formats call this, so every export path goes through it."""
+    rows = [[defuse(v) if isinstance(v, str) else v for v in row] for row in dataset]
+    del dataset[:]
+    dataset.extend(rows)
+
+
+def undefuse(value) -> str:
+    """The text `defuse` escaped, for a file exported here and imported back:
+    "'+81-11-222-3333" reads as "+81-11-222-3333". A quote in front of
+    anything else is kept (it is part of the value)."""
+    text = "" if value is None else str(value)
+    if text.startswith("'") and text[1:].startswith(_FORMULA_TRIGGERS):
+        return text[1:]
     return text

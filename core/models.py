@@ -1,6 +1,7 @@
 """Cross-app tables. The outbox records every notification once, so that a
 retried task or a second sweep can never send the same message twice."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,9 @@ class OutboxMessage(models.Model):
         SENT = "sent", _("送信済み")
         FAILED = "failed", _("失敗")
         SKIPPED = "skipped", _("取りやめ")
+        # The worker died between handing the mail to the server and recording
+        # it: it may have arrived. Never resent without a person checking.
+        UNKNOWN = "unknown", _("要確認（届いた可能性あり）")
 
     # Idempotency key, e.g. "registration:42:confirmed" or "event:7:reminder:3d".
     key = models.CharField(_("キー"), max_length=200, unique=True)
@@ -27,6 +31,20 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("送信開始"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    # Who put an unknown or failed message back in the queue, after confirming
+    # it had not arrived (core.outbox.resend_after_confirmation).
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("再送した人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resent_at = models.DateTimeField(_("再送日時"), null=True, blank=True)
+
+    # A person may send these again, after confirming they did not arrive.
+    RESENDABLE_STATUSES = (Status.UNKNOWN, Status.FAILED)
 
     class Meta:
         ordering = ["-created_at"]
@@ -35,3 +53,11 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} → {self.to_email}"
+
+    @property
+    def may_have_arrived(self) -> bool:
+        return self.status == self.Status.UNKNOWN
+
+    @property
+    def can_be_resent(self) -> bool:
+        return self.status in self.RESENDABLE_STATUSES

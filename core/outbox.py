@@ -10,6 +10,12 @@ so nothing is mailed for a change that rolled back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
 from .models import OutboxMessage
 from .tasks import deliver_outbox_message
 
@@ -37,3 +43,32 @@ def queue_message(
         return None
     deliver_outbox_message.delay_on_commit(message.pk)
     return message
+
+
+@transaction.atomic
+def resend_after_confirmation(
+    *, message_ids: Iterable[int], by: AbstractBaseUser
+) -> list[OutboxMessage]:
+    """Queue unknown or failed messages again; `by` confirmed they did not arrive.
+
+    Only for a person who has checked with the recipient: an "unknown" message
+    may have been delivered, and the outbox cannot tell. Records who and when,
+    and gives the message a fresh set of attempts. Messages in any other status
+    (sent, pending, sending, skipped) are left alone, so pressing twice or
+    choosing a sent one sends nothing. Returns the messages queued."""
+    messages = list(
+        OutboxMessage.objects.select_for_update()
+        .filter(pk__in=list(message_ids), status__in=OutboxMessage.RESENDABLE_STATUSES)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=OutboxMessage.Status.PENDING,
+        attempts=0,
+        claimed_at=None,
+        resent_by=by,
+        resent_at=now,
+    )
+    for message in messages:
+        deliver_outbox_message.delay_on_commit(message.pk)
+    return messages

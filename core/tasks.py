@@ -3,6 +3,11 @@
 Delivery is claimed with a conditional UPDATE (pending → sending), so of two
 workers handed the same message only one sends it; the other finds nothing to
 claim and returns.
+
+One message, one commit: the claim and the result of each delivery are
+committed on their own (durable transactions), before the next message is
+touched. A batch sent inside one transaction would lose every "sent" record
+when its process dies, and the rescue would then send those mails again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -29,6 +35,10 @@ STALE_PENDING_AFTER = datetime.timedelta(minutes=5)
 # between claiming it and recording the result.
 STALE_SENDING_AFTER = datetime.timedelta(minutes=30)
 REQUEUE_BATCH = 500
+ABANDONED_NOTE = (
+    "送信中に処理が中断しました。メールは届いている可能性があります。"
+    "二重送信を避けるため再送していません。宛先に届いたかを確かめてください。"
+)
 
 
 def _error_text(exc: Exception) -> str:
@@ -41,13 +51,17 @@ def deliver_outbox_message(self, message_id: int) -> bool:
 
     When a worker dies mid-send the broker hands the task to another worker
     (acks_late); that one finds the message "sending", cannot claim it and
-    returns, so the mail is not sent a second time."""
+    returns, so the mail is not sent a second time.
+
+    Raises RuntimeError, before sending anything, when called inside a
+    transaction: its outcome would not be committed before the next send."""
     now = timezone.now()
-    claimed = OutboxMessage.objects.filter(
-        pk=message_id, status=OutboxMessage.Status.PENDING
-    ).update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    with transaction.atomic(durable=True):
+        claimed = OutboxMessage.objects.filter(
+            pk=message_id, status=OutboxMessage.Status.PENDING
+        ).update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
-        # Already sent, being sent by another worker, failed or skipped.
+        # Already sent, being sent by another worker, failed, unknown or skipped.
         return False
     message = OutboxMessage.objects.get(pk=message_id)
     try:
@@ -81,11 +95,12 @@ def deliver_outbox_message(self, message_id: int) -> bool:
         # The message is pending again; Celery retries it with a growing delay.
         raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
     # Outside the try: if recording the success fails, the message must stay
-    # "sending" (and later be marked failed), never go back to pending and be
-    # sent a second time.
-    OutboxMessage.objects.filter(pk=message_id).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now()
-    )
+    # "sending" (and later be marked unknown), never go back to pending and be
+    # sent a second time. Committed here, before the caller moves on.
+    with transaction.atomic(durable=True):
+        OutboxMessage.objects.filter(pk=message_id).update(
+            status=OutboxMessage.Status.SENT, sent_at=timezone.now()
+        )
     return True
 
 
@@ -98,16 +113,15 @@ def requeue_stale_outbox() -> dict[str, int]:
       marked failed instead);
     - sending for more than 30 minutes: the worker died after claiming it. We
       cannot know whether the mail left before it died, and we choose at-most-once
-      (DESIGN §6: zero duplicate notifications): such a message is marked failed,
-      never resent, and shows in the admin for a person to follow up.
+      (DESIGN §6: zero duplicate notifications): such a message is marked
+      "unknown" (not "failed": it may well have arrived), never resent by this
+      sweep, and shows in the admin, where a person resends it only after
+      confirming it did not arrive (core.outbox.resend_after_confirmation).
     """
     now = timezone.now()
     abandoned = OutboxMessage.objects.filter(
         status=OutboxMessage.Status.SENDING, claimed_at__lt=now - STALE_SENDING_AFTER
-    ).update(
-        status=OutboxMessage.Status.FAILED,
-        last_error="送信中に処理が中断しました。二重送信を避けるため再送していません。",
-    )
+    ).update(status=OutboxMessage.Status.UNKNOWN, last_error=ABANDONED_NOTE)
     exhausted = OutboxMessage.objects.filter(
         status=OutboxMessage.Status.PENDING, attempts__gte=MAX_ATTEMPTS
     ).update(status=OutboxMessage.Status.FAILED)
@@ -120,4 +134,4 @@ def requeue_stale_outbox() -> dict[str, int]:
     )
     for message_id in stale_ids:
         deliver_outbox_message.delay_on_commit(message_id)
-    return {"requeued": len(stale_ids), "failed": abandoned + exhausted}
+    return {"requeued": len(stale_ids), "failed": exhausted, "unknown": abandoned}

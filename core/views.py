@@ -1,13 +1,18 @@
+from django.db import DatabaseError
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from events.models import Event, Registration
 from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
 from surveys.models import Invitation as SurveyInvitation
 from surveys.models import Need
+
+from . import health
 
 UPCOMING_LIMIT = 3
 
@@ -93,3 +98,24 @@ def home(request):
 def not_found(request, *args, **kwargs):
     """For third-party URLs the portal switches off."""
     raise Http404
+
+
+@require_safe
+@never_cache
+def healthz(request):
+    """`/healthz` for load balancers: everyone learns ok / not ok (200 / 503);
+    the secretariat and monitors with the token also see each check."""
+    healthy, checks = health.run_checks()
+    body = {"status": "ok" if healthy else "error"}
+    if health.has_monitor_token(request) or _is_secretariat_if_readable(request.user):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _is_secretariat_if_readable(user) -> bool:
+    # With the database down the session and roles cannot be read; the answer
+    # must still be the plain status, not an error page.
+    try:
+        return access.is_secretariat(user)
+    except DatabaseError:
+        return False

@@ -6,41 +6,50 @@ Visibility of an event follows its audience:
 - municipal: 自治体 members (plus committee and secretariat);
 - contractor: members of 受託団体・支援団体 (plus committee and secretariat);
 - program: members of organisations that run the event's program.
-Drafts are seen by the secretariat only.
+Drafts are seen by the secretariat only, and so is a cancelled event that
+was never published (published_at unset): calling off a draft must not
+announce it.
 """
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from network import access as network_access
 from network.access import require
 
 _PROGRAMS_ATTR = "_tsunagari_program_ids"
 CONTRACTOR_KINDS = {"contractor", "support"}
-LISTED_STATUSES = ("published", "cancelled", "finished")
+# What members may see of the events' states: announced events only.
+LISTED = Q(status__in=("published", "finished")) | Q(status="cancelled", published_at__isnull=False)
 
 
 def can_manage_events(user) -> bool:
     return network_access.is_secretariat(user)
 
 
+def _programs_query(user):
+    """Programs run by the user's organisations, as an unevaluated queryset
+    of pks (None when the user has no organisation)."""
+    from network.models import Program
+
+    org_ids = list(network_access.roles(user).memberships)
+    if not org_ids:
+        return None
+    return Program.objects.filter(organisations__in=org_ids).values_list("pk", flat=True)
+
+
 def _program_ids(user) -> set[int]:
     """Programs run by the user's organisations, read once per request."""
     cached = getattr(user, _PROGRAMS_ATTR, None)
     if cached is None:
-        from network.models import Program
-
-        org_ids = list(network_access.roles(user).memberships)
-        cached = (
-            set(Program.objects.filter(organisations__in=org_ids).values_list("pk", flat=True))
-            if org_ids
-            else set()
-        )
+        query = _programs_query(user)
+        cached = set(query) if query is not None else set()
         setattr(user, _PROGRAMS_ATTR, cached)
     return cached
 
 
-def audience_filter(user) -> Q:
-    """The audiences this user belongs to, as a filter on Event."""
+def audience_filter(user, *, lazy: bool = False) -> Q:
+    """The audiences this user belongs to, as a filter on Event. `lazy`
+    reads the user's programs inside the filter instead of beforehand."""
     roles = network_access.roles(user)
     audiences = Q(audience="public")
     if not network_access.is_member(user):
@@ -55,16 +64,19 @@ def audience_filter(user) -> Q:
     if staff:
         audiences |= Q(audience="program")
     else:
-        programs = _program_ids(user)
-        if programs:
+        if lazy and getattr(user, _PROGRAMS_ATTR, None) is None:
+            programs = _programs_query(user)  # a subquery: no query of its own
+        else:
+            programs = _program_ids(user) or None
+        if programs is not None:
             audiences |= Q(audience="program", audience_program__in=programs)
     return audiences
 
 
-def visible_events(queryset, user):
+def visible_events(queryset, user, *, lazy: bool = False):
     if can_manage_events(user):
         return queryset
-    return queryset.filter(audience_filter(user), status__in=LISTED_STATUSES)
+    return queryset.filter(audience_filter(user, lazy=lazy)).filter(LISTED)
 
 
 def may_see_event(user, event) -> bool:
@@ -83,21 +95,36 @@ def may_register(user, event) -> bool:
 
 def visible_registrations(queryset, user):
     """Own registrations; an org admin sees their organisations'; a 自治体
-    member sees those of the organisations their 自治体 commissions; the
-    secretariat sees all."""
+    member sees those of the organisations their 自治体 commissions in the
+    event's 年度; the secretariat sees all.
+
+    Other people's registrations are shown only for events the viewer may
+    see: the list must not tell the title, date and attendees of a meeting
+    that answers 404 to them."""
     if can_manage_events(user):
         return queryset
     if not user.is_authenticated:
         return queryset.none()
     roles = network_access.roles(user)
-    condition = Q(user=user)
+    others = Q()
     if roles.admin_of:
-        condition |= Q(organisation__in=roles.admin_of)
+        others |= Q(organisation__in=roles.admin_of)
     municipal_orgs = [
         org_id for org_id, (kind, _admin) in roles.memberships.items() if kind == "municipality"
     ]
     if municipal_orgs:
-        condition |= Q(organisation__commissions_received__commissioner__in=municipal_orgs)
+        # One Q, so both conditions hold for the same commission row.
+        others |= Q(
+            organisation__commissions_received__commissioner__in=municipal_orgs,
+            organisation__commissions_received__fiscal_year=F("event__fiscal_year"),
+        )
+    condition = Q(user=user)
+    if others:
+        from .models import Event
+
+        # Lazy: the rule costs no query of its own on this list.
+        visible = visible_events(Event.objects.all(), user, lazy=True)
+        condition |= others & Q(event__in=visible)
     return queryset.filter(condition).distinct()
 
 

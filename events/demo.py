@@ -400,6 +400,10 @@ def _spread(orgs: list[Organisation], people: int) -> list[tuple[Organisation, i
 
 
 def _event(kind, fiscal_year, number, **values) -> Event:
+    # Every demo event was announced, the cancelled one too (members see it
+    # as 中止): a month before it began, so a second run changes nothing.
+    if values.get("status") != Event.Status.DRAFT:
+        values.setdefault("published_at", values["starts_at"] - datetime.timedelta(days=30))
     return _upsert(Event, {"kind": kind, "fiscal_year": fiscal_year, "number": number}, values)
 
 

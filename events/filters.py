@@ -8,6 +8,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as site_filters
 from core.templatetags.wareki import wareki_fy
 from network.filters import QUERY_MAX_LENGTH, normalise_query
 from network.models import Region
@@ -20,7 +21,7 @@ class EventFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         label=_("種類"), choices=Event.Kind.choices, empty_label=_("すべて")
     )
-    region = django_filters.ModelChoiceFilter(
+    region = site_filters.ModelChoiceFilter(
         label=_("振興局"),
         field_name="municipality__region",
         queryset=Region.objects.all(),

@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from core import forms as site_forms
 from network.models import Organisation
 
 from .models import Registration, Session
@@ -24,7 +25,7 @@ class ChoiceList(forms.RadioSelect):
         super().__init__({"class": "choice-list", **(attrs or {})}, choices)
 
 
-class SessionChoiceField(forms.ModelChoiceField):
+class SessionChoiceField(site_forms.ModelChoiceField):
     def label_from_instance(self, session):
         if session.capacity is None:
             return session.title
@@ -43,7 +44,7 @@ def sessions_with_seats(event):
     )
 
 
-class EventChoicesForm(forms.Form):
+class EventChoicesForm(site_forms.Form):
     """The part every registration asks: mode, session, 懇親会, question —
     each offered only when the event has it."""
 

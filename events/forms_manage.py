@@ -9,27 +9,22 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import forms as site_forms
 from core.dates import fiscal_year_of
 from network.models import Municipality, Organisation, User
 
 from .models import Event, Registration, Session
+from .services import ATTENDANCE_ABSENT, ATTENDANCE_PRESENT, NO_SESSION, BulkAudience
 
 PDF_MAGIC = b"%PDF-"
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 CAPACITY_MIN_MESSAGE = _("定員は0以上の数を入力してください（空欄は定員なし）。")
 FISCAL_YEAR_MIN = 2000
 FISCAL_YEAR_MAX = 2100
-
-
-def _formfield(db_field, **kwargs):
-    # People type "example.org" without a scheme; today's sites are https.
-    if isinstance(db_field, models.URLField):
-        kwargs["assume_scheme"] = "https"
-    return db_field.formfield(**kwargs)
 
 
 def _datetime_local():
@@ -41,7 +36,7 @@ def slides_max_bytes() -> int:
     return getattr(settings, "EVENT_SLIDES_MAX_BYTES", 20 * 1024 * 1024)
 
 
-class EventForm(forms.ModelForm):
+class EventForm(site_forms.ModelForm):
     """Every field of an event the secretariat edits by hand. The status moves
     only through publish / cancel / finish (events.services), so it is not here."""
 
@@ -114,7 +109,6 @@ class EventForm(forms.ModelForm):
             "video_url",
             "slides",
         ]
-        formfield_callback = _formfield
         widgets = {
             "starts_at": _datetime_local(),
             "ends_at": _datetime_local(),
@@ -155,11 +149,15 @@ class EventForm(forms.ModelForm):
                 "イベントを見て申し込める人。「一般公開」ならアカウントのない人もメール確認で申し込めます。"
             ),
             "audience_program": _("対象が「特定の事業の実施団体」のときに選びます。"),
-            "host_organisation": _("リレー開催の担当組織（開催市など）。"),
+            "host_organisation": _(
+                "開催を担当する組織。情報交換会で自治体を選ぶと、リレーの開催担当として表示します。"
+            ),
             "report_url": _("報告書を公開しているページのURL。"),
             "video_url": _("録画を公開しているページのURL。"),
             "slides": _("PDFのみ、%(size)s まで。終了後のお礼メールで参加者に案内します。"),
         }
+        # Only relay meetings say 「リレー」 (Event.is_relay_meeting).
+        labels = {"host_organisation": _("開催担当")}
         error_messages = {
             "venue_capacity": {"min_value": CAPACITY_MIN_MESSAGE},
             "online_capacity": {"min_value": CAPACITY_MIN_MESSAGE},
@@ -294,7 +292,7 @@ def publish_warnings(event) -> list[str]:
     return warnings
 
 
-class SessionForm(forms.ModelForm):
+class SessionForm(site_forms.ModelForm):
     class Meta:
         model = Session
         fields = ["title", "description", "capacity", "order"]
@@ -321,7 +319,7 @@ SessionFormSet = forms.inlineformset_factory(
 )
 
 
-class EventCancelForm(forms.Form):
+class EventCancelForm(site_forms.Form):
     reason = forms.CharField(
         label=_("中止の理由"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -335,7 +333,7 @@ class EventCancelForm(forms.Form):
     )
 
 
-class RegistrationAddForm(forms.Form):
+class RegistrationAddForm(site_forms.Form):
     """The secretariat adds someone by hand (phone or paper applications, walk-ins).
 
     A person is found by e-mail; an unknown e-mail becomes a contact with the
@@ -352,7 +350,7 @@ class RegistrationAddForm(forms.Form):
         help_text=_("未登録の人のときに入力します（連絡先として登録します）。"),
     )
     full_name_kana = forms.CharField(label=_("氏名（かな）"), max_length=120, required=False)
-    organisation = forms.ModelChoiceField(
+    organisation = site_forms.ModelChoiceField(
         label=_("所属組織"),
         queryset=Organisation.objects.none(),
         required=False,
@@ -369,7 +367,7 @@ class RegistrationAddForm(forms.Form):
         help_text=_("ネットワークに登録されていない所属のときに入力します。"),
     )
     mode = forms.ChoiceField(label=_("参加方法"), choices=Registration.Mode.choices)
-    session = forms.ModelChoiceField(
+    session = site_forms.ModelChoiceField(
         label=_("分科会"),
         queryset=Session.objects.none(),
         required=False,
@@ -428,12 +426,26 @@ class RegistrationAddForm(forms.Form):
         return cleaned
 
 
-class BulkMessageForm(forms.Form):
-    # events.services.send_bulk_message selects by registration status.
+def _audience_filter(label, help_text="") -> forms.ChoiceField:
+    """One of the bulk message's optional filters: radio buttons, 「すべて」 first."""
+    return forms.ChoiceField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.RadioSelect(attrs={"class": "checkbox-list"}),
+    )
+
+
+class BulkMessageForm(site_forms.Form):
+    """The bulk message and whom it goes to: services.bulk_message_recipients
+    selects by registration status and, where the event has them, by mode,
+    session, 懇親会 and attendance (an empty choice = everyone)."""
+
     STATUS_CHOICES = (
         (Registration.Status.CONFIRMED, _("参加確定の人")),
         (Registration.Status.WAITLISTED, _("キャンセル待ちの人")),
     )
+    ALL = ("", _("すべて"))
 
     subject = forms.CharField(
         label=_("件名"),
@@ -453,3 +465,73 @@ class BulkMessageForm(forms.Form):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox-list"}),
         error_messages={"required": _("送り先を1つ以上選んでください。")},
     )
+    # The filters; __init__ gives them their choices or removes them.
+    mode = _audience_filter(_("参加方法"))
+    session = _audience_filter(_("分科会"))
+    social = _audience_filter(_("懇親会"))
+    attendance = _audience_filter(
+        _("出欠"),
+        _(
+            "出席：受付をした人（その参加方法で受付をしなかった場合は参加確定の人）。"
+            "欠席：それ以外の人。"
+        ),
+    )
+
+    def __init__(self, *args, event: Event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.event = event
+        choices = {
+            "mode": [self.ALL, *Registration.Mode.choices],
+            "session": [
+                self.ALL,
+                *((str(s.pk), s.title) for s in event.sessions.order_by("order", "pk")),
+                (NO_SESSION, _("分科会なし")),
+            ],
+            "social": [
+                self.ALL,
+                (Registration.SocialStatus.CONFIRMED, _("懇親会に参加（確定）")),
+                (Registration.SocialStatus.WAITLISTED, _("懇親会のキャンセル待ち")),
+                (Registration.SocialStatus.NONE, _("懇親会に参加しない")),
+            ],
+            "attendance": [
+                self.ALL,
+                (ATTENDANCE_PRESENT, _("出席")),
+                (ATTENDANCE_ABSENT, _("欠席")),
+            ],
+        }
+        offered = {
+            "mode": event.format == Event.Format.HYBRID,
+            "session": len(choices["session"]) > 2,
+            "social": event.has_social,
+            "attendance": event.starts_at <= timezone.now(),
+        }
+        for name, field_choices in choices.items():
+            if offered[name]:
+                self.fields[name].choices = field_choices
+                self.fields[name].initial = ""
+            else:
+                del self.fields[name]
+
+    def audience(self):
+        """The services.BulkAudience of the cleaned form."""
+        data = self.cleaned_data
+        return BulkAudience(
+            statuses=tuple(data["statuses"]),
+            mode=data.get("mode") or "",
+            session=data.get("session") or "",
+            social=data.get("social") or "",
+            attendance=data.get("attendance") or "",
+        )
+
+    def chosen(self) -> list[tuple[str, str]]:
+        """(field label, chosen label) of each filter in use, for the preview."""
+        shown = []
+        for name in ("statuses", "mode", "session", "social", "attendance"):
+            if name not in self.fields:
+                continue
+            value = self.cleaned_data.get(name)
+            values = value if isinstance(value, list) else [value]
+            labels = [str(label) for key, label in self.fields[name].choices if key in values]
+            if labels and value:
+                shown.append((str(self.fields[name].label), "・".join(labels)))
+        return shown

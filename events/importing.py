@@ -1,9 +1,17 @@
 """Import of past attendance lists (出席者名簿) from CSV or Excel.
 
-One row = one person at one event:
+One row = one person at one event. The columns are those the attendee export
+writes (events/resources.py), so an exported list can be edited and imported
+back; each is found by its Japanese name or its key (core.importing.column_positions):
 
-    event_id, email, full_name, full_name_kana, organisation, organisation_kind,
-    municipality_code, mode, social, attended
+    イベントID event_id, メールアドレス email, 氏名 full_name, ふりがな full_name_kana,
+    所属 organisation, 組織種別 organisation_kind, 市町村コード municipality_code,
+    参加方法 mode, 懇親会 social, 出席 attended, and the optional 状態 status
+
+A row whose 状態 is anything but 参加確定 (blank counts as 参加確定) is kept in
+the file for reading and skipped: a cancelled or waiting registration in an
+export stays as it is when the file comes back. The export's other columns
+(申込ID, 分科会, 事前質問, 申込日時) are for reading and ignored.
 
 The import is ALL-OR-NOTHING: every row is validated first and every problem is
 reported as (row, column, Japanese message), the header counting as row 1 as in
@@ -47,7 +55,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.importing import ImportFileError, decode_upload, normalize_text
+from core import importing as limits
+from core.importing import (
+    ImportFileError,
+    checked_rows,
+    column_names,
+    column_positions,
+    decode_upload,
+    normalize_text,
+    speaks_keys,
+    undefuse,
+)
 from network.models import Membership, Municipality, Organisation, User
 
 from .models import Event, Registration
@@ -64,8 +82,25 @@ COLUMNS = (
     "social",
     "attended",
 )
-MAX_ROWS = 50_000
-MAX_BYTES = 10 * 1024 * 1024
+# Columns a file may leave out.
+OPTIONAL_COLUMNS = ("status",)
+# The Japanese name of each column: what the export writes, what errors say.
+COLUMN_NAMES = {
+    "event_id": _("イベントID"),
+    "email": _("メールアドレス"),
+    "full_name": _("氏名"),
+    "full_name_kana": _("ふりがな"),
+    "organisation": _("所属"),
+    "organisation_kind": _("組織種別"),
+    "municipality_code": _("市町村コード"),
+    "mode": _("参加方法"),
+    "social": _("懇親会"),
+    "attended": _("出席"),
+    "status": _("状態"),
+}
+# The limits every import path shares (core.importing), checked by the reader.
+MAX_ROWS = limits.MAX_ROWS
+MAX_BYTES = limits.MAX_BYTES
 PREVIEW_ROWS = 50
 # Keeps every IN (...) list below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
@@ -79,6 +114,10 @@ _MODES = {
     "オンライン": Registration.Mode.ONLINE,
 }
 _SIX_DIGITS = re.compile(r"^\d{6}$")
+# Event ids are ASCII digits within a signed 64-bit integer (the widest
+# primary key of both databases); 19 digits at most keeps int() cheap.
+_EVENT_ID = re.compile(r"[0-9]{1,19}")
+_MAX_ID = 2**63 - 1
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 
@@ -128,7 +167,7 @@ class PlannedRow:
     organisation_kind: str
     municipality: Municipality | None
     mode: str
-    social: bool
+    social: str  # Registration.SocialStatus
     attended: bool
     registration: Registration | None  # the active one that will be updated
     needs_membership: bool = False
@@ -155,6 +194,12 @@ class PlannedRow:
     def mode_label(self) -> str:
         return str(Registration.Mode(self.mode).label)
 
+    @property
+    def social_label(self) -> str:
+        if self.social == Registration.SocialStatus.NONE:
+            return ""
+        return str(Registration.SocialStatus(self.social).label)
+
 
 @dataclass
 class AttendanceImportResult:
@@ -168,6 +213,7 @@ class AttendanceImportResult:
     created_memberships: int = 0
     created_registrations: int = 0
     updated_registrations: int = 0
+    skipped: int = 0  # rows whose 状態 is not 参加確定: left as they are
     errors: list[RowError] = field(default_factory=list)
     planned: list[PlannedRow] = field(default_factory=list)
 
@@ -185,8 +231,10 @@ class AttendanceImportResult:
     def summary(self) -> str:
         return _(
             "%(rows)s 行：参加記録 新規 %(created)s 件・更新 %(updated)s 件、"
-            "連絡先（ユーザー）新規 %(users)s 人、組織 新規 %(orgs)s 件、所属 新規 %(members)s 件"
+            "連絡先（ユーザー）新規 %(users)s 人、組織 新規 %(orgs)s 件、所属 新規 %(members)s 件、"
+            "状態が参加確定でないため取り込まなかった行 %(skipped)s 行"
         ) % {
+            "skipped": self.skipped,
             "rows": self.rows,
             "created": self.created_registrations,
             "updated": self.updated_registrations,
@@ -213,6 +261,8 @@ def _read_xlsx(raw: bytes) -> list[list[str]]:
         "拡張子だけが .xlsx の別の形式のファイルです。Excel で開いて"
         "「Excel ブック（.xlsx）」か「CSV UTF-8（コンマ区切り）」で保存し直してください。"
     )
+    # Unpacked size, rows, columns and cells, before openpyxl unpacks anything.
+    limits.check_xlsx(raw)
     rows: list[list[str]] = []
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
@@ -225,10 +275,11 @@ def _read_xlsx(raw: bytes) -> list[list[str]]:
         if not book.worksheets:
             return rows
         # read_only parses the sheet lazily, so a broken sheet fails here.
-        for values in book.worksheets[0].iter_rows(values_only=True):
-            rows.append(["" if v is None else _cell_text(v) for v in values])
-            if len(rows) > MAX_ROWS + 1:
-                break
+        values = book.worksheets[0].iter_rows(values_only=True)
+        for row in checked_rows(values):
+            rows.append(["" if v is None else _cell_text(v) for v in row])
+    except ImportFileError:
+        raise
     except Exception as exc:
         raise ImportFileError(message) from exc
     finally:
@@ -238,13 +289,12 @@ def _read_xlsx(raw: bytes) -> list[list[str]]:
 
 def _read_csv(raw: bytes) -> list[list[str]]:
     text = decode_upload(raw)
+    limits.check_csv_text(text)
     try:
-        rows = []
-        for values in csv.reader(io.StringIO(text, newline="")):
-            rows.append([v.strip() for v in values])
-            if len(rows) > MAX_ROWS + 1:
-                break
-        return rows
+        return [
+            [v.strip() for v in values]
+            for values in checked_rows(csv.reader(io.StringIO(text, newline="")))
+        ]
     except csv.Error as exc:
         raise ImportFileError(
             _("CSV として読み込めません（%(detail)s）。") % {"detail": exc}
@@ -256,13 +306,12 @@ def read_table(raw: bytes, filename: str) -> list[list[str]]:
 
     The format is decided by the content where it can be (a zip is a
     spreadsheet, whatever its name) and by the name otherwise, so that a CSV
-    renamed to .xlsx gets the spreadsheet error instead of being read."""
+    renamed to .xlsx gets the spreadsheet error instead of being read. The
+    shared limits (size, rows, columns, cells, an XLSX's unpacked size), a
+    header naming a column twice and control characters in a cell are
+    rejected here with a Japanese message (core.importing)."""
     name = (filename or "").lower()
-    if len(raw) > MAX_BYTES:
-        raise ImportFileError(
-            _("ファイルが大きすぎます（上限 %(mb)s MB）。分けて取り込んでください。")
-            % {"mb": MAX_BYTES // (1024 * 1024)}
-        )
+    limits.check_upload_size(len(raw))
     if raw.startswith(_OLE_MAGIC) or name.endswith(".xls"):
         raise ImportFileError(
             _(
@@ -293,8 +342,9 @@ class _Parsed:
     organisation_kind: str = ""
     municipality_code: str = ""
     mode: str = ""
-    social: bool = False
+    social: str = Registration.SocialStatus.NONE
     attended: bool = False
+    recorded: bool = True  # False: 状態 says the registration is not a participation
     failed: set = field(default_factory=set)  # columns with an error already
 
 
@@ -332,8 +382,17 @@ def _parse_row(number: int, cells: dict[str, str], result, kinds) -> _Parsed:
     event_text = normalize_text(cells["event_id"])
     if not event_text:
         fail("event_id", _("イベントIDが空です。"))
-    elif not event_text.isdigit():
-        fail("event_id", _("イベントID「%(value)s」は数字ではありません。") % {"value": event_text})
+    elif not _EVENT_ID.fullmatch(event_text) or not 0 < int(event_text) <= _MAX_ID:
+        # str.isdigit() also takes digits int() cannot read, and a number past
+        # 64 bits makes SQLite refuse the whole lookup: both are this row's error.
+        fail(
+            "event_id",
+            _(
+                "イベントID「%(value)s」は正しくありません"
+                "（1 以上の数字で、画面に表示されているイベントIDを入力してください）。"
+            )
+            % {"value": event_text[:40]},
+        )
     else:
         parsed.event_id = int(event_text)
 
@@ -399,45 +458,115 @@ def _parse_row(number: int, cells: dict[str, str], result, kinds) -> _Parsed:
                 % {"value": cells["mode"].strip()},
             )
 
-    for column in ("social", "attended"):
-        value = _parse_bool(cells[column])
-        if value is None:
+    social = _social_status(cells["social"])
+    if social is None:
+        fail("social", _unreadable_flag_message(cells["social"]))
+    else:
+        parsed.social = social
+    attended = _parse_bool(cells["attended"])
+    if attended is None:
+        fail("attended", _unreadable_flag_message(cells["attended"]))
+    else:
+        parsed.attended = attended
+
+    status_text = normalize_text(cells.get("status", "")).lower()
+    if status_text:
+        status = _STATUSES.get(status_text)
+        if status is None:
             fail(
-                column,
-                _("「%(value)s」は読めません。1・0・はい・いいえ・○ または空欄で入力してください。")
-                % {"value": cells[column].strip()},
+                "status",
+                _(
+                    "状態「%(value)s」は使えません。参加確定・キャンセル待ち・キャンセル・"
+                    "メール確認待ち または空欄（参加確定）で入力してください。"
+                )
+                % {"value": cells["status"].strip()},
             )
         else:
-            setattr(parsed, column, value)
+            parsed.recorded = status == Registration.Status.CONFIRMED
     return parsed
 
 
-def _header_map(header: list[str], result) -> dict[str, int] | None:
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        key = normalize_text(name).lower().lstrip("\ufeff")
-        positions.setdefault(key, index)
+def _unreadable_flag_message(value: str) -> str:
+    return _("「%(value)s」は読めません。1・0・はい・いいえ・○ または空欄で入力してください。") % {
+        "value": value.strip()
+    }
+
+
+# 状態 by code or label; only 参加確定 rows are recorded (see the module docstring).
+_STATUSES = {
+    **{code: code for code in Registration.Status.values},
+    **{normalize_text(label).lower(): code for code, label in Registration.Status.choices},
+}
+
+
+def _social_status(value: str) -> str | None:
+    """懇親会 as the export writes it (参加確定, キャンセル待ち, blank) or as a
+    yes/no flag (1, ○, はい: confirmed)."""
+    text = normalize_text(value).lower()
+    for code, label in Registration.SocialStatus.choices:
+        if text in (code, normalize_text(label).lower()):
+            return code
+    flag = _parse_bool(value)
+    if flag is None:
+        return None
+    return Registration.SocialStatus.CONFIRMED if flag else Registration.SocialStatus.NONE
+
+
+def _not_held_message(event: Event) -> str:
+    """Why a row may not record attendance at this event."""
+    if event.status == Event.Status.DRAFT:
+        reason = _("イベントID %(id)s は下書きのイベントです。")
+    elif event.status == Event.Status.CANCELLED:
+        reason = _("イベントID %(id)s は中止になったイベントです。")
+    else:
+        reason = _("イベントID %(id)s のイベントはまだ開催されていません。")
+    return (reason % {"id": event.pk}) + _("参加記録は開催済みのイベントにだけ取り込めます。")
+
+
+def _header_map(header: list[str], result) -> tuple[dict[str, int] | None, dict[str, str]]:
+    """(position of each column by key, or None when one is missing; the
+    name errors give each column: as the header writes it, and a missing
+    one in the header's language)."""
+    try:
+        positions = column_positions(header, COLUMN_NAMES)
+    except ImportFileError as exc:
+        result.error(1, None, str(exc))
+        return None, {}
+    by_key = speaks_keys(header, COLUMN_NAMES)
+    names = {key: key if by_key else str(label) for key, label in COLUMN_NAMES.items()}
+    names.update({key: normalize_text(header[index]) for key, index in positions.items()})
     missing = [c for c in COLUMNS if c not in positions]
     for column in missing:
         result.error(
             1,
             column,
             _("必須の列「%(column)s」がありません。1行目に列名 %(columns)s が必要です。")
-            % {"column": column, "columns": ", ".join(COLUMNS)},
+            % {
+                "column": names[column],
+                "columns": column_names(COLUMNS, COLUMN_NAMES, by_key=by_key),
+            },
         )
-    return None if missing else positions
+    return (None if missing else positions), names
 
 
 def _validate(table: list[list[str]], events, result: AttendanceImportResult) -> None:
-    """Fill result.errors, or result.planned and the counts."""
+    """Fill result.errors, or result.planned and the counts. Errors name
+    each column as the file's header does."""
     if not table or all(not any(cell for cell in r) for r in table):
         result.error(
             None, None, _("ファイルが空です。1行目に列名、2行目から参加者を書いてください。")
         )
         return
-    positions = _header_map(table[0], result)
-    if positions is None:
-        return
+    positions, names = _header_map(table[0], result)
+    if positions is not None:
+        _validate_rows(table, positions, events, result)
+    result.errors = [
+        RowError(e.row, names.get(e.column, e.column) if e.column else None, e.message)
+        for e in result.errors
+    ]
+
+
+def _validate_rows(table, positions, events, result: AttendanceImportResult) -> None:
     if len(table) - 1 > MAX_ROWS:
         result.error(
             None,
@@ -452,11 +581,13 @@ def _validate(table: list[list[str]], events, result: AttendanceImportResult) ->
     for number, values in enumerate(table[1:], start=2):
         if not any(values):
             continue  # blank lines (an Excel habit) are not rows
-        cells = {
-            column: values[index] if index < len(values) else ""
+        # A text cell the export quoted against formula injection reads back
+        # as it was (core.importing.undefuse).
+        cells = {column: "" for column in OPTIONAL_COLUMNS}
+        cells.update(
+            (column, undefuse(values[index]) if index < len(values) else "")
             for column, index in positions.items()
-            if column in COLUMNS
-        }
+        )
         parsed_rows.append(_parse_row(number, cells, result, kinds))
     result.rows = len(parsed_rows)
     if not parsed_rows:
@@ -503,6 +634,7 @@ def _validate(table: list[list[str]], events, result: AttendanceImportResult) ->
         )
 
     # --- row checks that need the database ----------------------------------
+    now = timezone.now()
     # Each check runs when the cells it needs were readable, so one pass
     # reports every problem of a row.
     seen: dict[tuple[int, str], int] = {}
@@ -510,6 +642,9 @@ def _validate(table: list[list[str]], events, result: AttendanceImportResult) ->
     new_users: set[str] = set()
     new_memberships: set[tuple] = set()
     for p in parsed_rows:
+        if not p.recorded:
+            result.skipped += 1  # a cancelled or waiting registration: left as it is
+            continue
         row_ok = not p.failed
         event = found_events.get(p.event_id) if p.event_id is not None else None
         if p.event_id is not None and event is None:
@@ -519,6 +654,9 @@ def _validate(table: list[list[str]], events, result: AttendanceImportResult) ->
                 "event_id",
                 _("イベントID %(id)s のイベントはありません。") % {"id": p.event_id},
             )
+        elif event is not None and not event.takes_attendance_records(now):
+            row_ok = False
+            result.error(p.row, "event_id", _not_held_message(event))
         municipality = None
         municipality_ok = "municipality_code" not in p.failed
         if p.municipality_code and municipality_ok:
@@ -744,9 +882,7 @@ def _write(result: AttendanceImportResult) -> None:
             "organisation_id": organisation.pk if organisation else None,
             "organisation_name": "",
             "mode": p.mode,
-            "social": Registration.SocialStatus.CONFIRMED
-            if p.social
-            else Registration.SocialStatus.NONE,
+            "social": p.social,
             "status": Registration.Status.CONFIRMED,
             "attended": p.attended,
             "attended_at": attended_at,

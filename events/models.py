@@ -6,7 +6,9 @@ from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from network.models import Municipality, Organisation, Program
@@ -100,6 +102,9 @@ class Event(models.Model):
         _("状態"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
     cancellation_reason = models.TextField(_("中止の理由"), blank=True)
+    # Set when the event is first published. A cancelled event is shown to
+    # members only if it had been announced: a draft never reaches them.
+    published_at = models.DateTimeField(_("公開日時"), null=True, blank=True)
     report_url = models.URLField(_("報告書URL"), blank=True)
     video_url = models.URLField(_("動画URL"), blank=True)
     slides = models.FileField(
@@ -134,6 +139,66 @@ class Event(models.Model):
 
     def capacity_for(self, mode: str):
         return self.venue_capacity if mode == Registration.Mode.VENUE else self.online_capacity
+
+    # --- state rules: views and templates ask these, never the status itself ---
+
+    def can_be_published(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def can_be_deleted(self) -> bool:
+        """A draft nobody has registered for may go altogether (with its
+        sessions). Anything that was announced is cancelled instead, so that
+        the people who saw it are told. One query."""
+        return self.status == self.Status.DRAFT and not self.registrations.exists()
+
+    def can_be_cancelled(self) -> bool:
+        """Only a published event is called off (and its registrants told); a
+        draft is deleted instead."""
+        return self.status == self.Status.PUBLISHED
+
+    def can_be_finished(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == self.Status.PUBLISHED and self.starts_at <= now
+
+    def awaits_start(self, now=None) -> bool:
+        """Published and not begun: too early to finish."""
+        now = now or timezone.now()
+        return self.status == self.Status.PUBLISHED and self.starts_at > now
+
+    def offers_thanks_mail(self) -> bool:
+        """A finished event can send the thanks mail to whoever has not had it
+        yet (after check-in records were corrected)."""
+        return self.status == self.Status.FINISHED
+
+    def takes_checkin(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def notifies_changes(self) -> bool:
+        """Are registrants told when the date, place or online link changes?
+        Only while the event is announced and still to be held."""
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_relay_meeting(self) -> bool:
+        """A meeting of the relay series: a 情報交換会 hosted by a 自治体, which
+        hands the baton to the next one. Other events may name a host
+        organisation (the secretariat's, for the project's own meetings)
+        without being part of the relay."""
+        host = self.host_organisation
+        return (
+            self.kind == self.Kind.EXCHANGE
+            and host is not None
+            and host.kind == Organisation.Kind.MUNICIPALITY
+        )
+
+    def takes_attendance_records(self, now=None) -> bool:
+        """May attendance be recorded (imported) for this event? Only once it
+        has been held: published or finished, and started. A draft, a
+        cancelled meeting and one still to come had nobody attend."""
+        now = now or timezone.now()
+        return (
+            self.status in (self.Status.PUBLISHED, self.Status.FINISHED) and self.starts_at <= now
+        )
 
 
 class Session(models.Model):
@@ -213,6 +278,25 @@ class Registration(models.Model):
     created_at = models.DateTimeField(_("申込日時"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     cancelled_at = models.DateTimeField(_("キャンセル日時"), null=True, blank=True)
+    # Who last changed or cancelled the registration, when it was not the
+    # person (the secretariat acting on their behalf): shown in 申込者.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("変更した人"),
+    )
+    changed_at = models.DateTimeField(_("変更日時"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("キャンセルした人"),
+    )
 
     objects = RegistrationQuerySet.as_manager()
 
@@ -242,6 +326,85 @@ class Registration(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def changed_on_behalf(self) -> bool:
+        return self.changed_by_id is not None and self.changed_by_id != self.user_id
+
+    @property
+    def cancelled_on_behalf(self) -> bool:
+        return self.cancelled_by_id is not None and self.cancelled_by_id != self.user_id
+
+    def can_be_changed_by_secretariat(self) -> bool:
+        """Mode, session and 懇親会 can be changed while the event is published
+        and the registration holds (or waits for) a seat; an unconfirmed guest
+        registration is the visitor's to confirm first."""
+        return self.event.status == Event.Status.PUBLISHED and self.status in (
+            self.Status.CONFIRMED,
+            self.Status.WAITLISTED,
+        )
+
+    def can_be_cancelled_by_secretariat(self) -> bool:
+        return self.event.status == Event.Status.PUBLISHED and self.is_active
+
+
+class GuestRequest(models.Model):
+    """A registration from the public form for an address that already
+    belongs to an account, waiting for the link e-mailed to that address.
+
+    Anyone can type any address into the public form, so such a request is
+    kept apart from the account: it is no registration of that person, holds
+    no seat, appears in no list or count and blocks nothing. Opening the link
+    (which proves the mailbox) turns it into the account's registration
+    (services.confirm_guest); the account holder registering themselves
+    discards it. The fields mirror a pending Registration so that the same
+    mail and confirmation page can show it."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="guest_requests")
+    email = models.EmailField(_("メールアドレス"))
+    full_name = models.CharField(_("氏名"), max_length=80, blank=True)
+    full_name_kana = models.CharField(_("氏名（かな）"), max_length=120, blank=True)
+    organisation_name = models.CharField(_("所属（自由記入）"), max_length=200, blank=True)
+    mode = models.CharField(
+        _("参加方法"),
+        max_length=10,
+        choices=Registration.Mode.choices,
+        default=Registration.Mode.VENUE,
+    )
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("分科会"),
+    )
+    # As on a pending registration: "waitlisted" = asked for, decided on confirmation.
+    social = models.CharField(
+        _("懇親会"),
+        max_length=10,
+        choices=Registration.SocialStatus.choices,
+        default=Registration.SocialStatus.NONE,
+    )
+    question = models.TextField(_("事前質問（困っていること・知りたいこと）"), blank=True)
+    confirmation_token_hash = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(_("申込日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    # What the shared mail templates read of a registration.
+    status = Registration.Status.PENDING
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("一般申込（確認待ち）")
+        verbose_name_plural = _("一般申込（確認待ち）")
+        constraints = [
+            # Sending the form again replaces the request; never two per address.
+            models.UniqueConstraint(Lower("email"), "event", name="guest_request_one_per_address"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} @ {self.event}"
 
 
 class CalendarFeed(models.Model):

@@ -24,7 +24,7 @@ from core.models import OutboxMessage
 from core.outbox import queue_message
 from core.templatetags.wareki import jdate
 
-from .models import Event, Registration
+from .models import Event, GuestRequest, Registration
 
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
 
@@ -109,12 +109,24 @@ def _render(name: str, context: dict) -> tuple[str, str]:
     return " ".join(subject.split()), body + "\n"
 
 
-def _queue(name: str, key: str, registration: Registration, **extra) -> OutboxMessage | None:
+def _addressee(registration) -> str:
+    """The name a mail opens with: the account's, once the registration is
+    the account holder's own. A pending one was typed into the public form by
+    anyone, so its mails open neutrally and repeat nothing of what was typed."""
+    if registration.status == Registration.Status.PENDING:
+        return ""
+    return registration.user.full_name
+
+
+def _message(name: str, registration: Registration | GuestRequest, **extra) -> tuple[str, str]:
+    """The subject and body of one mail to one registration, as sent."""
     event = registration.event
+    pending_request = isinstance(registration, GuestRequest)
     context = {
         "event": event,
         "registration": registration,
-        "user": registration.user,
+        "user": None if pending_request else registration.user,
+        "addressee": _addressee(registration),
         "when": format_when(event),
         "place": format_place(event),
         "event_url": event_url(event),
@@ -122,9 +134,17 @@ def _queue(name: str, key: str, registration: Registration, **extra) -> OutboxMe
         "site_url": settings.SITE_URL,
         **extra,
     }
-    subject, body = _render(name, context)
+    return _render(name, context)
+
+
+def _queue(
+    name: str, key: str, registration: Registration | GuestRequest, **extra
+) -> OutboxMessage | None:
+    subject, body = _message(name, registration, **extra)
+    pending_request = isinstance(registration, GuestRequest)
+    to_email = registration.email if pending_request else registration.user.email
     return queue_message(
-        key=key, kind=f"events.{name}", to_email=registration.user.email, subject=subject, body=body
+        key=key, kind=f"events.{name}", to_email=to_email, subject=subject, body=body
     )
 
 
@@ -140,12 +160,14 @@ def registration_result(registration: Registration) -> OutboxMessage | None:
     return None
 
 
-def guest_confirm(registration: Registration, token: str) -> OutboxMessage | None:
+def guest_confirm(registration: Registration | GuestRequest, token: str) -> OutboxMessage | None:
     # One mail per token: a resend issues a new token and so a new key. The link
     # is in the stored body until sent; it works once and holds no seat.
-    key = registration_key(
-        registration, f"guest-confirm:{registration.confirmation_token_hash[:16]}"
-    )
+    occasion = f"guest-confirm:{registration.confirmation_token_hash[:16]}"
+    if isinstance(registration, GuestRequest):
+        key = f"guest-request:{registration.pk}:{occasion}"
+    else:
+        key = registration_key(registration, occasion)
     url = absolute(reverse("events:confirm_guest", args=[token]))
     return _queue("guest_confirm", key, registration, confirm_url=url)
 
@@ -162,13 +184,41 @@ def social_promoted(registration: Registration) -> OutboxMessage | None:
 
 def changed(registration: Registration, *, lost_seat: bool) -> OutboxMessage | None:
     """The new details; `lost_seat` when the new mode or session is full and the
-    person is now on its waiting list."""
+    person is now on its waiting list. Says so when the secretariat made the
+    change on the person's behalf."""
     key = registration_key(registration, f"changed:{_timestamp(registration.updated_at)}")
-    return _queue("changed", key, registration, lost_seat=lost_seat)
+    return _queue(
+        "changed",
+        key,
+        registration,
+        lost_seat=lost_seat,
+        by_secretariat=registration.changed_on_behalf,
+    )
 
 
 def cancelled(registration: Registration) -> OutboxMessage | None:
-    return _queue("cancelled", registration_key(registration, "cancelled"), registration)
+    return _queue(
+        "cancelled",
+        registration_key(registration, "cancelled"),
+        registration,
+        by_secretariat=registration.cancelled_on_behalf,
+    )
+
+
+def event_changed(registration: Registration, *, change_id: str, changes) -> OutboxMessage | None:
+    """The new date, venue or online link of an event the person registered
+    for (`changes`: the events.services.DetailChange rows that concern them).
+    One mail per person per change: the key names the change."""
+    if not changes:
+        return None
+    key = event_key(registration.event_id, f"details-changed:{change_id}", registration.pk)
+    return _queue(
+        "event_changed",
+        key,
+        registration,
+        changes=changes,
+        online_url=registration.event.online_url,
+    )
 
 
 def event_cancelled(registration: Registration) -> OutboxMessage | None:
@@ -201,6 +251,11 @@ def thanks(registration: Registration) -> OutboxMessage | None:
         registration,
         slides_url=absolute(event.slides.url) if event.slides else "",
     )
+
+
+def bulk_message_text(registration: Registration, *, subject: str, body: str) -> tuple[str, str]:
+    """The bulk message to `registration` exactly as bulk_message sends it (the preview)."""
+    return _message("bulk_message", registration, message_subject=subject, message_body=body)
 
 
 def bulk_message(

@@ -1,9 +1,56 @@
 """Scoped querysets for events: views fetch only through these."""
 
+from collections.abc import Iterable
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from . import access
+
+# --- who counts as present ----------------------------------------------------------
+#
+# The one rule (docs/events.md, 出席の数え方), judged per event AND per mode: in
+# a mode of an event where check-in was used (someone of that mode was marked
+# attended) only the attended registrations count; in a mode where nobody was
+# marked, every confirmed registration of that mode counts. A hybrid meeting
+# usually checks in the venue only, and its online participants must not turn
+# absent because of that. Every figure and mail that needs "who came" uses
+# present_q: counted_as_present (one event), RegistrationQuerySet.present (any
+# number of events), the dashboard (surveys.participation, with the modes that
+# used check-in read once) and the surveys' attendee sweep and 参加 flag.
+
+
+def _checkin_used_exists() -> Exists:
+    """True for a registration whose event and mode used check-in."""
+    from .models import Registration
+
+    return Exists(
+        Registration.objects.filter(event=OuterRef("event"), mode=OuterRef("mode"), attended=True)
+    )
+
+
+def checkin_used_in(checked_in: Iterable[tuple[int, str]]) -> Q:
+    """The same condition from (event id, mode) pairs already read (e.g. by
+    checked_in_modes), so a query that runs several times does not evaluate
+    the EXISTS again and again."""
+    by_mode: dict[str, list[int]] = {}
+    for event_id, mode in checked_in:
+        by_mode.setdefault(mode, []).append(event_id)
+    used = Q(pk__in=[])
+    for mode, event_ids in sorted(by_mode.items()):
+        used |= Q(mode=mode, event_id__in=sorted(event_ids))
+    return used
+
+
+def present_q(checkin_used: Q | Exists | None = None) -> Q:
+    """Registrations counted as present. `checkin_used` says whether a
+    registration's (event, mode) used check-in: by default a correlated EXISTS
+    (right for one event or a few people), or checkin_used_in(pairs)."""
+    from .models import Registration
+
+    if checkin_used is None:
+        checkin_used = _checkin_used_exists()
+    return Q(attended=True) | (Q(status=Registration.Status.CONFIRMED) & ~Q(checkin_used))
 
 
 class EventQuerySet(models.QuerySet):
@@ -18,18 +65,30 @@ class RegistrationQuerySet(models.QuerySet):
     def active(self):
         return self.exclude(status="cancelled")
 
+    def claimed(self):
+        """Active registrations their account holder made or confirmed: an
+        unconfirmed guest registration (pending) is not yet theirs, so it
+        neither counts as "already registered" nor stands in their way."""
+        return self.exclude(status__in=("cancelled", "pending"))
+
     def confirmed(self):
         return self.filter(status="confirmed")
 
     def waitlisted(self):
         return self.filter(status="waitlisted")
 
+    def present(self):
+        """Who counts as having come, at any number of events (present_q)."""
+        return self.filter(present_q())
+
     def counted_as_present(self, event):
-        """Who counts as having come: attended once check-in was used for the
-        event, otherwise every confirmed registration."""
-        if self.filter(event=event, attended=True).exists():
-            return self.filter(event=event, attended=True)
-        return self.filter(event=event, status="confirmed")
+        """Who counts as having come to `event` (present_q: per mode, the
+        attended once check-in was used in that mode, otherwise the confirmed)."""
+        return self.filter(event=event).present()
+
+    def checked_in_modes(self) -> set[tuple[int, str]]:
+        """The (event id, mode) pairs of these registrations that used check-in, in one query."""
+        return set(self.filter(attended=True).values_list("event_id", "mode").distinct())
 
     def visible_to(self, user):
         return access.visible_registrations(self, user)

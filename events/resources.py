@@ -1,47 +1,63 @@
 """Spreadsheet export of an event's registrations (django-import-export).
 
-Headers are Japanese because the file is read by people in Excel, not fed
-back into the portal (the attendance import has its own, English, columns:
-events/importing.py). CSV is written as UTF-8 with BOM and cells starting with
-"=" are defused (IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT) by the project's
-formats in core.importing: a 事前質問 is free text typed by anyone.
+The columns are the attendance import's (events/importing.py, same Japanese
+names from COLUMN_NAMES, choices as their labels), so the secretariat can mark
+who came in Excel and import the file back: イベントID … 出席, 状態; then, for
+reading only and ignored by the import, 申込ID, 分科会, 事前質問, 申込日時.
+A cancelled or waiting registration comes back unchanged, because the import
+records only rows whose 状態 is 参加確定.
 
-That setting only strips a leading "=". Spreadsheets also run cells starting
-with "+", "-", "@", tab or CR (CSV injection), so the free-text columns get a
-leading apostrophe instead, which keeps the text readable and inert.
+CSV is written as UTF-8 with BOM, and the project's formats (core.importing)
+give every cell that a spreadsheet would run as a formula (starting with =, +,
+-, @, tab or CR) a leading quote: a 事前質問 is free text typed by anyone. The
+import drops that quote again (core.importing.undefuse).
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
 from core.importing import CSV, XLSX, defuse
 
+from .importing import COLUMN_NAMES, COLUMNS, OPTIONAL_COLUMNS
 from .models import Registration
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
 
 
-def _column(name: str, dehydrate: str) -> fields.Field:
-    return fields.Field(column_name=name, dehydrate_method=dehydrate)
+def _column(name, dehydrate: str) -> fields.Field:
+    return fields.Field(column_name=str(name), dehydrate_method=dehydrate)
 
 
 class AttendeeResource(resources.Resource):
     """One row per registration (cancelled ones included; 状態 tells)."""
 
-    registration_id = _column("申込ID", "dehydrate_registration_id")
-    full_name = _column("氏名", "dehydrate_full_name")
-    full_name_kana = _column("ふりがな", "dehydrate_full_name_kana")
-    email = _column("メール", "dehydrate_email")
-    organisation = _column("所属", "dehydrate_organisation")
-    organisation_kind = _column("組織種別", "dehydrate_organisation_kind")
-    municipality_code = _column("市町村コード", "dehydrate_municipality_code")
-    mode = _column("参加方法", "dehydrate_mode")
-    session = _column("分科会", "dehydrate_session")
-    social = _column("懇親会", "dehydrate_social")
-    status = _column("状態", "dehydrate_status")
-    attended = _column("出席", "dehydrate_attended")
-    question = _column("事前質問", "dehydrate_question")
-    created_at = _column("申込日時", "dehydrate_created_at")
+    event_id = _column(COLUMN_NAMES["event_id"], "dehydrate_event_id")
+    email = _column(COLUMN_NAMES["email"], "dehydrate_email")
+    full_name = _column(COLUMN_NAMES["full_name"], "dehydrate_full_name")
+    full_name_kana = _column(COLUMN_NAMES["full_name_kana"], "dehydrate_full_name_kana")
+    organisation = _column(COLUMN_NAMES["organisation"], "dehydrate_organisation")
+    organisation_kind = _column(COLUMN_NAMES["organisation_kind"], "dehydrate_organisation_kind")
+    municipality_code = _column(COLUMN_NAMES["municipality_code"], "dehydrate_municipality_code")
+    mode = _column(COLUMN_NAMES["mode"], "dehydrate_mode")
+    social = _column(COLUMN_NAMES["social"], "dehydrate_social")
+    attended = _column(COLUMN_NAMES["attended"], "dehydrate_attended")
+    status = _column(COLUMN_NAMES["status"], "dehydrate_status")
+    registration_id = _column(_("申込ID"), "dehydrate_registration_id")
+    session = _column(_("分科会"), "dehydrate_session")
+    question = _column(_("事前質問"), "dehydrate_question")
+    created_at = _column(_("申込日時"), "dehydrate_created_at")
+
+    class Meta:
+        # The import's columns first, in its order; then those for reading.
+        export_order = (
+            *COLUMNS,
+            *OPTIONAL_COLUMNS,
+            "registration_id",
+            "session",
+            "question",
+            "created_at",
+        )
 
     @staticmethod
     def queryset_for(event):
@@ -53,6 +69,9 @@ class AttendeeResource(resources.Resource):
 
     # Every value is a string: the formula escaping turns cells into str()
     # anyway, and None would come out as the text "None".
+    def dehydrate_event_id(self, obj):
+        return str(obj.event_id)
+
     def dehydrate_registration_id(self, obj):
         return str(obj.pk)
 

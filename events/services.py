@@ -26,10 +26,12 @@ import hashlib
 import re
 import secrets
 import uuid
+from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +39,7 @@ from core.templatetags.wareki import jdate
 from network.models import Membership, Organisation, User
 
 from . import access, notifications
-from .models import Event, Registration, Session
+from .models import Event, GuestRequest, Registration, Session
 
 CONFIRMED = Registration.Status.CONFIRMED
 WAITLISTED = Registration.Status.WAITLISTED
@@ -48,6 +50,14 @@ SOCIAL_CONFIRMED = Registration.SocialStatus.CONFIRMED
 SOCIAL_WAITLISTED = Registration.SocialStatus.WAITLISTED
 # Registrations that hold (or wait for) a seat; a pending guest holds nothing.
 DECIDED = (CONFIRMED, WAITLISTED)
+
+# The public form mails whatever address it is given: bound how often one
+# address is mailed and how often one client may send the form, so that it
+# cannot be used to flood someone's mailbox.
+GUEST_MAILS_PER_ADDRESS = 5
+GUEST_ADDRESS_WINDOW = 24 * 60 * 60  # seconds
+GUEST_FORMS_PER_CLIENT = 20
+GUEST_CLIENT_WINDOW = 60 * 60
 
 
 class RegistrationError(ValidationError):
@@ -261,13 +271,24 @@ def _promote_social(event: Event) -> list[Registration]:
 
 
 def _fill_and_notify(event: Event) -> list[Registration]:
-    promoted = _promote_waitlisted(event)
-    for registration in promoted:
-        notifications.promoted(registration)
-    social = _promote_social(event)
-    for registration in social:
-        notifications.social_promoted(registration)
-    return promoted + [r for r in social if r not in promoted]
+    """Promote from the seat and the 懇親会 waiting lists, then mail each person
+    once: a promoted seat's mail states the 懇親会 as it stands after both
+    promotions, and a 懇親会-only promotion gets its own mail."""
+    seated = {r.pk for r in _promote_waitlisted(event)}
+    socialised = {r.pk for r in _promote_social(event)}
+    changed = (
+        Registration.objects.filter(pk__in=seated | socialised)
+        .select_related("event", "user", "session")
+        .order_by("created_at", "pk")
+    )
+    result = []
+    for registration in changed:
+        if registration.pk in seated:
+            notifications.promoted(registration)
+        else:
+            notifications.social_promoted(registration)
+        result.append(registration)
+    return result
 
 
 # --- registrations ----------------------------------------------------------------------
@@ -308,6 +329,8 @@ def register(
         raise RegistrationError(_("このイベントにはお申し込みいただけません。"), code="not_allowed")
     session = _check_choice(event, mode=mode, session=session, social=social)
     organisation = None if guest else _organisation_for(user, organisation)
+    if not guest:
+        _discard_unconfirmed_guest(event, user)
     if Registration.objects.filter(event=event, user=user).active().exists():
         raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate")
 
@@ -323,15 +346,13 @@ def register(
         session=session,
         question=question.strip(),
     )
-    token = None
     if guest:
         # No seat until confirmed; a requested 懇親会 is remembered as
         # "waitlisted" and decided on confirmation (pending rows are never
         # promoted).
         registration.status = PENDING
         registration.social = SOCIAL_WAITLISTED if social else SOCIAL_NONE
-        token = secrets.token_urlsafe(32)
-        registration.confirmation_token_hash = hash_token(token)
+        _new_token(registration)
     else:
         registration.status = CONFIRMED if _has_room(event, mode, session) else WAITLISTED
         registration.social = _social_status(event, social)
@@ -344,11 +365,55 @@ def register(
     except IntegrityError as exc:
         raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate") from exc
     if guest:
-        registration.raw_token = token
-        notifications.guest_confirm(registration, token)
+        notifications.guest_confirm(registration, registration.raw_token)
     else:
         notifications.registration_result(registration)
     return registration
+
+
+def _discard_unconfirmed_guest(event: Event, user: User) -> None:
+    """The account holder registers themselves: what the public form left
+    for their address and this event, unconfirmed, goes (its link stops
+    working). Someone else may have typed their address; it must not stand
+    in their way."""
+    Registration.objects.filter(event=event, user=user, status=PENDING).update(
+        status=CANCELLED,
+        cancelled_at=timezone.now(),
+        confirmation_token_hash="",
+        updated_at=timezone.now(),
+    )
+    GuestRequest.objects.filter(event=event, email__iexact=user.email).delete()
+
+
+def _count_within(key: str, window: int) -> int:
+    """Add one to a counter that starts at the first use and lasts `window`
+    seconds; returns the new count. The cache is shared by the workers when
+    Redis (or another shared cache) is configured."""
+    cache.add(key, 0, timeout=window)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        return 1
+
+
+def check_guest_rate(*, email: str, client: str) -> None:
+    """Refuse the public form when this address was mailed, or this client
+    sent the form, too often lately. Call it before register_guest, for every
+    submission that would send a mail."""
+    address = User.objects.normalize_email(email or "").lower()
+    by_address = _count_within("events:guest:address:" + hash_token(address), GUEST_ADDRESS_WINDOW)
+    by_client = _count_within(
+        "events:guest:client:" + hash_token(client or ""), GUEST_CLIENT_WINDOW
+    )
+    if by_address > GUEST_MAILS_PER_ADDRESS or by_client > GUEST_FORMS_PER_CLIENT:
+        raise RegistrationError(
+            _(
+                "短時間に同じメールアドレスや同じ接続元からの申込が続いたため、受け付けを止めています。"
+                "しばらく時間をおいてからもう一度お試しください。"
+            ),
+            code="throttled",
+        )
 
 
 @transaction.atomic
@@ -363,92 +428,210 @@ def register_guest(
     session: Session | None = None,
     social: bool = False,
     question: str = "",
-) -> Registration:
-    """A registration from the public form (public events only): creates or reuses
-    a contact user for the address and e-mails a confirmation link.
+) -> Registration | GuestRequest:
+    """A registration from the public form (public events only), confirmed by
+    a link e-mailed to the address; the result has `.raw_token` set.
+
+    An address without an account gets a contact user and a pending
+    registration of it. An address that already belongs to an account gets a
+    GuestRequest instead: nothing is attached to the account, and nothing of
+    the form is written into it, until the link is opened from that mailbox.
 
     Sending the form again before confirming replaces the choices and mails a new
     link (the old one stops working). An existing account keeps its name."""
     email = User.objects.normalize_email(email)
     if not email:
         raise RegistrationError(_("メールアドレスを入力してください。"), code="email_required")
+    choices = {
+        "mode": mode,
+        "session": session,
+        "social": social,
+        "question": question,
+        "organisation_name": organisation_name,
+    }
     user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        try:
-            with transaction.atomic():
-                user = User.objects.create_contact(
-                    email, full_name=full_name.strip(), full_name_kana=full_name_kana.strip()
-                )
-        except IntegrityError:
-            user = User.objects.get(email__iexact=email)
-    pending = Registration.objects.filter(event=event, user=user, status=PENDING).first()
-    if pending is None:
-        return register(
+    pending = (
+        Registration.objects.filter(event=event, user=user, status=PENDING).first()
+        if user is not None
+        else None
+    )
+    if pending is not None:
+        # A contact this form created earlier and that has not confirmed yet.
+        return _renew_pending(pending, **choices)
+    if user is not None:
+        return _request_for_account(
             event=event,
-            user=user,
-            mode=mode,
-            session=session,
-            social=social,
-            question=question,
-            organisation_name=organisation_name,
-            guest=True,
+            email=email,
+            full_name=full_name,
+            full_name_kana=full_name_kana,
+            **choices,
         )
-    event = _lock_event(event.pk)
-    registration = Registration.objects.select_related("event", "user").get(pk=pending.pk)
-    if registration.status != PENDING:
-        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_contact(
+                email, full_name=full_name.strip(), full_name_kana=full_name_kana.strip()
+            )
+    except IntegrityError:
+        # The same address sent twice at once: the other request made the
+        # account, so this one must not attach to it.
+        return _request_for_account(
+            event=event,
+            email=email,
+            full_name=full_name,
+            full_name_kana=full_name_kana,
+            **choices,
+        )
+    return register(event=event, user=user, guest=True, **choices)
+
+
+def _check_guest_event(event: Event) -> None:
     _check_open(event, managed=False)
     if event.audience != Event.Audience.PUBLIC:
         raise RegistrationError(_("このイベントは一般公開されていません。"), code="not_public")
-    registration.session = _check_choice(event, mode=mode, session=session, social=social)
-    registration.mode = mode
-    registration.social = SOCIAL_WAITLISTED if social else SOCIAL_NONE
-    registration.question = question.strip()
-    registration.organisation_name = organisation_name.strip()
-    token = secrets.token_urlsafe(32)
-    registration.confirmation_token_hash = hash_token(token)
+
+
+def _apply_choices(target, event, *, mode, session, social, question, organisation_name) -> None:
+    """The form's choices onto a pending registration or a GuestRequest, with
+    a new token (returned through `.raw_token`)."""
+    target.session = _check_choice(event, mode=mode, session=session, social=social)
+    target.mode = mode
+    # Decided on confirmation; until then "waitlisted" only remembers the wish.
+    target.social = SOCIAL_WAITLISTED if social else SOCIAL_NONE
+    target.question = question.strip()
+    target.organisation_name = organisation_name.strip()
+    _new_token(target)
+
+
+def _new_token(target) -> None:
+    """A new confirmation link: only its hash is stored; the token itself
+    travels in the mail and is handed back through `.raw_token`."""
+    target.raw_token = secrets.token_urlsafe(32)
+    target.confirmation_token_hash = hash_token(target.raw_token)
+
+
+def _renew_pending(pending: Registration, **choices) -> Registration:
+    event = _lock_event(pending.event_id)
+    registration = Registration.objects.select_related("event", "user").get(pk=pending.pk)
+    if registration.status != PENDING:
+        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate")
+    _check_guest_event(event)
+    _apply_choices(registration, event, **choices)
     registration.save()
-    registration.raw_token = token
-    notifications.guest_confirm(registration, token)
+    notifications.guest_confirm(registration, registration.raw_token)
     return registration
 
 
-@transaction.atomic
-def confirm_guest(*, token: str) -> Registration:
-    """Open the e-mailed link: the pending registration becomes confirmed or
-    waitlisted by the seats free at this moment. The link works once."""
-    invalid = RegistrationError(
-        _("この確認リンクは無効か、すでに使われています。"), code="bad_token"
-    )
+def _request_for_account(
+    *, event: Event, email: str, full_name: str, full_name_kana: str, **choices
+) -> GuestRequest:
+    event = _lock_event(event.pk)
+    _check_guest_event(event)
+    request = GuestRequest.objects.filter(event=event, email__iexact=email).first()
+    if request is None:
+        request = GuestRequest(event=event, email=email)
+    request.event = event
+    request.full_name = full_name.strip()
+    request.full_name_kana = full_name_kana.strip()
+    _apply_choices(request, event, **choices)
+    request.save()
+    notifications.guest_confirm(request, request.raw_token)
+    return request
+
+
+def find_pending_guest(token: str) -> Registration | GuestRequest | None:
+    """What an e-mailed confirmation link stands for, if it is still usable."""
     token_hash = hash_token(token or "")
-    found = (
+    registration = (
         Registration.objects.filter(status=PENDING, confirmation_token_hash=token_hash)
-        .values_list("pk", "event_id")
+        .select_related("event", "user", "session")
         .first()
     )
-    if found is None:
-        raise invalid
-    event = _lock_event(found[1])
-    registration = Registration.objects.select_related("event", "user", "session").get(pk=found[0])
-    # Re-checked under the lock: a concurrent click may have used the link.
-    if registration.status != PENDING or registration.confirmation_token_hash != token_hash:
-        raise invalid
-    _check_open(event, managed=False)
+    if registration is not None:
+        return registration
+    return (
+        GuestRequest.objects.filter(confirmation_token_hash=token_hash)
+        .select_related("event", "session")
+        .first()
+    )
+
+
+def _seat_guest(event: Event, registration: Registration, *, social: bool) -> Registration:
+    """Give a guest who just confirmed a seat (or the waiting list) by the
+    seats free at this moment. Call with the event locked."""
     _fill_and_notify(event)
     registration.status = (
         CONFIRMED if _has_room(event, registration.mode, registration.session) else WAITLISTED
     )
-    registration.social = _social_status(
-        event, registration.social != SOCIAL_NONE, exclude_pk=registration.pk
-    )
+    registration.social = _social_status(event, social, exclude_pk=registration.pk)
     registration.confirmation_token_hash = ""
     # The place in the waiting list counts from the confirmation: an unconfirmed
     # address held nothing and must not jump ahead of people who waited.
     registration.created_at = timezone.now()
     _before_write()
-    registration.save()
+    try:
+        with transaction.atomic():
+            registration.save()
+    except IntegrityError as exc:
+        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate") from exc
     notifications.registration_result(registration)
     return registration
+
+
+@transaction.atomic
+def confirm_guest(*, token: str) -> Registration:
+    """Open the e-mailed link: the pending registration (or the request for
+    an existing account, which becomes that account's registration) is
+    confirmed or waitlisted by the seats free at this moment. The link works once."""
+    invalid = RegistrationError(
+        _("この確認リンクは無効か、すでに使われています。"), code="bad_token"
+    )
+    found = find_pending_guest(token)
+    if found is None:
+        raise invalid
+    event = _lock_event(found.event_id)
+    token_hash = hash_token(token or "")
+    if isinstance(found, GuestRequest):
+        return _confirm_request(event, found.pk, token_hash, invalid)
+    registration = Registration.objects.select_related("event", "user", "session").get(pk=found.pk)
+    # Re-checked under the lock: a concurrent click may have used the link.
+    if registration.status != PENDING or registration.confirmation_token_hash != token_hash:
+        raise invalid
+    _check_open(event, managed=False)
+    return _seat_guest(event, registration, social=registration.social != SOCIAL_NONE)
+
+
+def _confirm_request(event: Event, pk: int, token_hash: str, invalid) -> Registration:
+    request = GuestRequest.objects.filter(pk=pk, confirmation_token_hash=token_hash).first()
+    if request is None:  # used or discarded meanwhile
+        raise invalid
+    _check_guest_event(event)
+    # The mailbox is proven now: the request becomes the account's. The
+    # account keeps its own name.
+    user = User.objects.filter(email__iexact=request.email).first()
+    if user is None:  # the account was deleted meanwhile
+        user = User.objects.create_contact(
+            request.email, full_name=request.full_name, full_name_kana=request.full_name_kana
+        )
+    if not user.is_active:
+        raise RegistrationError(_("このアカウントではお申し込みいただけません。"), code="inactive")
+    if Registration.objects.filter(event=event, user=user).active().exists():
+        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate")
+    session = _check_choice(
+        event,
+        mode=request.mode,
+        session=request.session,
+        social=request.social != SOCIAL_NONE,
+    )
+    registration = Registration(
+        event=event,
+        user=user,
+        organisation_name=request.organisation_name,
+        mode=request.mode,
+        session=session,
+        question=request.question,
+    )
+    request.delete()
+    return _seat_guest(event, registration, social=request.social != SOCIAL_NONE)
 
 
 @transaction.atomic
@@ -499,6 +682,9 @@ def change_registration(
     registration.question = question
     if not moved and before == (registration.status, registration.social, registration.question):
         return registration
+    # Who did it (the person, or the secretariat on their behalf).
+    registration.changed_by = by
+    registration.changed_at = timezone.now()
     _before_write()
     registration.save()
     _fill_and_notify(event)
@@ -525,9 +711,16 @@ def cancel_registration(*, registration: Registration, by: User) -> Registration
         )
     registration.status = CANCELLED
     registration.cancelled_at = timezone.now()
+    registration.cancelled_by = by
     registration.confirmation_token_hash = ""
     registration.save(
-        update_fields=["status", "cancelled_at", "confirmation_token_hash", "updated_at"]
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancelled_by",
+            "confirmation_token_hash",
+            "updated_at",
+        ]
     )
     notifications.cancelled(registration)
     _fill_and_notify(event)
@@ -592,6 +785,7 @@ def copy_event(*, event: Event, by: User) -> Event:
     copy._state.adding = True
     copy.title = (_("%(title)s（コピー）") % {"title": source.title})[:200]
     copy.status = Event.Status.DRAFT
+    copy.published_at = None
     copy.cancellation_reason = ""
     copy.report_url = ""
     copy.video_url = ""
@@ -616,18 +810,21 @@ def publish_event(*, event: Event, by: User) -> Event:
     event = _lock_event(event.pk)
     if event.status == Event.Status.PUBLISHED:
         return event
-    if event.status != Event.Status.DRAFT:
+    if not event.can_be_published():
         raise RegistrationError(
             _("中止または終了したイベントは公開できません。"), code="bad_status"
         )
     event.status = Event.Status.PUBLISHED
-    event.save(update_fields=["status", "updated_at"])
+    event.published_at = timezone.now()
+    event.save(update_fields=["status", "published_at", "updated_at"])
     return event
 
 
 @transaction.atomic
 def cancel_event(*, event: Event, reason: str, by: User) -> Event:
-    """Cancel the event and tell everyone with an active registration, with the reason."""
+    """Cancel a published event and tell everyone with an active registration,
+    with the reason. A draft is not cancelled (nobody was told of it): it is
+    deleted (delete_draft_event)."""
     _require_manager(by)
     reason = (reason or "").strip()
     if not reason:
@@ -635,7 +832,11 @@ def cancel_event(*, event: Event, reason: str, by: User) -> Event:
     event = _lock_event(event.pk)
     if event.status == Event.Status.CANCELLED:
         return event
-    if event.status == Event.Status.FINISHED:
+    if event.status == Event.Status.DRAFT:
+        raise RegistrationError(
+            _("下書きは中止にできません。不要な下書きは削除してください。"), code="draft"
+        )
+    if not event.can_be_cancelled():
         raise RegistrationError(_("終了したイベントは中止できません。"), code="bad_status")
     event.status = Event.Status.CANCELLED
     event.cancellation_reason = reason
@@ -645,6 +846,170 @@ def cancel_event(*, event: Event, reason: str, by: User) -> Event:
     ):
         notifications.event_cancelled(registration)
     return event
+
+
+@transaction.atomic
+def delete_draft_event(*, event: Event, by: User) -> str:
+    """Delete a draft nobody registered for, with its sessions; returns its
+    title. A published event is cancelled instead (its audience saw it)."""
+    _require_manager(by)
+    event = _lock_event(event.pk)
+    if event.status != Event.Status.DRAFT:
+        raise RegistrationError(
+            _("削除できるのは下書きだけです。公開したイベントは中止にしてください。"),
+            code="not_draft",
+        )
+    if not event.can_be_deleted():
+        raise RegistrationError(_("申込がある下書きは削除できません。"), code="has_registrations")
+    title, slides = event.title, event.slides
+    try:
+        with transaction.atomic():
+            event.delete()
+    except ProtectedError as exc:
+        raise RegistrationError(
+            _(
+                "アンケートなど、ほかの記録がこのイベントを対象にしているため削除できません。"
+                "先にそちらの対象イベントを外してください。"
+            ),
+            code="referenced",
+        ) from exc
+    if slides:
+        # The file goes only once the row is really gone.
+        name, storage = slides.name, slides.storage
+        transaction.on_commit(lambda: storage.delete(name))
+    return title
+
+
+# --- changing an event's date, place or online link -------------------------------
+
+
+@dataclass(frozen=True)
+class DetailChange:
+    """One detail registrants were told and that is now different."""
+
+    field: str  # "when", "place" or "online_url"
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class EventUpdate:
+    event: Event
+    changes: list[DetailChange] = field(default_factory=list)
+    # How many people are (or, in a preview, would be) told.
+    recipients: int = 0
+
+
+def detail_changes(*, before: Event, after: Event) -> list[DetailChange]:
+    """What registrants of `before` were told that `after` changes: the date
+    and time (as the mails print them), the venue, the online link."""
+    changes = []
+    old_when, new_when = notifications.format_when(before), notifications.format_when(after)
+    if old_when != new_when:
+        changes.append(DetailChange("when", _("日時"), old_when, new_when))
+    old_place = notifications.format_place(before)
+    new_place = notifications.format_place(after)
+    if old_place.strip() != new_place.strip():
+        unset = _("（未定）")
+        changes.append(DetailChange("place", _("会場"), old_place or unset, new_place or unset))
+    if (before.online_url or "").strip() != (after.online_url or "").strip():
+        unset = _("（未定）")
+        changes.append(
+            DetailChange(
+                "online_url",
+                _("オンライン参加URL"),
+                before.online_url or unset,
+                after.online_url or unset,
+            )
+        )
+    return changes
+
+
+def _change_audience(changes: list[DetailChange]) -> Q | None:
+    """Who hears of these changes: a new date or time everyone with a seat or
+    on a waiting list; a new venue those coming to the venue; a new online
+    link those confirmed online (only they ever get the link). An unconfirmed
+    guest registration is told nothing: its address is not proven."""
+    fields = {change.field for change in changes}
+    audience = Q(pk__in=[])
+    if "when" in fields:
+        audience |= Q(status__in=DECIDED)
+    if "place" in fields:
+        audience |= Q(status__in=DECIDED, mode=Registration.Mode.VENUE)
+    if "online_url" in fields:
+        audience |= Q(status=CONFIRMED, mode=Registration.Mode.ONLINE)
+    return audience
+
+
+def changes_for(registration: Registration, changes: list[DetailChange]) -> list[DetailChange]:
+    """The changes that concern this person (see _change_audience)."""
+    venue = registration.mode == Registration.Mode.VENUE
+    online_seat = registration.mode == Registration.Mode.ONLINE and registration.status == CONFIRMED
+    return [
+        change
+        for change in changes
+        if change.field == "when"
+        or (change.field == "place" and venue)
+        or (change.field == "online_url" and online_seat)
+    ]
+
+
+def _change_recipients(event: Event, changes: list[DetailChange]):
+    if not changes:
+        return Registration.objects.none()
+    return Registration.objects.filter(event=event).filter(_change_audience(changes))
+
+
+def preview_event_update(*, event: Event) -> EventUpdate:
+    """What saving `event` (an unsaved instance holding the edited values)
+    would change for registrants, and how many would be told. Nothing is
+    written; the edit page shows this before asking to confirm."""
+    stored = Event.objects.get(pk=event.pk)
+    if not stored.notifies_changes():
+        return EventUpdate(event=event)
+    changes = detail_changes(before=stored, after=event)
+    return EventUpdate(
+        event=event,
+        changes=changes,
+        recipients=_change_recipients(stored, changes).count(),
+    )
+
+
+@transaction.atomic
+def update_event(*, event: Event, by: User, change_id: str | None = None) -> EventUpdate:
+    """Save the secretariat's edit of `event` (an unsaved instance holding the
+    new values, e.g. EventForm.save(commit=False)).
+
+    When the date, time, venue or online link of a published event changes,
+    the people concerned are mailed the new details once. The outbox key
+    names the change (`change_id`, 32 hex digits, issued by the confirmation
+    page) and the registration: confirming twice queues nothing twice, and a
+    second save compares against the saved values and finds nothing to tell."""
+    _require_manager(by)
+    if change_id is None:
+        change_id = uuid.uuid4().hex
+    elif not re.fullmatch(r"[0-9a-f]{32}", change_id):
+        raise RegistrationError(_("変更内容の確認からやり直してください。"), code="bad_change_id")
+    stored = _lock_event(event.pk)
+    # The status moves only through publish / cancel / finish.
+    event.status = stored.status
+    event.published_at = stored.published_at
+    event.cancellation_reason = stored.cancellation_reason
+    changes = detail_changes(before=stored, after=event) if stored.notifies_changes() else []
+    event.save()
+    recipients = (
+        _change_recipients(event, changes).select_related("event", "user", "session")
+        if changes
+        else []
+    )
+    told = 0
+    for registration in recipients:
+        if notifications.event_changed(
+            registration, change_id=change_id, changes=changes_for(registration, changes)
+        ):
+            told += 1
+    return EventUpdate(event=event, changes=changes, recipients=told)
 
 
 @transaction.atomic
@@ -673,18 +1038,113 @@ def queue_thanks(event: Event) -> int:
     return sum(1 for registration in present if notifications.thanks(registration))
 
 
+# --- bulk message -----------------------------------------------------------------------
+
+ATTENDANCE_PRESENT = "present"
+ATTENDANCE_ABSENT = "absent"
+NO_SESSION = "none"
+
+
+@dataclass(frozen=True)
+class BulkAudience:
+    """Who a bulk message goes to. An empty filter selects everyone.
+
+    * statuses: registration statuses (参加確定, キャンセル待ち …), at least one;
+    * mode: 会場 or オンライン;
+    * session: a session's id (as text), or NO_SESSION for those without one;
+    * social: a 懇親会 status (参加確定, キャンセル待ち, 参加しない);
+    * attendance: ATTENDANCE_PRESENT — counted as present (the rule of
+      Registration.objects.present: per mode, checked in where check-in was
+      used, otherwise confirmed) — or ATTENDANCE_ABSENT, everyone else selected."""
+
+    statuses: tuple[str, ...] = (CONFIRMED,)
+    mode: str = ""
+    session: str = ""
+    social: str = ""
+    attendance: str = ""
+
+
+def bulk_message_recipients(*, event: Event, audience: BulkAudience):
+    """The registrations a bulk message goes to, in name order: the one
+    selection behind both the preview (count, list, sample mail) and the send.
+    Refuses a filter value that does not belong to the event."""
+    statuses = list(dict.fromkeys(audience.statuses or ()))
+    if not statuses or any(s not in Registration.Status.values for s in statuses):
+        raise RegistrationError(_("送信先の申込状態を選んでください。"), code="bad_statuses")
+    registrations = Registration.objects.filter(event=event, status__in=statuses)
+    if audience.mode:
+        if audience.mode not in Registration.Mode.values:
+            raise RegistrationError(_("参加方法の指定が正しくありません。"), code="bad_mode")
+        registrations = registrations.filter(mode=audience.mode)
+    if audience.session == NO_SESSION:
+        registrations = registrations.filter(session__isnull=True)
+    elif audience.session:
+        session = (
+            event.sessions.filter(pk=audience.session).first()
+            if audience.session.isdigit()
+            else None
+        )
+        if session is None:
+            raise RegistrationError(_("分科会の指定が正しくありません。"), code="bad_session")
+        registrations = registrations.filter(session=session)
+    if audience.social:
+        if audience.social not in Registration.SocialStatus.values:
+            raise RegistrationError(_("懇親会の指定が正しくありません。"), code="bad_social")
+        registrations = registrations.filter(social=audience.social)
+    if audience.attendance == ATTENDANCE_PRESENT:
+        registrations = registrations.present()
+    elif audience.attendance == ATTENDANCE_ABSENT:
+        present = Registration.objects.counted_as_present(event)
+        registrations = registrations.exclude(pk__in=present.values("pk"))
+    elif audience.attendance:
+        raise RegistrationError(_("出欠の指定が正しくありません。"), code="bad_attendance")
+    return registrations.select_related("event", "user", "session", "organisation").order_by(
+        "user__full_name_kana", "user__email", "pk"
+    )
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    """What the secretariat checks before sending: how many, to whom (the
+    first `limit`, the rest as 「ほか N名」) and the mail as the first of
+    them receives it (only the greeting differs from person to person)."""
+
+    count: int
+    recipients: list
+    more: int
+    subject: str
+    body: str
+
+
+def preview_bulk_message(
+    *, event: Event, subject: str, body: str, audience: BulkAudience, limit: int = 50
+) -> BulkPreview:
+    recipients = bulk_message_recipients(event=event, audience=audience)
+    count = recipients.count()
+    shown = list(recipients[:limit])
+    text = ("", "")
+    if shown:
+        text = notifications.bulk_message_text(
+            shown[0], subject=(subject or "").strip(), body=(body or "").strip()
+        )
+    return BulkPreview(
+        count=count, recipients=shown, more=count - len(shown), subject=text[0], body=text[1]
+    )
+
+
 @transaction.atomic
 def send_bulk_message(
     *,
     event: Event,
     subject: str,
     body: str,
-    statuses: list[str],
     by: User,
+    statuses: list[str] | None = None,
+    audience: BulkAudience | None = None,
     message_id: str | None = None,
 ) -> int:
-    """E-mail everyone whose registration has one of `statuses`; returns how many
-    messages were queued (one outbox row per person).
+    """E-mail everyone bulk_message_recipients selects (`audience`, or just
+    `statuses`); returns how many messages were queued (one outbox row per person).
 
     `message_id` (32 hex digits) names this message in the outbox keys: the
     preview step issues one, so a double-submitted send queues nothing twice."""
@@ -693,16 +1153,13 @@ def send_bulk_message(
     body = (body or "").strip()
     if not subject or not body:
         raise RegistrationError(_("件名と本文を入力してください。"), code="empty")
-    statuses = list(dict.fromkeys(statuses or []))
-    if not statuses or any(s not in Registration.Status.values for s in statuses):
-        raise RegistrationError(_("送信先の申込状態を選んでください。"), code="bad_statuses")
+    if audience is None:
+        audience = BulkAudience(statuses=tuple(statuses or ()))
     if message_id is None:
         message_id = uuid.uuid4().hex
     elif not re.fullmatch(r"[0-9a-f]{32}", message_id):
         raise RegistrationError(_("送信内容の確認からやり直してください。"), code="bad_message_id")
-    registrations = Registration.objects.filter(event=event, status__in=statuses).select_related(
-        "event", "user", "session"
-    )
+    registrations = bulk_message_recipients(event=event, audience=audience)
     return sum(
         1
         for registration in registrations

@@ -93,7 +93,8 @@ def sweep_online_links() -> int:
 
 @shared_task
 def sweep_thanks() -> int:
-    """Thanks + materials to those who came, for events of the last 7 days that
+    """Thanks + materials to those who came (counted_as_present: judged per
+    mode, see docs/events.md), for events of the last 7 days that
     are finished, or still published but ended at least
     settings.EVENT_THANKS_DELAY_HOURS ago (time for the secretariat to put the
     materials up; finish_event sends at once). Older events are left alone, so

@@ -31,9 +31,20 @@ urlpatterns = [
     path("manage/<int:pk>/copy/", manage.event_copy, name="copy"),
     path("manage/<int:pk>/publish/", manage.event_publish, name="publish"),
     path("manage/<int:pk>/cancel/", manage.event_cancel, name="cancel"),
+    path("manage/<int:pk>/delete/", manage.event_delete, name="delete"),
     path("manage/<int:pk>/finish/", manage.event_finish, name="finish"),
     path("manage/<int:pk>/registrations/", manage.registration_list, name="registrations"),
     path("manage/<int:pk>/registrations/add/", manage.registration_add, name="registration_add"),
+    path(
+        "manage/<int:pk>/registrations/<int:registration_pk>/change/",
+        manage.registration_change,
+        name="registration_change",
+    ),
+    path(
+        "manage/<int:pk>/registrations/<int:registration_pk>/cancel/",
+        manage.registration_cancel_on_behalf,
+        name="registration_cancel_on_behalf",
+    ),
     path("manage/<int:pk>/checkin/", manage.checkin, name="checkin"),
     path(
         "manage/<int:pk>/checkin/<int:registration_pk>/",

@@ -120,6 +120,25 @@ def can_see_contact_details(user, organisation) -> bool:
     return can_manage_organisation(user, organisation)
 
 
+# --- account privileges (the admin site) ------------------------------------------
+# Superuser status, staff status, groups and permissions decide what the admin
+# site lets a person do, so only a superuser changes them; and a staff
+# member's or superuser's account (e-mail, password) is changed only by a
+# superuser or by that person, since whoever sets its e-mail or password owns it.
+
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def can_change_privileges(user) -> bool:
+    return roles(user).superuser
+
+
+def can_edit_account(user, account) -> bool:
+    if account is None or roles(user).superuser:
+        return True
+    return not (account.is_staff or account.is_superuser) or account.pk == user.pk
+
+
 # --- view decorators ------------------------------------------------------------
 
 

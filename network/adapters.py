@@ -1,4 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
+
+from core.clientip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -6,3 +9,20 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request):
         return False
+
+    def get_client_ip(self, request):
+        """The client behind the trusted proxies; allauth's rate limits count per it."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        """The "key" of the login_failed rate limit: account *and* client address.
+
+        allauth keys it on the account alone, so anyone could lock a person out
+        of their own account by guessing wrong five times from anywhere. Per
+        (address, account) the guesser only locks out their own address; the
+        per-address limit still bounds how many accounts one address may try."""
+        account = super()._get_login_attempts_cache_key(request, **credentials)
+        return f"{account}:{self.get_client_ip(request)}"

@@ -5,19 +5,30 @@ corrects it (no add/delete). Organisations and memberships can be imported and
 exported as CSV/XLSX (network/resources.py). Every changelist names its
 related objects in `list_select_related`, so its query count does not grow
 with the number of rows (tests/test_admin.py pins the counts).
+
+Privileges (superuser and staff status, groups, permissions) and the accounts
+of staff members are a superuser's alone, whatever model permissions a staff
+member holds (network.access.can_change_privileges / can_edit_account): the
+user admin neither shows nor accepts those fields for anyone else, and the
+group admin answers only superusers.
 """
 
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AllOrNothingImportExportMixin
 
+from . import access
 from .models import (
     Commission,
     Invitation,
@@ -214,6 +225,41 @@ class UserAdmin(DjangoUserAdmin):
     def account_status(self, obj):
         return _("ログイン可") if obj.has_usable_password() else _("連絡先のみ")
 
+    # -- privileges: a superuser's alone ----------------------------------------
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if access.can_change_privileges(request.user):
+            return fieldsets
+        # The form is built from these fieldsets, so a field left out here is
+        # neither shown nor accepted when POSTed.
+        return [
+            (name, {**options, "fields": kept})
+            for name, options in fieldsets
+            if (kept := [f for f in options["fields"] if f not in access.PRIVILEGE_FIELDS])
+        ]
+
+    def get_list_display(self, request):
+        if access.can_change_privileges(request.user):
+            return self.list_display
+        return [f for f in self.list_display if f not in access.PRIVILEGE_FIELDS]
+
+    def get_list_filter(self, request):
+        if access.can_change_privileges(request.user):
+            return self.list_filter
+        return [f for f in self.list_filter if f not in access.PRIVILEGE_FIELDS]
+
+    def has_change_permission(self, request, obj=None):
+        # Also guards the password form (user_change_password asks this).
+        return super().has_change_permission(request, obj) and access.can_edit_account(
+            request.user, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and access.can_edit_account(
+            request.user, obj
+        )
+
 
 @admin.register(Membership)
 class MembershipAdmin(AllOrNothingImportExportMixin, admin.ModelAdmin):
@@ -306,3 +352,43 @@ class JoinRequestAdmin(admin.ModelAdmin):
     autocomplete_fields = ("municipality",)
     filter_horizontal = ("programs",)
     readonly_fields = ("status", "decided_by", "decided_at", "organisation", "created_at")
+
+
+# --- Groups and e-mail addresses: a superuser's alone -------------------------------
+
+
+class SuperuserOnlyAdmin:
+    """An admin only superusers see or use, whatever model permissions anyone
+    else was given: what it edits decides privileges or owns accounts."""
+
+    def has_module_permission(self, request):
+        return access.can_change_privileges(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.can_change_privileges(request.user)
+
+    def has_add_permission(self, request, *args):
+        return access.can_change_privileges(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return access.can_change_privileges(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return access.can_change_privileges(request.user)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(SuperuserOnlyAdmin, DjangoGroupAdmin):
+    """A group's permissions are privileges."""
+
+
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(SuperuserOnlyAdmin, AllauthEmailAddressAdmin):
+    """Login and password reset go by these addresses: whoever adds or edits
+    one (a superuser's, say) can take that account over."""

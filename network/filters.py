@@ -10,8 +10,13 @@ import django_filters
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as site_filters
+from core import forms as site_forms
+
+from .forms_joining import MUNICIPALITY_SEARCH
 from .models import Membership, Municipality, Organisation, Program, Region, User
 
 QUERY_MAX_LENGTH = 100
@@ -47,7 +52,9 @@ def municipality_choices(empty_label):
     for municipality in Municipality.objects.select_related("region").order_by(
         "region__order", "code"
     ):
-        groups.setdefault(municipality.region.name, []).append((municipality.pk, municipality.name))
+        # The value carries the row, so a SearchableSelect can offer its reading.
+        value = ModelChoiceIteratorValue(municipality.pk, municipality)
+        groups.setdefault(municipality.region.name, []).append((value, municipality.name))
     return [("", empty_label), *groups.items()]
 
 
@@ -72,10 +79,10 @@ class OrganisationFilter(django_filters.FilterSet):
         max_length=QUERY_MAX_LENGTH,
         help_text=_("名称・かな・市町村名"),
     )
-    region = django_filters.ModelChoiceFilter(
+    region = site_filters.ModelChoiceFilter(
         label=_("振興局"), queryset=Region.objects.all(), empty_label=_("すべて")
     )
-    municipality = django_filters.ModelChoiceFilter(
+    municipality = site_filters.ModelChoiceFilter(
         label=_("市町村"),
         queryset=Municipality.objects.order_by("code"),
         empty_label=_("すべて"),
@@ -83,7 +90,7 @@ class OrganisationFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         label=_("種別"), choices=Organisation.Kind.choices, empty_label=_("すべて")
     )
-    program = django_filters.ModelChoiceFilter(
+    program = site_filters.ModelChoiceFilter(
         label=_("実施事業"),
         field_name="programs",
         queryset=Program.objects.all(),
@@ -96,7 +103,10 @@ class OrganisationFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.form.fields["municipality"].widget.choices = municipality_choices(_("すべて"))
+        self.form.fields["municipality"].widget = site_forms.SearchableSelect(
+            choices=municipality_choices(_("すべて")),
+            search_label=MUNICIPALITY_SEARCH,
+        )
 
     def filter_text(self, queryset, name, value):
         for term in normalise_query(value):

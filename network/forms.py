@@ -1,11 +1,13 @@
 """Forms for organisation profiles and staff management."""
 
 from django import forms
-from django.db import models, transaction
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from core import forms as site_forms
+
 from . import access
-from .filters import municipality_choices
+from .forms_joining import MunicipalityChoiceField
 from .models import Membership, Organisation
 
 PROFILE_FIELDS = [
@@ -21,13 +23,6 @@ PROFILE_FIELDS = [
 ]
 
 
-def _formfield(db_field, **kwargs):
-    # People type "example.org" without a scheme; today's sites are https.
-    if isinstance(db_field, models.URLField):
-        kwargs["assume_scheme"] = "https"
-    return db_field.formfield(**kwargs)
-
-
 class CheckboxList(forms.CheckboxSelectMultiple):
     """Checkboxes laid out by the site's .checkbox-list style."""
 
@@ -35,14 +30,13 @@ class CheckboxList(forms.CheckboxSelectMultiple):
         super().__init__({"class": "checkbox-list", **(attrs or {})}, choices)
 
 
-class OrganisationProfileForm(forms.ModelForm):
+class OrganisationProfileForm(site_forms.ModelForm):
     """What an org admin keeps up to date. The region is not asked: the
     model's clean() derives it from the municipality."""
 
     class Meta:
         model = Organisation
         fields = PROFILE_FIELDS
-        formfield_callback = _formfield
         widgets = {
             "programs": CheckboxList,
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
@@ -51,7 +45,15 @@ class OrganisationProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["municipality"].widget.choices = municipality_choices(_("（指定なし）"))
+        # Grouped under the 振興局 and searchable by typing; the model's label
+        # and optionality stay.
+        model_field = self.fields["municipality"]
+        self.fields["municipality"] = MunicipalityChoiceField(
+            label=model_field.label,
+            required=model_field.required,
+            help_text=model_field.help_text,
+            empty_label=_("（指定なし）"),
+        )
 
 
 class OrganisationManageForm(OrganisationProfileForm):
@@ -97,11 +99,11 @@ def would_leave_without_admin(membership) -> bool:
 
 
 LAST_ADMIN_MESSAGE = _(
-    "この方は組織で唯一の組織管理者です。先に別のスタッフを組織管理者にしてください。"
+    "この方は組織で唯一の組織管理者です。先に別の職員を組織管理者にしてください。"
 )
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(site_forms.ModelForm):
     """Role, experience band and admin flag of one staff member.
 
     Only the secretariat may leave an organisation without an admin; an org
@@ -111,7 +113,7 @@ class MembershipForm(forms.ModelForm):
         model = Membership
         fields = ["staff_role", "experience", "is_org_admin"]
         help_texts = {
-            "is_org_admin": _("組織の紹介とスタッフ名簿を編集し、同僚を招待できます。"),
+            "is_org_admin": _("組織の紹介と職員の一覧を編集し、同僚を招待できます。"),
         }
 
     def __init__(self, *args, actor, **kwargs):
@@ -132,7 +134,7 @@ class MembershipForm(forms.ModelForm):
         return cleaned
 
 
-class MembershipRemoveForm(forms.Form):
+class MembershipRemoveForm(site_forms.Form):
     """Confirmation of removing a person from an organisation. It has no
     fields: it carries the rule that the last admin stays."""
 

@@ -7,6 +7,8 @@ from django.core.validators import RegexValidator
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from core import forms as site_forms
+
 from .models import JoinRequest, Membership, Municipality, Program
 
 phone_validator = RegexValidator(
@@ -15,7 +17,7 @@ phone_validator = RegexValidator(
 )
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(site_forms.Form):
     email = forms.EmailField(
         label=_("メールアドレス"),
         max_length=254,
@@ -44,6 +46,10 @@ class InvitationForm(forms.Form):
         self.fields["email"].widget.attrs.update({"autocomplete": "off"})
 
 
+# The label of the search box above a 市町村 select (short: it fits a filter column).
+MUNICIPALITY_SEARCH = _("名前・かなで探す")
+
+
 class _GroupedByRegion(ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
@@ -52,7 +58,7 @@ class _GroupedByRegion(ModelChoiceIterator):
             yield (region.name, [self.choice(m) for m in items])
 
 
-class MunicipalityChoiceField(forms.ModelChoiceField):
+class MunicipalityChoiceField(site_forms.ModelChoiceField):
     """179 municipalities, grouped under their 振興局 so that a town is easy
     to find; ordered by code inside each group. Only the display is grouped:
     validation still looks the value up in the queryset."""
@@ -61,13 +67,14 @@ class MunicipalityChoiceField(forms.ModelChoiceField):
 
     def __init__(self, **kwargs):
         queryset = Municipality.objects.select_related("region").order_by("region__order", "code")
+        kwargs.setdefault("widget", site_forms.SearchableSelect(search_label=MUNICIPALITY_SEARCH))
         super().__init__(queryset=queryset, **kwargs)
 
     def label_from_instance(self, obj):
         return obj.name
 
 
-class JoinRequestForm(forms.ModelForm):
+class JoinRequestForm(site_forms.ModelForm):
     # Honeypot: hidden from people by the template; bots that fill every
     # field give themselves away. Named like a real field on purpose.
     website = forms.CharField(
@@ -75,7 +82,7 @@ class JoinRequestForm(forms.ModelForm):
     )
 
     municipality = MunicipalityChoiceField(label=_("所在市町村"))
-    programs = forms.ModelMultipleChoiceField(
+    programs = site_forms.ModelMultipleChoiceField(
         label=_("実施している事業"),
         queryset=Program.objects.order_by("order"),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox-list"}),
@@ -140,7 +147,7 @@ class JoinRequestForm(forms.ModelForm):
         return data
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(site_forms.Form):
     reason = forms.CharField(
         label=_("見送りの理由"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -149,7 +156,7 @@ class DeclineForm(forms.Form):
     )
 
 
-class JoinRequestFilterForm(forms.Form):
+class JoinRequestFilterForm(site_forms.Form):
     status = forms.ChoiceField(
         label=_("状態"),
         choices=[("", _("すべて")), *JoinRequest.Status.choices],

@@ -1,8 +1,12 @@
 """Spreadsheet import/export of organisations and memberships (django-import-export).
 
-Column names are the field names below (stable, documented in the admin import
-page). Both resources are all-or-nothing with per-row, per-column Japanese
-errors: see core.importing.AllOrNothingResourceMixin.
+Exports write Japanese column names (組織名, 種別, 市町村コード …, the
+fields' `column_name`) and Japanese labels for choices (受託団体, 主任相談支援員);
+imports accept those and the keys below (`name`, `kind`, `contractor` …), so
+an export can be edited and imported back. Both resources are all-or-nothing
+with per-row, per-column Japanese errors: see
+core.importing.AllOrNothingResourceMixin. Column names are listed in
+docs/imports.md.
 
 How an organisation row finds the record it updates:
   1. `id` filled in (an exported file edited and re-imported): that
@@ -18,6 +22,14 @@ for rows without one (the 振興局 units). `kind` and the membership's
 `staff_role`/`experience` accept the code or the Japanese label; `programs`
 are program keys separated by `|`. Columns `municipality_name` and
 `organisation_name` are for reading the export and are ignored on import.
+
+Exports escape every text cell that a spreadsheet would run as a formula
+(starting with = + - @, tab or CR) with a leading quote, in both CSV and
+XLSX (core.importing.defuse, applied by the formats): a phone number
++81-11-222-3333 exports as '+81-11-222-3333. The text columns read such a
+cell back without the quote (core.importing.TextWidget), so an exported file
+edited and imported again keeps +81-11-222-3333; a quote in front of
+anything else is part of the value and kept.
 
 A membership row is identified by (email, organisation). A person not yet
 known is created as a *contact* (no usable password) who can later claim the
@@ -42,6 +54,7 @@ from core.importing import (
     ChoiceWidget,
     KeyListWidget,
     LookupWidget,
+    TextWidget,
     normalize_text,
 )
 
@@ -129,7 +142,7 @@ class UserByEmailWidget(LookupWidget):
     def not_found_message(self, value):
         return _(
             "「%(value)s」のユーザーは登録されていません。連絡先として登録するには "
-            "full_name 列に氏名を入力してください。"
+            "氏名（full_name）の列に氏名を入力してください。"
         ) % {"value": value}
 
     def remember(self, user):
@@ -176,49 +189,53 @@ class OrganisationRefWidget(LookupWidget):
 
 
 def _text(attribute, column=None, readonly=False):
+    # Exports escape a cell that starts like a formula with a quote (the
+    # formats of core.importing); TextWidget reads such a cell back as it was.
     return fields.Field(
         attribute=attribute,
         column_name=column or attribute,
-        widget=widgets.CharWidget(),
+        widget=TextWidget(),
         readonly=readonly,
     )
 
 
-def _flag(attribute):
+def _flag(attribute, column):
     # A blank cell keeps the current value (or the model default for new rows).
     return fields.Field(
-        attribute=attribute, column_name=attribute, widget=BooleanWidget(), saves_null_values=False
+        attribute=attribute, column_name=column, widget=BooleanWidget(), saves_null_values=False
     )
 
 
 class OrganisationResource(AllOrNothingResourceMixin, resources.ModelResource):
     id = fields.Field(
-        attribute="id", column_name="id", widget=widgets.IntegerWidget(), readonly=True
+        attribute="id", column_name="ID", widget=widgets.IntegerWidget(), readonly=True
     )
-    name = _text("name")
-    kana = _text("kana")
+    name = _text("name", _("組織名"))
+    kana = _text("kana", _("かな"))
     kind = fields.Field(
         attribute="kind",
-        column_name="kind",
+        column_name=_("種別"),
         widget=ChoiceWidget(Organisation.Kind),
         saves_null_values=False,
     )
     municipality = fields.Field(
-        attribute="municipality", column_name="municipality", widget=MunicipalityCodeWidget()
+        attribute="municipality",
+        column_name=_("市町村コード"),
+        widget=MunicipalityCodeWidget(),
     )
-    municipality_name = _text("municipality__name", "municipality_name", readonly=True)
-    region = fields.Field(attribute="region", column_name="region", widget=RegionWidget())
+    municipality_name = _text("municipality__name", _("市町村名"), readonly=True)
+    region = fields.Field(attribute="region", column_name=_("振興局"), widget=RegionWidget())
     programs = fields.Field(
         attribute="programs",
-        column_name="programs",
+        column_name=_("実施事業"),
         widget=KeyListWidget(Program, field="key", separator="|"),
     )
-    email = _text("email")
-    phone = _text("phone")
-    website = _text("website")
-    address = _text("address")
-    is_sample = _flag("is_sample")
-    is_active = _flag("is_active")
+    email = _text("email", _("代表メール"))
+    phone = _text("phone", _("電話番号"))
+    website = _text("website", _("ウェブサイト"))
+    address = _text("address", _("住所"))
+    is_sample = _flag("is_sample", _("サンプル"))
+    is_active = _flag("is_active", _("有効"))
 
     required_columns = ("name", "kind", "municipality")
 
@@ -249,10 +266,9 @@ class OrganisationResource(AllOrNothingResourceMixin, resources.ModelResource):
 
     # -- finding the record --------------------------------------------------
 
-    @staticmethod
-    def _row_pk(row):
+    def _row_pk(self, row):
         """The row's id as int, None when blank; ValueError when not a number."""
-        text = normalize_text(row.get("id"))
+        text = normalize_text(self.cell(row, "id"))
         if not text:
             return None
         if not text.isdigit():
@@ -311,25 +327,27 @@ class OrganisationResource(AllOrNothingResourceMixin, resources.ModelResource):
 
 
 class MembershipResource(AllOrNothingResourceMixin, resources.ModelResource):
-    email = fields.Field(attribute="user", column_name="email", widget=UserByEmailWidget())
-    full_name = _text("user__full_name", "full_name", readonly=True)
-    full_name_kana = _text("user__full_name_kana", "full_name_kana", readonly=True)
-    organisation = fields.Field(
-        attribute="organisation", column_name="organisation", widget=OrganisationRefWidget()
+    email = fields.Field(
+        attribute="user", column_name=_("メールアドレス"), widget=UserByEmailWidget()
     )
-    organisation_name = _text("organisation__name", "organisation_name", readonly=True)
+    full_name = _text("user__full_name", _("氏名"), readonly=True)
+    full_name_kana = _text("user__full_name_kana", _("ふりがな"), readonly=True)
+    organisation = fields.Field(
+        attribute="organisation", column_name=_("組織ID"), widget=OrganisationRefWidget()
+    )
+    organisation_name = _text("organisation__name", _("組織名"), readonly=True)
     staff_role = fields.Field(
         attribute="staff_role",
-        column_name="staff_role",
+        column_name=_("職種"),
         widget=ChoiceWidget(Membership.StaffRole),
         saves_null_values=False,
     )
     experience = fields.Field(
         attribute="experience",
-        column_name="experience",
+        column_name=_("経験年数"),
         widget=ChoiceWidget(Membership.Experience, blank=""),
     )
-    is_org_admin = _flag("is_org_admin")
+    is_org_admin = _flag("is_org_admin", _("組織管理者"))
 
     required_columns = ("email", "organisation")
 
@@ -355,7 +373,9 @@ class MembershipResource(AllOrNothingResourceMixin, resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         widget = self.fields["email"].widget
-        widget.prime({widget.normalize(v) for v in dataset["email"]} - {""})
+        widget.prime(
+            {widget.normalize(v) for v in dataset[self.fields["email"].column_name]} - {""}
+        )
 
     def before_import_row(self, row, **kwargs):
         """Create a person we do not know yet as a contact (no usable password).
@@ -364,8 +384,8 @@ class MembershipResource(AllOrNothingResourceMixin, resources.ModelResource):
         leaves no contact behind. Rows that cannot create one (bad address,
         no name) are reported by the email column's validation."""
         widget = self.fields["email"].widget
-        email = widget.normalize(row.get("email"))
-        full_name = normalize_text(row.get("full_name"))
+        email = widget.normalize(self.cell(row, "email"))
+        full_name = normalize_text(self.cell(row, "full_name"))
         if not email or not full_name:
             return
         try:
@@ -373,7 +393,7 @@ class MembershipResource(AllOrNothingResourceMixin, resources.ModelResource):
             return  # already known
         except ValueError:
             pass
-        full_name_kana = normalize_text(row.get("full_name_kana"))
+        full_name_kana = normalize_text(self.cell(row, "full_name_kana"))
         if self._name_errors(full_name, full_name_kana):
             return
         try:
@@ -402,7 +422,8 @@ class MembershipResource(AllOrNothingResourceMixin, resources.ModelResource):
 
     def check_row(self, instance, row, add_error, **kwargs):
         for column, message in self._name_errors(
-            normalize_text(row.get("full_name")), normalize_text(row.get("full_name_kana"))
+            normalize_text(self.cell(row, "full_name")),
+            normalize_text(self.cell(row, "full_name_kana")),
         ):
             add_error(column, message)
 

@@ -171,12 +171,12 @@ def aggregates_dataset(results: SurveyResults) -> tablib.Dataset:
             )
         elif qr.kind == Question.Kind.NUMBER:
             hidden = SUPPRESSED if results.suppressed else ""
-            add(qr, _("件数"), str(qr.count))
+            add(qr, _("件数"), qr.count_cell.display)
             add(qr, _("平均"), str(qr.mean) if qr.mean is not None else hidden)
             add(qr, _("最小"), format_number(qr.minimum) if qr.minimum is not None else hidden)
             add(qr, _("最大"), format_number(qr.maximum) if qr.maximum is not None else hidden)
         elif qr.kind == Question.Kind.TEXT:
-            add(qr, _("自由記述の件数"), str(qr.text_count))
+            add(qr, _("自由記述の件数"), qr.text_cell.display)
     return dataset
 
 

@@ -10,6 +10,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import filters as site_filters
 from core.templatetags.wareki import wareki_fy
 from network.filters import QUERY_MAX_LENGTH, normalise_query
 
@@ -43,7 +44,7 @@ class NeedFilter(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(
         label=_("出どころ"), choices=Need.Source.choices, empty_label=_("すべて")
     )
-    owner = django_filters.ModelChoiceFilter(
+    owner = site_filters.ModelChoiceFilter(
         label=_("担当者"), queryset=triage_users(), empty_label=_("すべて")
     )
 

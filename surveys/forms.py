@@ -17,6 +17,8 @@ from django import forms
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext as _
 
+from core import forms as site_forms
+
 from . import services
 from .models import OTHER_CHOICE, Question, Survey
 
@@ -60,7 +62,7 @@ class Row:
         return "" if value is None else value
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(site_forms.Form):
     """`require` is True when submitting (required questions must be answered)
     and False for 一時保存. After is_valid(), `answers_data` is what
     services.save_answers takes."""

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core import forms as site_forms
 from core.dates import fiscal_year_of
 from core.templatetags.wareki import jdate
 from events.models import Event
@@ -101,7 +102,7 @@ def format_reminder_days(days) -> str:
     return ", ".join(str(day) for day in days or [])
 
 
-class EventChoiceField(forms.ModelChoiceField):
+class EventChoiceField(site_forms.ModelChoiceField):
     def label_from_instance(self, event):
         return f"{jdate(event.starts_at)} {event.title}"
 
@@ -129,7 +130,7 @@ def organisation_groups(organisations, selected) -> list[dict]:
     return [groups[kind] for kind in order if kind in groups]
 
 
-class SurveyForm(forms.ModelForm):
+class SurveyForm(site_forms.ModelForm):
     """The survey's settings. The questions are edited one by one (QuestionForm);
     the status moves only through publish / close (surveys.services)."""
 
@@ -155,7 +156,7 @@ class SurveyForm(forms.ModelForm):
         help_text=_("イベント後アンケートのときに選びます。参加者（出席した人）に依頼を送れます。"),
         error_messages={"invalid_choice": _("一覧にあるイベントを選んでください。")},
     )
-    chosen_organisations = forms.ModelMultipleChoiceField(
+    chosen_organisations = site_forms.ModelMultipleChoiceField(
         label=_("対象の組織"),
         queryset=Organisation.objects.none(),
         required=False,
@@ -424,7 +425,7 @@ def _truncate(text: str, length: int = 30) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-class QuestionForm(forms.ModelForm):
+class QuestionForm(site_forms.ModelForm):
     """One question. `questions` is the survey's questions in order (read once
     by the view): they number the questions and offer the conditions."""
 

@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import forms as site_forms
 from core.dates import fiscal_year_of
 from core.templatetags.wareki import wareki_fy
 from events.models import Event
@@ -48,7 +49,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class _NeedFields(forms.Form):
+class _NeedFields(site_forms.Form):
     """Fields shared by the manual entry and the triage forms."""
 
     status = forms.ChoiceField(
@@ -62,7 +63,7 @@ class _NeedFields(forms.Form):
         required=False,
         help_text=_("対応中・提言済・解決にするには、どの機能で対応するかを選びます。"),
     )
-    owner = forms.ModelChoiceField(
+    owner = site_forms.ModelChoiceField(
         label=_("担当者"),
         queryset=needs.triage_users(),
         required=False,
@@ -115,7 +116,7 @@ class NeedForm(_NeedFields):
             "現場で困っていること、知りたいこと。個人や相談者が特定できる内容は書かないでください。"
         ),
     )
-    event = forms.ModelChoiceField(
+    event = site_forms.ModelChoiceField(
         label=_("関連イベント"),
         queryset=Event.objects.none(),
         required=False,
@@ -171,7 +172,7 @@ class TriageForm(_NeedFields):
         super().__init__(*args, initial=initial, **kwargs)
 
 
-class RaiseForm(forms.Form):
+class RaiseForm(site_forms.Form):
     """The hidden fields of the "課題にする" button: a registration by id; a
     free-text answer by its question and text (see surveys.needs.find_answer),
     or by id."""
@@ -179,7 +180,10 @@ class RaiseForm(forms.Form):
     kind = forms.ChoiceField(choices=[(s.value, s.label) for s in needs.RAISABLE_SOURCES])
     id = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
     question = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
-    text = forms.CharField(required=False, strip=False, max_length=needs.TEXT_MAX_LENGTH + 100)
+    # The free-text answer itself, line breaks included, in a hidden input.
+    text = site_forms.multi_line(
+        forms.CharField(required=False, strip=False, max_length=needs.TEXT_MAX_LENGTH + 100)
+    )
     next = forms.CharField(required=False, max_length=2000)
 
     def clean(self):

@@ -36,7 +36,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, TextField, Value
+from django.db.models import Exists, OuterRef, Q, TextField, Value
 from django.db.models.functions import Replace
 from django.urls import reverse
 from django.utils import timezone
@@ -79,7 +79,36 @@ def _plain_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def find_answer(*, question_id: int, text: str) -> Answer | None:
+def raisable_registrations(user):
+    """The registrations whose 事前質問 `user` may see in the candidate list
+    and raise (access.raisable_registrations): the one scope for both."""
+    return access.raisable_registrations(Registration.objects.all(), user)
+
+
+def registration_candidates(user, fiscal_year: int):
+    """事前質問 of the 年度's meetings that are not in the register yet, as
+    `user` may see them. Only the question and the meeting are shown, never
+    who asked."""
+    return (
+        raisable_registrations(user)
+        .filter(event__fiscal_year=fiscal_year)
+        .exclude(question="")
+        .filter(~Exists(Need.objects.filter(source_registration=OuterRef("pk"))))
+        .select_related("event")
+        .only("pk", "question", "event_id", "event__title", "event__starts_at")
+        .order_by("-event__starts_at", "event_id", "pk")
+    )
+
+
+def raisable_answers(user, *, by_id: bool):
+    """The answers `user` may raise (access.raisable_answers), with what
+    raise_need and the need's page read."""
+    return access.raisable_answers(
+        Answer.objects.select_related("question", "response__survey__event"), user, by_id=by_id
+    )
+
+
+def find_answer(*, question_id: int, text: str, queryset=None) -> Answer | None:
     """A submitted answer to the question with this text (the first one when
     several people wrote the same words).
 
@@ -94,11 +123,12 @@ def find_answer(*, question_id: int, text: str) -> Answer | None:
         return None
     crlf, cr, lf = (Value(v, output_field=TextField()) for v in ("\r\n", "\r", "\n"))
     plain = Replace(Replace("text", crlf, lf), cr, lf)
+    if queryset is None:
+        queryset = Answer.objects.select_related("question", "response__survey__event")
     return (
-        Answer.objects.filter(question_id=question_id, response__submitted_at__isnull=False)
+        queryset.filter(question_id=question_id, response__submitted_at__isnull=False)
         .annotate(plain_text=plain)
         .filter(plain_text=wanted)
-        .select_related("question", "response__survey__event")
         .order_by("pk")
         .first()
     )

@@ -8,13 +8,15 @@ What is counted
   are left out, and so are the other kinds (シンポジウム, 勉強会, 報告会, 部会):
   the seed's table and its 延べ247名 are the five exchange meetings only (the
   symposium was held with the 3rd meeting and its audience is counted there).
-* Who came to an event: the same rule as
-  ``Registration.objects.counted_as_present`` — once check-in was used for the
-  event (any registration marked attended) only the attended registrations,
-  otherwise every confirmed one. Here it is applied to all events at once:
-  the events are read with ``has_checkin`` (an EXISTS), and the registrations
-  are filtered with ``Q(event in checked-in events, attended) | Q(event in the
-  others, confirmed)``.
+* Who came to an event: ``events.querysets.present_q``, the rule of
+  ``Registration.objects.counted_as_present`` — judged per event and mode:
+  where check-in was used in a mode (someone of that mode marked attended)
+  only the attended registrations of that mode, otherwise every confirmed one
+  (a hybrid meeting that checks in the venue only still counts its online
+  participants). Here it is applied to all events at once: the events are
+  read with one EXISTS per mode (``venue_checkin``, ``online_checkin``), and
+  the registrations are filtered with ``present_q(checkin_used_in(pairs))``,
+  so the EXISTS is not evaluated again in every query.
 * Persons are registrations (one per person and event); the organisation is the
   one the person registered for (at the time).
 * Groups: 団体 = 受託団体 + 支援団体 (``organisations``), 自治体
@@ -71,6 +73,7 @@ from django.utils.translation import gettext as _
 
 from core.dates import current_fiscal_year, fiscal_year_of  # noqa: F401 (used as p.current_fiscal_year)
 from events.models import Event, Registration
+from events.querysets import checkin_used_in, present_q
 from network.models import Commission, Municipality, Organisation, Region
 
 K = Organisation.Kind
@@ -96,7 +99,7 @@ MIN_FISCAL_YEAR = 2000
 MAX_FISCAL_YEAR = 2100
 CACHE_SECONDS = 15 * 60
 # Bump when the cached objects change shape.
-SCHEMA = 1
+SCHEMA = 2
 
 
 def group_of(kind: str | None) -> str:
@@ -126,33 +129,34 @@ def counted_q(now: datetime.datetime) -> Q:
     )
 
 
+# The annotation that says whether a mode of an event used check-in.
+CHECKIN_FIELDS = {mode: f"{mode}_checkin" for mode in Registration.Mode.values}
+
+
 def counted_events(now: datetime.datetime | None = None):
-    """Exchange meetings that took place, annotated with ``has_checkin``."""
+    """Exchange meetings that took place, annotated per mode with whether
+    check-in was used in it (``venue_checkin``, ``online_checkin``)."""
     return Event.objects.filter(counted_q(now or timezone.now())).annotate(
-        has_checkin=Exists(Registration.objects.filter(event=OuterRef("pk"), attended=True))
+        **{
+            name: Exists(
+                Registration.objects.filter(event=OuterRef("pk"), mode=mode, attended=True)
+            )
+            for mode, name in CHECKIN_FIELDS.items()
+        }
     )
 
 
 def present_registrations(events):
     """The registrations counted as present at `events` (a ``counted_events()``
-    queryset): ``counted_as_present`` for many events in one query."""
-    return Registration.objects.filter(
-        Q(event__in=events.filter(has_checkin=True).values("pk"), attended=True)
-        | Q(
-            event__in=events.filter(has_checkin=False).values("pk"),
-            status=Registration.Status.CONFIRMED,
-        )
-    )
+    queryset): ``present_q`` for many events in one query."""
+    return Registration.objects.filter(event__in=events.values("pk")).filter(present_q())
 
 
 def _present_q(events: list[EventRow]) -> Q:
-    """The same filter for events already read (their ids as parameters, so
-    that the check-in EXISTS is not evaluated again in every query)."""
-    checked = [e.id for e in events if e.has_checkin]
-    plain = [e.id for e in events if not e.has_checkin]
-    return Q(event_id__in=checked, attended=True) | Q(
-        event_id__in=plain, status=Registration.Status.CONFIRMED
-    )
+    """The same filter for events already read: the modes that used check-in
+    as parameters, so that the EXISTS is not evaluated again in every query."""
+    pairs = [(e.id, mode) for e in events for mode in e.checked_in_modes]
+    return Q(event_id__in=[e.id for e in events]) & present_q(checkin_used_in(pairs))
 
 
 def available_years(now: datetime.datetime | None = None) -> list[int]:
@@ -181,13 +185,19 @@ class EventRow:
     number: int | None
     starts_at: datetime.datetime
     date: datetime.date
-    has_checkin: bool
+    # The modes (venue, online) in which check-in was used.
+    checked_in_modes: tuple[str, ...]
     persons: int = 0
     organisations: int = 0
     groups: dict[str, Figures] = field(default_factory=dict)
     government_name: str = ""  # the one 国 organisation that came, if only one
     first_time: int = 0
     returning: int = 0
+
+    @property
+    def has_checkin(self) -> bool:
+        """Check-in was used in some mode (the table's 受付記録あり)."""
+        return bool(self.checked_in_modes)
 
     def group(self, key: str) -> Figures:
         return self.groups.get(key, Figures())
@@ -408,7 +418,7 @@ def compute(fiscal_year: int, *, now: datetime.datetime | None = None) -> Partic
     queries whatever the amount of data (5 without meetings)."""
     now = now or timezone.now()
 
-    # 1. The 年度's events, with has_checkin.
+    # 1. The 年度's events, with the modes that used check-in.
     events = [
         EventRow(
             id=e["pk"],
@@ -416,12 +426,12 @@ def compute(fiscal_year: int, *, now: datetime.datetime | None = None) -> Partic
             number=e["number"],
             starts_at=e["starts_at"],
             date=timezone.localtime(e["starts_at"]).date(),
-            has_checkin=e["has_checkin"],
+            checked_in_modes=tuple(m for m, name in CHECKIN_FIELDS.items() if e[name]),
         )
         for e in counted_events(now)
         .filter(fiscal_year=fiscal_year)
         .order_by("starts_at", "pk")
-        .values("pk", "title", "number", "starts_at", "has_checkin")
+        .values("pk", "title", "number", "starts_at", *CHECKIN_FIELDS.values())
     ]
     present = Registration.objects.filter(_present_q(events))
 

@@ -7,6 +7,12 @@ class SurveyQuerySet(models.QuerySet):
 
         return access.visible_surveys(self, user)
 
+    def results_visible_to(self, user):
+        """Surveys whose aggregates `user` may read now (the committee: closed ones)."""
+        from . import access
+
+        return access.results_released(self, user)
+
     def manageable_by(self, user):
         from . import access
 

@@ -27,12 +27,33 @@ of the 35 who answered the format question, not of all 47 responses.
 
 Suppression (DESIGN §4): everyone but the secretariat
 (`access.must_suppress_small_cells`) sees any count 0 < n < MIN_CELL as "—",
-with its percentage hidden. When exactly one cell of a row or column that adds
-up to a shown total is suppressed, the next smallest cell is suppressed too,
-so the hidden value cannot be recovered by subtraction (repeated until stable
-in cross-tabulations). Free-text answers are never shown to them, only their
-number; the minimum and maximum of a number question (one respondent's value
-each) are hidden; the mean of a scale is hidden once one of its cells is.
+with its percentage hidden. Hiding a count is not enough when other
+published numbers add up to it, so the counts of a survey form one system
+(`_Ledger`) that is settled as a whole:
+
+* sums: a question's choices add up to its n (single choice, scale); the
+  columns of a cross-tabulation add up to the n, each row to its choice's
+  count, each column to its n (single choice, scale); 4・5 to the top share;
+* links: a show-if question's n is the count of the answer it follows, in
+  total and in every column (Q2, asked only of those who answered Q1 "はい",
+  has n = Q1's はい); a text question's count of texts is its n, the
+  "その他" texts are the その他 count, a number question's count is its n.
+
+Whenever exactly one number of a sum is hidden, the next smallest is hidden
+too; whenever the count a link follows is hidden, so is its follower (and
+the other way round when they are equal). This repeats until nothing
+changes, over every cross-tabulation axis at once whichever one the page
+shows, so the page for each axis, the exports and the dashboard publish
+parts of one consistently suppressed whole: no published n, margin or
+total gives a hidden count back by subtraction. A percentage over a hidden
+n is hidden too (count / share would give the n). Free-text answers are
+never shown to them, only their number; the minimum and maximum of a number
+question (one respondent's value each) are hidden; the mean of a scale is
+hidden once one of its cells is.
+
+Over time: the committee reads the aggregates of closed surveys only
+(`access.sees_live_results`): two looks at an open survey around one
+response would differ by that response alone.
 
 Anonymous surveys: the cross-tabulations are suppressed for the secretariat
 too. A cross-tab cell pairs answers with respondent attributes (organisation
@@ -103,15 +124,25 @@ def _small(n: int) -> bool:
 
 @dataclass(eq=False)
 class Cell:
-    """A count with the base its percentage is of; `suppressed` hides both."""
+    """A count with the base its percentage is of; `suppressed` hides both.
+    `of` is the cell counting that base: when it is hidden, so is the
+    percentage (count / share would give the base back). A `pinned` cell is
+    shown whatever happens (the secretariat's own figures of an anonymous
+    survey, whose cross-tabulations are suppressed)."""
 
     n: int = 0
     base: int = 0
     suppressed: bool = False
+    of: Cell | None = None
+    pinned: bool = False
+
+    @property
+    def share_hidden(self) -> bool:
+        return self.suppressed or (self.of is not None and self.of.suppressed)
 
     @property
     def pct(self) -> Decimal | None:
-        return None if self.suppressed else percent(self.n, self.base)
+        return None if self.share_hidden else percent(self.n, self.base)
 
     @property
     def display(self) -> str:
@@ -119,7 +150,7 @@ class Cell:
 
     @property
     def pct_display(self) -> str:
-        if self.suppressed:
+        if self.share_hidden:
             return SUPPRESSED
         pct = self.pct
         return "" if pct is None else f"{pct}%"
@@ -131,7 +162,7 @@ class Cell:
         return "0" if pct is None else f"{pct}"
 
     def hide(self) -> bool:
-        if self.suppressed:
+        if self.suppressed or self.pinned:
             return False
         self.suppressed = True
         return True
@@ -143,7 +174,7 @@ class Cell:
 def suppress_small(cells) -> None:
     for cell in cells:
         if _small(cell.n):
-            cell.suppressed = True
+            cell.hide()
 
 
 def complement(cells) -> bool:
@@ -158,6 +189,58 @@ def complement(cells) -> bool:
     # A non-zero cell hides more than a zero one; among them the smallest.
     candidate = min(shown, key=lambda cell: (cell.n == 0, cell.n))
     return candidate.hide()
+
+
+def _complement_sum(total: Cell, parts: list[Cell], *, total_first: bool = False) -> bool:
+    """`total` = sum of `parts`. If exactly one of them is hidden, hide another:
+    the smallest shown part (a non-zero one first), or the total when no part
+    is left (or first, for `total_first`). Returns whether anything changed."""
+    if (total.suppressed + sum(part.suppressed for part in parts)) != 1:
+        return False
+    if total_first and total.hide():
+        return True
+    shown = [part for part in parts if not part.suppressed and not part.pinned]
+    if shown:
+        return min(shown, key=lambda cell: (cell.n == 0, cell.n)).hide()
+    return total.hide()
+
+
+def _follow(leader: Cell, follower: Cell) -> bool:
+    """`follower` counts (at most) what `leader` counts: hidden with it; and
+    when they are equal, a hidden follower hides its leader too."""
+    if leader.suppressed:
+        return follower.hide()
+    if follower.suppressed and follower.n == leader.n:
+        return leader.hide()
+    return False
+
+
+class _Ledger:
+    """The sums and links that tie the published counts of one survey together
+    (see the module's docstring), settled until no hidden count can be
+    recovered from a single one of them."""
+
+    def __init__(self):
+        self.sums: list[tuple[Cell, list[Cell], bool]] = []
+        self.links: list[tuple[Cell, Cell]] = []
+
+    def sum(self, total: Cell, parts, *, total_first: bool = False) -> None:
+        parts = list(parts)
+        if parts:
+            self.sums.append((total, parts, total_first))
+
+    def link(self, leader: Cell, follower: Cell) -> None:
+        self.links.append((leader, follower))
+
+    def settle(self) -> None:
+        # Every round that changes something hides one more cell, so this ends.
+        changed = True
+        while changed:
+            changed = False
+            for total, parts, total_first in self.sums:
+                changed |= _complement_sum(total, parts, total_first=total_first)
+            for leader, follower in self.links:
+                changed |= _follow(leader, follower)
 
 
 # --- result objects ---------------------------------------------------------------
@@ -219,6 +302,9 @@ class QuestionResult:
     text_count: int = 0
     texts: list[TextAnswer] = field(default_factory=list)
     crosstab: CrossTab | None = None
+    # text_count and count as published (suppressed like any other count)
+    text_cell: Cell = field(default_factory=Cell)
+    count_cell: Cell = field(default_factory=Cell)
 
     @property
     def kind(self) -> str:
@@ -321,12 +407,13 @@ def _group_key(dimension: str, kind, region_id, participated) -> str:
 
 def neighbour_surveys(survey: Survey, user) -> list[Survey]:
     """The annual surveys of the 年度 before and after (one each, the latest
-    opened), that `user` may read. Not an annual survey: none."""
+    opened), whose aggregates `user` may read now (the committee: closed
+    ones). Not an annual survey: none."""
     if survey.kind != Survey.Kind.ANNUAL:
         return []
     found = {}
     candidates = (
-        Survey.objects.visible_to(user)
+        Survey.objects.results_visible_to(user)
         .filter(
             kind=Survey.Kind.ANNUAL,
             status=Survey.Status.PUBLISHED,
@@ -345,7 +432,8 @@ def compute(
 ) -> SurveyResults:
     """Everything the results page and the aggregates export show, for `user`.
     `dimension` picks the cross-tabulation (None: none); `with_texts` reads
-    the free texts (for those who may see them)."""
+    the free texts (for those who may see them). Callers check
+    access.may_read_results first (the committee reads closed surveys only)."""
     suppress = access.must_suppress_small_cells(user)
     show_texts = not suppress and with_texts
     neighbours = neighbour_surveys(survey, user)
@@ -357,7 +445,9 @@ def compute(
     own = [q for q in questions if q.survey_id == survey.pk]
     keys = {q.key for q in own if q.key}
     others = [q for q in questions if q.survey_id != survey.pk and q.key in keys]
-    wanted = own + others
+    # Suppressed figures of a neighbouring year are those of its own results
+    # page, which depend on all its questions (sums and show-if links).
+    wanted = own + ([q for q in questions if q.survey_id != survey.pk] if suppress else others)
     ids = [q.pk for q in wanted]
     by_id = {q.pk: q for q in wanted}
 
@@ -404,31 +494,67 @@ def compute(
     answered: dict[int, int] = defaultdict(int)
     for row in respondent_rows:
         answered[row["question_id"]] += row["n"]
+    choice_rows_of: dict[int, list] = defaultdict(list)
+    for row in choice_rows:
+        choice_rows_of[row["question_id"]].append(row)
+    respondent_rows_of: dict[int, list] = defaultdict(list)
+    for row in respondent_rows:
+        respondent_rows_of[row["question_id"]].append(row)
 
-    columns = _columns(dimension, respondent_rows) if dimension else []
-
-    def result(question: Question, number: int, with_crosstab: bool) -> QuestionResult:
-        qr = _question_result(
-            question,
-            number,
-            answered[question.pk],
-            counts.get(question.pk, {}),
-            stats.get(question.pk),
-            texts.get(question.pk, []),
-            suppress,
+    numbers = {q.pk: i for i, q in enumerate(own, start=1)}
+    result_of = {
+        q.pk: _question_result(
+            q,
+            numbers.get(q.pk, 0),
+            answered[q.pk],
+            counts.get(q.pk, {}),
+            stats.get(q.pk),
+            texts.get(q.pk, []),
         )
-        if with_crosstab and columns and question.kind in _COUNTED:
-            qr.crosstab = _crosstab(
-                qr,
-                dimension,
-                columns,
-                [r for r in choice_rows if r["question_id"] == question.pk],
-                [r for r in respondent_rows if r["question_id"] == question.pk],
-                suppress or survey.anonymous,
-            )
-        return qr
+        for q in wanted
+    }
 
-    results = [result(q, i, True) for i, q in enumerate(own, start=1)]
+    # Which surveys' counts are protected, and over which axes: for the
+    # committee every survey shown (this one, the neighbours' year-over-year
+    # figures) over every axis, whichever the page shows, so that all views
+    # are parts of one suppressed whole; for the secretariat the
+    # cross-tabulations of an anonymous survey (its own figures stay as they are).
+    tabs: dict[str, dict[int, _Tab]] = {}
+    for sid in survey_ids:
+        results_of_survey = [result_of[q.pk] for q in wanted if q.survey_id == sid]
+        protect = suppress or (sid == survey.pk and survey.anonymous)
+        if protect:
+            axes = [key for key, _label in DIMENSIONS]
+        elif sid == survey.pk and dimension:
+            axes = [dimension]
+        else:
+            axes = []
+        survey_tabs = {
+            axis: {
+                qr.question.pk: _tab(
+                    qr,
+                    axis,
+                    choice_rows_of[qr.question.pk],
+                    respondent_rows_of[qr.question.pk],
+                )
+                for qr in results_of_survey
+                if qr.question.kind in _COUNTED
+            }
+            for axis in axes
+        }
+        if protect:
+            _protect(results_of_survey, survey_tabs, suppress=suppress)
+        if sid == survey.pk and dimension:
+            tabs = survey_tabs
+
+    results = [result_of[q.pk] for q in own]
+    if dimension:
+        own_rows = [row for q in own for row in respondent_rows_of[q.pk]]
+        columns = _columns(dimension, own_rows)
+        for qr in results:
+            tab = tabs[dimension].get(qr.question.pk)
+            if tab is not None:
+                qr.crosstab = _display_tab(qr, tab, dimension, columns)
 
     invited, rate_rows = _rates(survey, suppress)
     answered_cell = Cell(responses.get(survey.pk, 0), invited.n)
@@ -436,8 +562,7 @@ def compute(
         answered_cell.suppressed = True
     yoy = None
     if neighbours:
-        other_results = {q.pk: result(q, 0, False) for q in others}
-        yoy = _yoy(survey, neighbours, results, others, other_results)
+        yoy = _yoy(survey, neighbours, results, others, result_of)
     return SurveyResults(
         survey=survey,
         suppressed=suppress,
@@ -517,52 +642,109 @@ def _row_values(question: Question, counts: dict[str, int]) -> list[tuple[str, s
     return [(v, v, v == OTHER_CHOICE) for v in values + extra]
 
 
-def _question_result(question, number, n_answered, counts, stats, texts, suppress):
+def _question_result(question, number, n_answered, counts, stats, texts) -> QuestionResult:
+    """The counts as they are; suppression is _protect's."""
     qr = QuestionResult(question=question, number=number, answered=Cell(n_answered), texts=texts)
-    exclusive = question.kind in (Question.Kind.SINGLE, Question.Kind.SCALE)
     if question.kind in _COUNTED:
         qr.rows = [
-            Row(value, label, Cell(counts.get(value, 0), n_answered), is_other)
+            Row(value, label, Cell(counts.get(value, 0), n_answered, of=qr.answered), is_other)
             for value, label, is_other in _row_values(question, counts)
         ]
     if stats:
         qr.text_count = stats["texts"]
         qr.count = stats["count"]
+    qr.text_cell = Cell(qr.text_count)
+    qr.count_cell = Cell(qr.count)
     if question.kind == Question.Kind.SCALE:
         top_n = sum(counts.get(str(v), 0) for v in TOP_VALUES)
-        qr.top = Cell(top_n, n_answered)
+        qr.top = Cell(top_n, n_answered, of=qr.answered)
         if stats and stats["mean"] is not None:
             qr.mean = Decimal(str(stats["mean"])).quantize(Decimal("0.1"), ROUND_HALF_UP)
     if question.kind == Question.Kind.NUMBER and stats and stats["count"]:
         qr.mean = Decimal(str(stats["mean"])).quantize(Decimal("0.1"), ROUND_HALF_UP)
         qr.minimum = stats["minimum"]
         qr.maximum = stats["maximum"]
-
-    if not suppress:
-        return qr
-    cells = [row.cell for row in qr.rows]
-    if _small(n_answered):
-        qr.answered.suppressed = True
-        for cell in cells:
-            cell.suppressed = True
-        if qr.top:
-            qr.top.suppressed = True
-        qr.mean = None
-    suppress_small(cells)
-    if exclusive:
-        complement(cells)
-    if question.kind == Question.Kind.SCALE:
-        top_cells = [qr.row(v).cell for v in TOP_VALUES]
-        if _small(qr.top.n) or sum(c.suppressed for c in top_cells) == 1:
-            qr.top.suppressed = True
-        if any(cell.suppressed for cell in cells):
-            qr.mean = None
-    if question.kind == Question.Kind.NUMBER:
-        # The extremes are single respondents' values.
-        qr.minimum = qr.maximum = None
-        if qr.count < MIN_CELL:
-            qr.mean = None
     return qr
+
+
+def _exclusive(question: Question) -> bool:
+    """Each respondent gives exactly one of the rows."""
+    return question.kind in (Question.Kind.SINGLE, Question.Kind.SCALE)
+
+
+def _own_cells(qr: QuestionResult) -> list[Cell]:
+    """The question's figures outside the cross-tabulations."""
+    cells = [qr.answered, qr.text_cell, qr.count_cell, *(row.cell for row in qr.rows)]
+    return cells + ([qr.top] if qr.top else [])
+
+
+def _protect(results: list[QuestionResult], tabs: dict, *, suppress: bool) -> None:
+    """Suppress the small counts of one survey's questions (`suppress`: their
+    own figures too, else only the cross-tabulations in `tabs`), then settle
+    every sum and link among them (see the module's docstring)."""
+    ledger = _Ledger()
+    by_pk = {qr.question.pk: qr for qr in results}
+    for qr in results:
+        if suppress:
+            if _small(qr.answered.n):
+                for cell in _own_cells(qr):
+                    cell.hide()
+            suppress_small(_own_cells(qr))
+        else:
+            for cell in _own_cells(qr):
+                cell.pinned = True
+        row_cells = [row.cell for row in qr.rows]
+        if _exclusive(qr.question):
+            ledger.sum(qr.answered, row_cells)
+        if qr.top is not None:
+            # The headline share goes before a choice's count does.
+            ledger.sum(qr.top, [qr.row(v).cell for v in TOP_VALUES], total_first=True)
+        if qr.kind == Question.Kind.TEXT:
+            ledger.link(qr.answered, qr.text_cell)
+        elif qr.text_count:
+            other = qr.row(OTHER_CHOICE)
+            ledger.link(other.cell if other else qr.answered, qr.text_cell)
+        if qr.kind == Question.Kind.NUMBER:
+            ledger.link(qr.answered, qr.count_cell)
+        for by_question in tabs.values():
+            tab = by_question.get(qr.question.pk)
+            if tab is None:
+                continue
+            _suppress_tab(tab)
+            ledger.sum(qr.answered, tab.heads.values())
+            for row in qr.rows:
+                ledger.sum(row.cell, [tab.cells[(row.value, key)] for key in tab.heads])
+            if _exclusive(qr.question):
+                for key, head in tab.heads.items():
+                    ledger.sum(head, [tab.cells[(row.value, key)] for row in qr.rows])
+    # A show-if question is answered by those who gave its parent's answer:
+    # its n (in total and per column) follows that answer's count.
+    for qr in results:
+        parent = by_pk.get(qr.question.show_if_question_id)
+        row = parent.row(qr.question.show_if_value) if parent else None
+        if row is None:
+            continue
+        ledger.link(row.cell, qr.answered)
+        for by_question in tabs.values():
+            parent_tab, tab = by_question.get(parent.question.pk), by_question.get(qr.question.pk)
+            if parent_tab is None or tab is None:
+                continue
+            for key, head in tab.heads.items():
+                leader = parent_tab.cells.get((row.value, key))
+                if leader is not None:
+                    ledger.link(leader, head)
+    ledger.settle()
+    if not suppress:
+        return
+    for qr in results:
+        hidden = qr.answered.suppressed or any(row.cell.suppressed for row in qr.rows)
+        if qr.kind == Question.Kind.SCALE and hidden:
+            qr.mean = None
+        if qr.kind == Question.Kind.NUMBER:
+            # The extremes are single respondents' values.
+            qr.minimum = qr.maximum = None
+            if qr.count < MIN_CELL:
+                qr.mean = None
 
 
 # --- cross-tabulation ------------------------------------------------------------------
@@ -593,7 +775,25 @@ def _columns(dimension: str, respondent_rows) -> list[tuple[str, str]]:
     return columns
 
 
-def _crosstab(qr: QuestionResult, dimension, columns, choice_rows, respondent_rows, suppress):
+def _column_order(dimension: str, key: str):
+    """Columns in a fixed order whichever page is shown (the suppression's
+    choices depend on it): kind and participation as displayed, 振興局 by id."""
+    if dimension == "kind":
+        return [k for k, _label in GROUPS].index(key)
+    if dimension == "participation":
+        return ["yes", "no", UNKNOWN[0]].index(key)
+    return int(key) if key != UNKNOWN[0] else 10**9
+
+
+@dataclass(eq=False)
+class _Tab:
+    """One question by one axis: the columns someone answered in, by key."""
+
+    heads: dict[str, Cell]
+    cells: dict[tuple[str, str], Cell]
+
+
+def _tab(qr: QuestionResult, dimension: str, choice_rows, respondent_rows) -> _Tab:
     def key_of(row):
         return _group_key(
             dimension,
@@ -605,46 +805,44 @@ def _crosstab(qr: QuestionResult, dimension, columns, choice_rows, respondent_ro
     totals: dict[str, int] = defaultdict(int)
     for row in respondent_rows:
         totals[key_of(row)] += row["n"]
-    cells: dict[tuple[str, str], int] = defaultdict(int)
-    question = qr.question
+    counts: dict[tuple[str, str], int] = defaultdict(int)
     for row in choice_rows:
-        value = _value_key(question, row["choice"], row["number"])
-        cells[(value, key_of(row))] += row["n"]
+        counts[(_value_key(qr.question, row["choice"], row["number"]), key_of(row))] += row["n"]
+    keys = sorted(totals, key=lambda key: _column_order(dimension, key))
+    heads = {key: Cell(totals[key], qr.answered.n, of=qr.answered) for key in keys}
+    cells = {
+        (row.value, key): Cell(counts.get((row.value, key), 0), totals[key], of=heads[key])
+        for row in qr.rows
+        for key in keys
+    }
+    return _Tab(heads, cells)
 
-    heads = [Column(key, label, Cell(totals.get(key, 0), qr.answered.n)) for key, label in columns]
+
+def _suppress_tab(tab: _Tab) -> None:
+    """Small cells, and the whole column of a small column (its zeros too:
+    "0 of 2 said no" would say what both said)."""
+    suppress_small(tab.heads.values())
+    for (_value, key), cell in tab.cells.items():
+        if tab.heads[key].suppressed or _small(cell.n):
+            cell.hide()
+
+
+def _display_tab(qr: QuestionResult, tab: _Tab, dimension, columns) -> CrossTab:
+    """The cross-tabulation as shown: every column of the axis, in display
+    order; those nobody answered in are zeros."""
+    heads = [
+        Column(key, label, tab.heads.get(key) or Cell(0, qr.answered.n, of=qr.answered))
+        for key, label in columns
+    ]
     rows = [
         CrossRow(
-            label=r.label,
-            cells=[Cell(cells.get((r.value, key), 0), totals.get(key, 0)) for key, _l in columns],
-            total=r.cell,
+            label=row.label,
+            cells=[tab.cells.get((row.value, key)) or Cell(0, 0) for key, _label in columns],
+            total=row.cell,
         )
-        for r in qr.rows
+        for row in qr.rows
     ]
-    tab = CrossTab(dimension=dimension, columns=heads, rows=rows)
-    if suppress:
-        _suppress_crosstab(tab, question.kind in (Question.Kind.SINGLE, Question.Kind.SCALE))
-    return tab
-
-
-def _suppress_crosstab(tab: CrossTab, exclusive: bool) -> None:
-    """Small cells and small columns, then complementary cells until stable:
-    each row adds up to the choice's shown total; the column totals add up to
-    the number who answered; for single choice and scale each column adds up
-    to its total too."""
-    suppress_small(column.total for column in tab.columns)
-    for i, column in enumerate(tab.columns):
-        for row in tab.rows:
-            if column.total.suppressed or _small(row.cells[i].n):
-                row.cells[i].suppressed = True
-    for _round in range(50):
-        changed = complement(column.total for column in tab.columns)
-        for row in tab.rows:
-            changed |= complement(row.cells)
-        if exclusive:
-            for i in range(len(tab.columns)):
-                changed |= complement(row.cells[i] for row in tab.rows)
-        if not changed:
-            break
+    return CrossTab(dimension=dimension, columns=heads, rows=rows)
 
 
 # --- response rates ---------------------------------------------------------------------
@@ -675,10 +873,14 @@ def _rates(survey: Survey, suppress: bool) -> tuple[Cell, list[RateRow]]:
         group = kind_group(row["group_kind"])
         invited[group] += row["invited"]
         answered[group] += row["answered"]
-    rate_rows = [
-        RateRow(key, str(label), Cell(invited[key]), Cell(answered[key], invited[key]))
-        for key, label in GROUPS
-    ]
+    rate_rows = []
+    for key, label in GROUPS:
+        invited_cell = Cell(invited[key])
+        rate_rows.append(
+            RateRow(
+                key, str(label), invited_cell, Cell(answered[key], invited[key], of=invited_cell)
+            )
+        )
     if suppress:
         for column in ("invited", "answered"):
             cells = [getattr(r, column) for r in rate_rows]
@@ -686,7 +888,7 @@ def _rates(survey: Survey, suppress: bool) -> tuple[Cell, list[RateRow]]:
             complement(cells)
         for r in rate_rows:
             if r.invited.suppressed:
-                r.answered.suppressed = True
+                r.answered.hide()
     return Cell(sum(invited.values())), rate_rows
 
 

@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -835,11 +835,10 @@ def _evaluate(survey, organisation_kind, data, require):
 
 
 def _participated(survey: Survey, *, user_id: int | None, organisation_id: int | None) -> bool:
-    """Came (counted as present) to at least one 情報交換会 of the survey's 年度:
-    attended where check-in was used for the event, otherwise confirmed."""
+    """Came (counted as present, Registration.objects.present) to at least one
+    情報交換会 of the survey's 年度."""
     if not user_id and not organisation_id:
         return False
-    checked_in = Registration.objects.filter(event=OuterRef("event"), attended=True)
     present = (
         Registration.objects.filter(
             event__kind=Event.Kind.EXCHANGE,
@@ -847,8 +846,7 @@ def _participated(survey: Survey, *, user_id: int | None, organisation_id: int |
             event__starts_at__lte=timezone.now(),
         )
         .exclude(event__status=Event.Status.CANCELLED)
-        .alias(check_in_used=Exists(checked_in))
-        .filter(Q(attended=True) | Q(check_in_used=False, status=Registration.Status.CONFIRMED))
+        .present()
     )
     if organisation_id:
         present = present.filter(organisation_id=organisation_id)

@@ -99,9 +99,11 @@ def sweep_survey_reminders() -> int:
 def sweep_post_event_surveys() -> int:
     """Send published post-event surveys addressed to an event's attendees once
     the event is over: marked finished (or ended EVENT_THANKS_DELAY_HOURS ago and
-    never marked). Attendees are those counted as present (checked in, or every
-    confirmed person when check-in was not used); someone checked in late is
-    invited on the next run."""
+    never marked). Attendees are those counted as present
+    (Registration.objects.counted_as_present: per mode, the checked-in where
+    check-in was used in that mode, otherwise every confirmed person — so the
+    online participants of a meeting that checked in only the venue are
+    invited); someone checked in late is invited on the next run."""
     surveys = (
         _open_surveys()
         .filter(

@@ -144,3 +144,20 @@ def client_for(client):
         return client
 
     return make
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test uses serialized rollback. A flush without it
+    re-creates the content types with new ids, and the next serialized-rollback
+    test then fails inserting them again (UNIQUE constraint on
+    django_content_type) — far from the test that caused it."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: transactional tests need serialized_rollback=True"
+            )

@@ -43,6 +43,12 @@ class EventFactory(factory.django.DjangoModelFactory):
     social_capacity = None
     audience = Event.Audience.MEMBERS
     status = Event.Status.PUBLISHED
+    # Announced unless it is a draft (a cancelled draft never shows to members).
+    published_at = factory.LazyAttribute(
+        lambda o: (
+            None if o.status == Event.Status.DRAFT else o.starts_at - datetime.timedelta(days=30)
+        )
+    )
 
 
 class SessionFactory(factory.django.DjangoModelFactory):

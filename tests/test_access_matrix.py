@@ -70,6 +70,8 @@ MATRIX = [
     ("events:detail", "public_event", PUBLIC),
     ("events:detail", "municipal_event", MUNICIPAL_AUDIENCE),
     ("events:detail", "draft_event", SECRETARIAT),
+    # Called off before it was ever published: still nobody's but the secretariat's.
+    ("events:detail", "cancelled_draft_event", SECRETARIAT),
     ("events:calendar", "members_event", MEMBERS),
     ("events:calendar", "public_event", PUBLIC),
     ("events:register", "open_event", MEMBERS),
@@ -91,9 +93,12 @@ MATRIX = [
     ("events:copy", "members_event", SECRETARIAT),
     ("events:publish", "draft_event", SECRETARIAT),
     ("events:cancel", "members_event", SECRETARIAT),
+    ("events:delete", "draft_event", SECRETARIAT),
     ("events:finish", "members_event", SECRETARIAT),
     ("events:registrations", "members_event", SECRETARIAT),
     ("events:registration_add", "members_event", SECRETARIAT),
+    ("events:registration_change", "checkin_registration", SECRETARIAT),
+    ("events:registration_cancel_on_behalf", "checkin_registration", SECRETARIAT),
     ("events:checkin", "members_event", SECRETARIAT),
     ("events:checkin_toggle", "checkin_registration", SECRETARIAT_POST_ONLY),
     ("events:message", "members_event", SECRETARIAT),
@@ -111,7 +116,9 @@ MATRIX = [
     ("surveys:responses", "anonymous_survey", NOBODY),
     ("surveys:organisation_responses", "survey_own_org", OWN_ORG_ADMIN),
     ("surveys:organisation_responses", "survey_other_org", OTHER_ORG_ADMIN),
-    ("surveys:export", "survey_aggregates", DASHBOARD),
+    # An open survey's aggregates are the secretariat's; the committee's once closed (issue 8).
+    ("surveys:export", "survey_aggregates", SECRETARIAT),
+    ("surveys:export", "closed_survey_aggregates", DASHBOARD),
     ("surveys:export", "survey_answers", SECRETARIAT),
     # surveys: secretariat
     ("surveys:manage_list", None, SECRETARIAT),
@@ -179,6 +186,9 @@ def _event_targets(owner, secretariat):
     public_event = EventFactory(audience=Event.Audience.PUBLIC)
     municipal_event = EventFactory(audience=Event.Audience.MUNICIPAL)
     draft_event = EventFactory(status=Event.Status.DRAFT)
+    cancelled_draft = EventFactory(
+        audience=Event.Audience.PUBLIC, status=Event.Status.CANCELLED, published_at=None
+    )
     own_registration = RegistrationFactory(event=members_event, user=owner)
     guest = event_services.register_guest(
         event=public_event,
@@ -195,6 +205,7 @@ def _event_targets(owner, secretariat):
         "public_event": {"pk": public_event.pk},
         "municipal_event": {"pk": municipal_event.pk},
         "draft_event": {"pk": draft_event.pk},
+        "cancelled_draft_event": {"pk": cancelled_draft.pk},
         "own_registration": {"pk": own_registration.pk},
         "checkin_registration": {"pk": members_event.pk, "registration_pk": own_registration.pk},
         "guest_token": {"token": guest.raw_token},
@@ -204,6 +215,10 @@ def _event_targets(owner, secretariat):
 
 
 def _survey_targets(respondent, own_org, other_org, secretariat):
+    import datetime
+
+    from django.utils import timezone
+
     from surveys.models import Need, Question, Survey
     from tests.survey_factories import InvitationFactory, QuestionFactory, SurveyFactory
 
@@ -212,6 +227,7 @@ def _survey_targets(respondent, own_org, other_org, secretariat):
     invitation = InvitationFactory(survey=survey, user=respondent)
     anonymous = SurveyFactory(anonymous=True)
     draft = SurveyFactory(status=Survey.Status.DRAFT)
+    closed = SurveyFactory(closes_at=timezone.now() - datetime.timedelta(minutes=1))
     need = Need.objects.create(
         title="主任どうしのつながり",
         text="主任相談支援員同士のつながりが欲しい。",
@@ -226,6 +242,7 @@ def _survey_targets(respondent, own_org, other_org, secretariat):
         "survey_own_org": {"pk": survey.pk, "org_pk": own_org.pk},
         "survey_other_org": {"pk": survey.pk, "org_pk": other_org.pk},
         "survey_aggregates": {"pk": survey.pk, "what": "aggregates", "fmt": "csv"},
+        "closed_survey_aggregates": {"pk": closed.pk, "what": "aggregates", "fmt": "csv"},
         "survey_answers": {"pk": survey.pk, "what": "answers", "fmt": "csv"},
         "csv": {"fmt": "csv"},
         "need": {"pk": need.pk},

@@ -349,4 +349,4 @@ def test_admin_import_and_export_pages_offer_csv_and_xlsx(client_for, superuser,
     for page in (import_page, export_page):
         assert page.status_code == 200
         choices = [label for _value, label in page.context["form"].fields["format"].choices]
-        assert choices[-2:] == ["csv", "xlsx"]
+        assert choices[-2:] == ["CSV（UTF-8・BOM付きUTF-8・Shift_JIS）", "Excel（.xlsx）"]

@@ -4,6 +4,7 @@ Every malformed file must write nothing and name the row (the header is row 1,
 as in Excel) and the column.
 """
 
+import datetime
 import io
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from events.importing import COLUMNS, import_attendance
 from events.models import Event, Registration
@@ -34,8 +36,20 @@ HEADER = ",".join(COLUMNS)
 
 @pytest.fixture
 def events(db):
-    first = EventFactory(title="第1回 情報交換会", status=Event.Status.FINISHED)
-    second = EventFactory(title="第2回 情報交換会", format=Event.Format.ONLINE)
+    # Attendance is recorded only for meetings that have been held.
+    held = timezone.now() - datetime.timedelta(days=60)
+    first = EventFactory(
+        title="第1回 情報交換会",
+        status=Event.Status.FINISHED,
+        starts_at=held,
+        ends_at=held + datetime.timedelta(hours=3),
+    )
+    second = EventFactory(
+        title="第2回 情報交換会",
+        format=Event.Format.ONLINE,
+        starts_at=held + datetime.timedelta(days=30),
+        ends_at=held + datetime.timedelta(days=30, hours=3),
+    )
     return first, second
 
 

@@ -14,19 +14,21 @@ from .factories import OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+# The attendance import's columns (events/importing.py), then those for reading.
 HEADERS = [
-    "申込ID",
+    "イベントID",
+    "メールアドレス",
     "氏名",
     "ふりがな",
-    "メール",
     "所属",
     "組織種別",
     "市町村コード",
     "参加方法",
-    "分科会",
     "懇親会",
-    "状態",
     "出席",
+    "状態",
+    "申込ID",
+    "分科会",
     "事前質問",
     "申込日時",
 ]
@@ -79,7 +81,8 @@ def test_export_csv_has_bom_headers_and_rows(client_for, secretariat, event, reg
     member = dict(zip(HEADERS, rows[1], strict=True))
     assert member["申込ID"] == str(registration.pk)
     assert member["氏名"] == "受託 花子"
-    assert member["メール"] == "npo@example.org"
+    assert member["イベントID"] == str(event.pk)
+    assert member["メールアドレス"] == "npo@example.org"
     assert member["所属"] == "札幌生活サポートセンター"
     assert member["組織種別"] == "受託団体"
     assert member["市町村コード"] == "011002"

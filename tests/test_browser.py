@@ -5,7 +5,6 @@ Without Chromium it skips, unless TSUNAGARI_REQUIRE_BROWSER=1 (CI), where it
 fails. Screenshots go to test-artifacts/screenshots/<account>.png.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
@@ -15,17 +14,14 @@ from django.test import override_settings
 
 from network import demo
 
+from .browser import CHROMIUM_ARGS, in_browser_thread, launch_chromium
 from .services import require_browser
+
+# Imported from here by other browser tests.
+__all__ = ["CHROMIUM_ARGS", "in_browser_thread"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,27 +54,12 @@ def demo_site(chromium_executable, live_server):
     return live_server.url
 
 
-def in_browser_thread(function, *args, timeout=300):
-    """Run `function(*args)` in a thread of its own and return its result.
-
-    Playwright's sync API keeps an asyncio loop running in the thread that uses
-    it. Django keeps database connections per thread, but per *context* while a
-    loop runs, so in that thread the test database fixtures would get a second
-    connection without the serialized reference data (and the ORM would refuse
-    to run without DJANGO_ALLOW_ASYNC_UNSAFE). Driving the browser from another
-    thread leaves the test's own thread, and its connection, untouched."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright") as pool:
-        return pool.submit(function, *args).result(timeout=timeout)
-
-
 def log_in_as_each_demo_account(executable: str, site: str) -> None:
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright, executable)
         try:
             for account in demo.DEMO_ACCOUNTS:
                 log_in_and_check_home(browser, site, account)

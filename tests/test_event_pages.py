@@ -448,11 +448,15 @@ def test_organisation_registrations_hidden_from_plain_members(
 def test_organisation_registrations_for_the_commissioning_municipality(
     client_for, municipal_member, municipal_org, contractor_org, other_org
 ):
-    Commission.objects.create(
-        contractor=contractor_org, commissioner=municipal_org, program=program(), fiscal_year=2021
-    )
     person = MembershipFactory(organisation=contractor_org).user
-    RegistrationFactory(user=person, organisation=contractor_org)
+    registration = RegistrationFactory(user=person, organisation=contractor_org)
+    # A commission counts for the events of its own 年度.
+    Commission.objects.create(
+        contractor=contractor_org,
+        commissioner=municipal_org,
+        program=program(),
+        fiscal_year=registration.event.fiscal_year,
+    )
 
     response = client_for(municipal_member).get(_org_url(contractor_org))
     assert response.status_code == 200

@@ -402,6 +402,27 @@ def test_social_waitlist_and_promotion_are_separate(committed, mailoutbox):
     assert any(s.startswith("【つながり】懇親会の参加が確定しました") for s in subjects)
 
 
+def test_promotion_of_seat_and_social_sends_one_mail_stating_both(committed, mailoutbox):
+    """The cancelled person held a seat and a 懇親会 place; the next person waits
+    for both. They are promoted to both, and told so in one mail."""
+    event = EventFactory(venue_capacity=1, online_capacity=None, has_social=True, social_capacity=1)
+    first = committed(services.register, event=event, user=member(), mode="venue", social=True)
+    second = committed(services.register, event=event, user=member(), mode="venue", social=True)
+    assert (second.status, second.social) == ("waitlisted", "waitlisted")
+    before = len(mailoutbox)
+
+    committed(services.cancel_registration, registration=first, by=first.user)
+
+    second.refresh_from_db()
+    assert (second.status, second.social) == ("confirmed", "confirmed")
+    to_second = [m for m in mailoutbox[before:] if m.to == [second.user.email]]
+    assert len(to_second) == 1
+    (mail,) = to_second
+    assert mail.subject.startswith("【つながり】キャンセル待ちから参加が確定しました")
+    assert "懇親会：参加確定" in mail.body.splitlines()
+    assert "キャンセル待ち" not in mail.body.split("■", 1)[1]
+
+
 def test_social_seat_freed_by_cancellation_goes_to_social_waitlist():
     event = EventFactory(venue_capacity=1, has_social=True, social_capacity=1)
     a = services.register(event=event, user=member(), mode="venue", social=True)
@@ -650,7 +671,10 @@ def test_register_guest_again_before_confirming_replaces_the_link(committed, mai
 def test_register_guest_keeps_existing_account_name(contractor_member):
     event = EventFactory(audience=Event.Audience.PUBLIC)
 
-    registration = _guest(event=event, email="npo@example.org", full_name="なりすまし")
+    request = _guest(event=event, email="npo@example.org", full_name="なりすまし")
+    # Not the account's registration until the link is opened from its mailbox.
+    assert not Registration.objects.filter(user=contractor_member).exists()
+    registration = services.confirm_guest(token=request.raw_token)
 
     assert registration.user == contractor_member
     contractor_member.refresh_from_db()

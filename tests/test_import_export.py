@@ -5,6 +5,8 @@ formats (core.importing.CSV / XLSX), which is exactly what the admin does; a
 few go through the admin's two-step import (upload -> confirm) and export.
 """
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -129,8 +131,9 @@ def test_organisation_export_edit_import_round_trip_renames_by_id():
     org = OrganisationFactory(name="旧名称センター", kind="support")
     org.programs.add(program("jiritsu_sodan"))
     exported = OrganisationResource().export()
-    assert exported.dict[0]["municipality"] == "011002"
-    assert exported.dict[0]["programs"] == "jiritsu_sodan"
+    assert exported.dict[0]["市町村コード"] == "011002"
+    assert exported.dict[0]["実施事業"] == "jiritsu_sodan"
+    assert exported.dict[0]["種別"] == "支援団体"
     exported[0] = tuple("新名称センター" if v == "旧名称センター" else v for v in exported[0])
     raw = CSV().export_data(exported)
 
@@ -193,7 +196,7 @@ def test_random_bytes_as_csv_is_a_clear_error():
 def test_csv_row_wider_than_its_header_is_a_clear_error():
     raw = "name,kind,municipality\n正しい団体,support,011002\n札幌,北区,support,011002\n".encode()
 
-    with pytest.raises(ImportFileError, match="2行目（見出しを除く）の列が見出しより多く"):
+    with pytest.raises(ImportFileError, match="3行目の列が見出し（1行目）より多く"):
         CSV().create_dataset(raw)
 
 
@@ -232,20 +235,20 @@ def test_organisation_import_reports_every_bad_row_and_writes_nothing():
     errors = errors_of(result)
     fields_by_row = {(row, field) for row, field, _message in errors}
     assert fields_by_row == {
-        (2, "municipality"),
         (3, "municipality"),
-        (4, "kind"),
-        (5, "programs"),
-        (6, "email"),
-        (6, "is_sample"),
+        (4, "municipality"),
+        (5, "kind"),
+        (6, "programs"),
+        (7, "email"),
+        (7, "is_sample"),
     }
     messages = {(row, field): message for row, field, message in errors}
-    assert "「019999」の北海道の市町村が見つかりません" in messages[(2, "municipality")]
-    assert "6桁ではありません" in messages[(3, "municipality")]
-    assert "「NPO」は使えません" in messages[(4, "kind")]
-    assert "受託団体（contractor）" in messages[(4, "kind")]
-    assert "no_such" in messages[(5, "programs")]
-    assert "メールアドレス" in messages[(6, "email")]
+    assert "「019999」の北海道の市町村が見つかりません" in messages[(3, "municipality")]
+    assert "6桁ではありません" in messages[(4, "municipality")]
+    assert "「NPO」は使えません" in messages[(5, "kind")]
+    assert "受託団体（contractor）" in messages[(5, "kind")]
+    assert "no_such" in messages[(6, "programs")]
+    assert "メールアドレス" in messages[(7, "email")]
     assert Organisation.objects.count() == 0
 
 
@@ -261,7 +264,7 @@ def test_organisation_import_duplicate_rows_in_one_file_write_nothing():
     result = import_orgs(dataset)
 
     assert errors_of(result) == [
-        (3, "name", "1行目と同じデータです。同じファイルに同じ行を2回書かないでください。")
+        (4, "name", "2行目と同じデータです。同じファイルに同じ行を2回書かないでください。")
     ]
     assert Organisation.objects.count() == 0
 
@@ -273,7 +276,7 @@ def test_organisation_import_unknown_id_is_an_error():
     result = import_orgs(dataset)
 
     [(row, field, message)] = errors_of(result)
-    assert (row, field) == (1, "id")
+    assert (row, field) == (2, "id")
     assert "ID 999999 の組織はありません" in message
     assert Organisation.objects.count() == 0
 
@@ -287,7 +290,7 @@ def test_organisation_import_failure_rolls_back_updates_of_good_rows():
 
     result = import_orgs(dataset)
 
-    assert [(r, f) for r, f, _m in errors_of(result)] == [(2, "municipality")]
+    assert [(r, f) for r, f, _m in errors_of(result)] == [(3, "municipality")]
     org.refresh_from_db()
     assert org.kana == "きぞん"
 
@@ -303,9 +306,10 @@ def test_organisation_export_csv_has_bom_and_escapes_formulae():
 
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("id,name,kana,kind,municipality")
-    assert "=HYPERLINK" not in text
-    assert "HYPERLINK" in text
+    assert text.splitlines()[0].startswith("ID,組織名,かな,種別,市町村コード")
+    # Escaped with a leading quote (core.importing.defuse), not stripped.
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["組織名"] == '\'=HYPERLINK("http://evil.example","click")'
 
 
 @pytest.mark.django_db
@@ -382,18 +386,18 @@ def test_membership_import_errors_write_nothing_not_even_contacts(contractor_org
 
     fields_by_row = sorted((row, field) for row, field, _message in errors_of(result))
     assert fields_by_row == [
-        (2, "email"),
         (3, "email"),
-        (4, "organisation"),
-        (5, "experience"),
-        (5, "staff_role"),
-        (7, "email"),
+        (4, "email"),
+        (5, "organisation"),
+        (6, "experience"),
+        (6, "staff_role"),
+        (8, "email"),
     ]
     messages = {(row, field): message for row, field, message in errors_of(result)}
-    assert "メールアドレスとして正しくありません" in messages[(2, "email")]
-    assert "full_name 列に氏名を入力してください" in messages[(3, "email")]
-    assert "組織「存在しない団体」が見つかりません" in messages[(4, "organisation")]
-    assert "6行目と同じデータです" in messages[(7, "email")]
+    assert "メールアドレスとして正しくありません" in messages[(3, "email")]
+    assert "氏名（full_name）の列に氏名を入力してください" in messages[(4, "email")]
+    assert "組織「存在しない団体」が見つかりません" in messages[(5, "organisation")]
+    assert "7行目と同じデータです" in messages[(8, "email")]
     assert User.objects.count() == before_users
     assert Membership.objects.count() == 1
 
@@ -404,12 +408,9 @@ def test_membership_export_csv(contractor_member, contractor_org):
 
     text = raw.decode("utf-8-sig")
     header, row = text.splitlines()
-    assert header == (
-        "email,full_name,full_name_kana,organisation,organisation_name,"
-        "staff_role,experience,is_org_admin"
-    )
+    assert header == "メールアドレス,氏名,ふりがな,組織ID,組織名,職種,経験年数,組織管理者"
     assert row.startswith("npo@example.org,受託 花子,")
-    assert f",{contractor_org.pk},{contractor_org.name},sodan,1to3,0" in row
+    assert f",{contractor_org.pk},{contractor_org.name},相談支援員,1〜3年,0" in row
 
 
 # --- through the admin -----------------------------------------------------------
@@ -532,4 +533,5 @@ def test_admin_export_csv_has_bom(client_for, superuser):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.startswith(b"\xef\xbb\xbf")
-    assert "=1+1" not in response.content.decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert row["組織名"] == "'=1+1"

@@ -421,14 +421,15 @@ def test_organisation_detail_query_count_is_flat(
             )
 
     # session, user, groups, memberships (roles); organisation; programs;
-    # commissions received; commissions given; staff.
+    # commissions received; commissions given; staff; the surveys answered for
+    # the organisation (shown to its org admins).
     # The org admin's own membership is one staff row already.
     assert_flat_query_count(
         django_assert_num_queries,
         client_for(org_admin),
         detail_url(contractor_org),
         add_rows,
-        9,
+        10,
         lambda response: len(response.context["commissions_received"]),
     )
     staff = list(client_for(org_admin).get(detail_url(contractor_org)).context["staff"])

@@ -2,11 +2,13 @@
 with BOM) and XLSX, formula escaping, who may download what."""
 
 import csv
+import datetime
 import io
 
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from network.models import Organisation
 from surveys.models import Question, Survey
@@ -23,6 +25,13 @@ pytestmark = pytest.mark.django_db
 
 def url(survey, what, fmt):
     return reverse("surveys:export", args=[survey.pk, what, fmt])
+
+
+def closed(survey):
+    """The committee reads the aggregates of closed surveys only (issue 8, defect 3)."""
+    survey.closes_at = timezone.now() - datetime.timedelta(minutes=1)
+    survey.save(update_fields=["closes_at"])
+    return survey
 
 
 def rows_of(response):
@@ -61,7 +70,7 @@ def survey():
             participated=True,
             answers={"attended": "参加したことがある", "useful": 4, "continue": "はい"},
         )
-    return survey
+    return closed(survey)
 
 
 def test_answers_csv_has_bom_headers_and_one_row_per_response(client_for, secretariat, survey):
@@ -202,6 +211,7 @@ def test_number_question_extremes_are_not_in_the_committee_export(
     question = QuestionFactory(survey=survey, kind=Question.Kind.NUMBER, text="相談員の人数")
     for value in (2, 3, 11):
         submitted_response(survey, organisation=OrganisationFactory(), answers={question: value})
+    closed(survey)
 
     full = {
         r[4]: r[5]

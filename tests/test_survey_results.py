@@ -2,6 +2,7 @@
 over those who answered, suppression of small cells for the committee, the
 individual answers pages, year over year, and literal query counts."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,13 @@ from tests.survey_factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def closed(survey):
+    """The committee reads the aggregates of closed surveys only (issue 8, defect 3)."""
+    survey.closes_at = timezone.now() - datetime.timedelta(minutes=1)
+    survey.save(update_fields=["closes_at"])
+    return survey
 
 
 def org(kind=Organisation.Kind.CONTRACTOR, region_name="石狩振興局"):
@@ -149,6 +157,7 @@ def test_results_committee_sees_small_cells_suppressed_with_their_complement(
     survey = SurveyFactory()
     question = single_question(survey)
     answer_counts(survey, question, {"はい": 10, "いいえ": 2, "どちらともいえない": 5})
+    closed(survey)
 
     committee = survey_results.compute(survey, committee_member).question("continue")
     full = survey_results.compute(survey, secretariat).question("continue")
@@ -260,6 +269,7 @@ def test_results_committee_sees_no_free_texts_only_their_number(
             survey,
             {"attended": "参加したことがある", "comments": f"感想その{i}：とても有意義でした"},
         )
+    closed(survey)
 
     committee_page = client_for(committee_member).get(reverse("surveys:results", args=[survey.pk]))
     secretariat_page = client_for(secretariat).get(reverse("surveys:results", args=[survey.pk]))
@@ -451,6 +461,7 @@ def test_results_year_over_year_figures_are_suppressed_for_the_committee(committ
             respond(
                 s, {"attended": "参加したことがある", "continue": "はい" if i > 1 else "いいえ"}
             )
+    closed(previous)  # the committee compares closed years only
 
     yoy = survey_results.compute(current, committee_member).yoy
 
@@ -507,7 +518,7 @@ def bulk_survey(n: int) -> Survey:
             )
         answers.append(Answer(response=r, question=questions["comments"], text=f"感想{i}"))
     Answer.objects.bulk_create(answers, batch_size=2000)
-    return survey
+    return closed(survey)
 
 
 # Session, user, roles (groups, memberships) = 4; the survey = 1; the results:

@@ -31,6 +31,36 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def env_count(name: str, default: int) -> int:
+    """Read a whole number >= 0 strictly: '-1' or '1.5' must not start the site."""
+    raw = env.str(name, default="").strip()
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be a whole number of 0 or more, got {raw!r}")
+    return value
+
+
+# Cache backends that live inside one process: each web worker would count
+# login failures on its own, so they are never the cache of a deployment.
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def require_shared_cache(caches: dict) -> None:
+    backend = caches["default"]["BACKEND"]
+    if backend in PER_PROCESS_CACHES:
+        raise ImproperlyConfigured(
+            f"The default cache must be a shared cache (Redis or the database), not {backend}"
+        )
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
@@ -124,7 +154,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker -----------------------------------------------------
+# The cache holds the login rate-limit counts, so every web process (gunicorn
+# worker, host) must see the same one: Redis when there is one, else a table in
+# the database (`manage.py migrate` creates it, see core's migrate command).
 REDIS_URL = env.str("REDIS_URL", default="")
+DATABASE_CACHE_TABLE = "tsunagari_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -133,7 +167,19 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": DATABASE_CACHE_TABLE,
+            # Django's default of 300 entries would let a flood of login
+            # attempts cull (reset) everyone's rate-limit counts.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# Monitors that send `Authorization: Bearer <HEALTHZ_TOKEN>` get /healthz's
+# detail (backends, latencies); unset = only the secretariat sees it.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # Celery: with Redis, a real broker and worker; without, tasks run eagerly
 # (still queued on commit by the callers, so behaviour matches).
@@ -173,8 +219,16 @@ ACCOUNT_ADAPTER = "network.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Behind a reverse proxy: how many proxies in front of the portal append to
+# X-Forwarded-For (core.clientip). 0 = the header is the client's own word and
+# is ignored.
+TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", 0)
+# login_failed: per client address (20 failures in 5 minutes, over all
+# accounts), and per account *from that address* (5), the "key" being
+# (account, address) in network.adapters. A guesser locks out only their own
+# address, never the account's owner signing in from somewhere else.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed": "20/5m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/5m/key",
     "reset_password_from_key": "20/m/ip",
 }

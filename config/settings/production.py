@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DATABASE_URL, env, env_bool
+from .base import CACHES, DATABASE_URL, env, env_bool, require_shared_cache
 
 DEBUG = False
 
@@ -23,6 +23,9 @@ SECRET_KEY = env.str("SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters of random data")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Rate limits count in the cache: one per process would let each gunicorn
+# worker count on its own.
+require_shared_cache(CACHES)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -29,6 +29,11 @@ CELERY_TASK_ALWAYS_EAGER = True
 TEST_REDIS_URL = REDIS_URL
 # Rate limits would make login-heavy tests flaky; a dedicated test turns them on.
 ACCOUNT_RATE_LIMITS = False
+# The suite runs in one process, so the in-process cache is shared enough and
+# keeps cache writes out of the test database; tests/test_security_ratelimit.py
+# checks the shared cache every deployment uses.
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # WhiteNoise warns when STATIC_ROOT is missing; tests never collect static files.
 STATIC_ROOT = BASE_DIR / "test-artifacts" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

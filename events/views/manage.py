@@ -16,7 +16,6 @@ from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,6 +29,7 @@ from ..filters_manage import (
     RegistrationManageFilter,
     search_registrations,
 )
+from ..forms import RegistrationForm
 from ..forms_manage import (
     BulkMessageForm,
     EventCancelForm,
@@ -118,16 +118,64 @@ def event_create(request):
     return render(request, "events/manage_form.html", {"form": form, "event": None})
 
 
+# Fields of the edit form's POST that are not the event's own values.
+_EDIT_CONTROL_FIELDS = {"csrfmiddlewaretoken", "confirm_changes", "change_id", "action"}
+
+
+def _carried_fields(request) -> list[tuple[str, str]]:
+    """The edit form's values as (name, value) pairs, carried through the
+    confirmation page in hidden inputs (files cannot be, see the template)."""
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in _EDIT_CONTROL_FIELDS
+        for value in values
+    ]
+
+
 @events_manager_required
 def event_edit(request, pk):
     event = _managed_event(request, pk)
     form = EventForm(request.POST or None, request.FILES or None, instance=event)
     if request.method == "POST" and form.is_valid():
-        event = form.save()
-        messages.success(request, _("「%(title)s」を保存しました。") % {"title": event.title})
-        _report_warnings(request, form)
-        _fill_waitlist(request, event)
-        return redirect("events:edit", pk=event.pk)
+        edited = form.save(commit=False)
+        preview = services.preview_event_update(event=edited)
+        confirmed = request.POST.get("confirm_changes") == "yes"
+        back = request.POST.get("action") == "back"
+        if preview.recipients and (back or not confirmed):
+            if back:
+                return render(request, "events/manage_form.html", {"form": form, "event": event})
+            # Registrants would be mailed: say what changed and to how many
+            # first; nothing is saved until the secretariat confirms.
+            return render(
+                request,
+                "events/manage_edit_confirm.html",
+                {
+                    "event": Event.objects.get(pk=event.pk),
+                    "form": form,
+                    "preview": preview,
+                    "carried": _carried_fields(request),
+                    "change_id": uuid.uuid4().hex,
+                    "file_dropped": bool(request.FILES),
+                },
+            )
+        try:
+            update = services.update_event(
+                event=edited, by=request.user, change_id=request.POST.get("change_id") or None
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            event = update.event
+            messages.success(request, _("「%(title)s」を保存しました。") % {"title": event.title})
+            if update.recipients:
+                messages.info(
+                    request,
+                    _("変更のお知らせを%(n)d人に送ります。") % {"n": update.recipients},
+                )
+            _report_warnings(request, form)
+            _fill_waitlist(request, event)
+            return redirect("events:edit", pk=event.pk)
     return render(request, "events/manage_form.html", {"form": form, "event": event})
 
 
@@ -197,7 +245,7 @@ def event_copy(request, pk):
 @events_manager_required
 def event_publish(request, pk):
     event = _managed_event(request, pk)
-    if request.method == "POST" and event.status == Event.Status.DRAFT:
+    if request.method == "POST" and event.can_be_published():
         try:
             services.publish_event(event=event, by=request.user)
         except ValidationError as error:
@@ -219,7 +267,7 @@ def event_publish(request, pk):
 @events_manager_required
 def event_cancel(request, pk):
     event = _managed_event(request, pk)
-    cancellable = event.status in (Event.Status.DRAFT, Event.Status.PUBLISHED)
+    cancellable = event.can_be_cancelled()
     form = EventCancelForm(request.POST or None)
     if request.method == "POST" and cancellable and form.is_valid():
         try:
@@ -246,11 +294,36 @@ def event_cancel(request, pk):
 
 
 @events_manager_required
+def event_delete(request, pk):
+    event = _managed_event(request, pk)
+    deletable = event.can_be_deleted()
+    if request.method == "POST" and deletable:
+        try:
+            title = services.delete_draft_event(event=event, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("下書き「%(title)s」を削除しました。") % {"title": title})
+            return redirect("events:manage_list")
+    return render(
+        request,
+        "events/manage_delete.html",
+        {
+            "event": event,
+            "deletable": deletable,
+            "session_count": event.sessions.count(),
+            "registration_count": event.registrations.count(),
+        },
+    )
+
+
+@events_manager_required
 def event_finish(request, pk):
     event = _managed_event(request, pk)
-    finishable = event.status in (Event.Status.PUBLISHED, Event.Status.FINISHED)
-    if request.method == "POST" and finishable:
-        was_finished = event.status == Event.Status.FINISHED
+    finishable = event.can_be_finished() or event.offers_thanks_mail()
+    if request.method == "POST" and (finishable or event.awaits_start()):
+        # Before the start the service refuses with its own message.
+        was_finished = event.offers_thanks_mail()
         try:
             services.finish_event(event=event, by=request.user)
         except ValidationError as error:
@@ -271,7 +344,6 @@ def event_finish(request, pk):
         {
             "event": event,
             "finishable": finishable,
-            "started": event.starts_at <= timezone.now(),
             "present_count": present,
             "has_materials": bool(event.report_url or event.video_url or event.slides),
         },
@@ -347,7 +419,11 @@ def registration_list(request, pk):
             "event": event,
             "filter": filterset,
             "filtered": is_filtered(request, filterset),
-            "page_obj": paginate(request, filterset.qs),
+            # The row's 変更・キャンセル links ask the event's state, and the
+            # note says who acted on the person's behalf: joined, no query per row.
+            "page_obj": paginate(
+                request, filterset.qs.select_related("event", "changed_by", "cancelled_by")
+            ),
             "querystring": querystring_without_page(request),
             "summary": _registration_summary(event, sessions),
             "has_sessions": bool(sessions),
@@ -414,6 +490,83 @@ def registration_add(request, pk):
     )
 
 
+# --- one registration, on the person's behalf -------------------------------------------
+
+
+def _managed_registration(request, pk, registration_pk):
+    event = _managed_event(request, pk)
+    registration = get_object_or_404(
+        Registration.objects.filter(event=event).select_related(
+            "event", "user", "session", "organisation"
+        ),
+        pk=registration_pk,
+    )
+    return event, registration
+
+
+def _back_to_row(registration):
+    return redirect(
+        reverse("events:registrations", args=[registration.event_id]) + f"#reg-{registration.pk}"
+    )
+
+
+@events_manager_required
+def registration_change(request, pk, registration_pk):
+    """Change mode, session or 懇親会 for someone (a phone call, a mail): the
+    same seat and waiting-list rules as their own change; they are mailed as
+    usual, and the list notes who made the change."""
+    event, registration = _managed_registration(request, pk, registration_pk)
+    changeable = registration.can_be_changed_by_secretariat()
+    form = RegistrationForm(
+        request.POST if request.method == "POST" and changeable else None,
+        event=event,
+        user=registration.user,
+        registration=registration,
+    )
+    if request.method == "POST" and changeable and form.is_valid():
+        try:
+            registration = services.change_registration(
+                registration=registration, by=request.user, **form.choices()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s さんの申込を変更しました（%(status)s）。本人にお知らせを送ります。")
+                % {"name": registration.user, "status": registration.get_status_display()},
+            )
+            return _back_to_row(registration)
+    return render(
+        request,
+        "events/manage_registration_change.html",
+        {"event": event, "registration": registration, "form": form, "changeable": changeable},
+    )
+
+
+@events_manager_required
+def registration_cancel_on_behalf(request, pk, registration_pk):
+    event, registration = _managed_registration(request, pk, registration_pk)
+    cancellable = registration.can_be_cancelled_by_secretariat()
+    if request.method == "POST" and cancellable:
+        try:
+            registration = services.cancel_registration(registration=registration, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(
+                request,
+                _("%(name)s さんの申込をキャンセルしました。本人にお知らせを送ります。")
+                % {"name": registration.user},
+            )
+            return _back_to_row(registration)
+    return render(
+        request,
+        "events/manage_registration_cancel.html",
+        {"event": event, "registration": registration, "cancellable": cancellable},
+    )
+
+
 # --- the day: check-in -----------------------------------------------------------------
 
 
@@ -423,34 +576,66 @@ def _checkin_query(raw) -> str:
     return (raw or "").replace("\x00", "")[:CHECKIN_QUERY_MAX_LENGTH]
 
 
-def _checkin_counts(event) -> dict:
-    return (
-        Registration.objects.filter(event=event)
-        .active()
-        .aggregate(
-            attended=Count("pk", filter=Q(attended=True)),
-            confirmed=Count("pk", filter=Q(status=Registration.Status.CONFIRMED)),
-        )
+def _checkin_mode(event, raw) -> str:
+    """The 会場/オンライン list of a hybrid event's check-in page ("" = everyone);
+    anything else in the query string is ignored."""
+    if event.format == Event.Format.HYBRID and raw in Registration.Mode.values:
+        return raw
+    return ""
+
+
+def _checkin_counts(event, mode: str = "") -> dict:
+    """出席 / 確定 of the whole event, or of one mode's list."""
+    registrations = Registration.objects.filter(event=event).active()
+    if mode:
+        registrations = registrations.filter(mode=mode)
+    return registrations.aggregate(
+        attended=Count("pk", filter=Q(attended=True)),
+        confirmed=Count("pk", filter=Q(status=Registration.Status.CONFIRMED)),
     )
+
+
+def _checkin_url(event, **params) -> str:
+    url = reverse("events:checkin", args=[event.pk])
+    params = {key: value for key, value in params.items() if value}
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 @events_manager_required
 def checkin(request, pk):
     event = _managed_event(request, pk)
     query = _checkin_query(request.GET.get("q"))
-    registrations = search_registrations(Registration.objects.filter(event=event).active(), query)
+    mode = _checkin_mode(event, request.GET.get("mode"))
+    registrations = Registration.objects.filter(event=event).active()
+    if mode:
+        registrations = registrations.filter(mode=mode)
+    registrations = search_registrations(registrations, query)
     registrations = registrations.select_related("user", "organisation", "session").order_by(
         "user__full_name_kana", "user__email", "pk"
     )
+    mode_tabs = []
+    if event.format == Event.Format.HYBRID:
+        mode_tabs = [
+            {
+                "label": label,
+                "url": _checkin_url(event, q=query, mode=value),
+                "current": value == mode,
+            }
+            for value, label in (("", _("全員")), *Registration.Mode.choices)
+        ]
     return render(
         request,
         "events/checkin.html",
         {
             "event": event,
             "query": query,
+            "mode": mode,
+            "mode_label": Registration.Mode(mode).label if mode else "",
+            "mode_tabs": mode_tabs,
+            "clear_url": _checkin_url(event, mode=mode),
             "page_obj": paginate(request, registrations),
             "querystring": querystring_without_page(request),
-            "counts": _checkin_counts(event),
+            "counts": _checkin_counts(event, mode),
         },
     )
 
@@ -466,6 +651,8 @@ def checkin_toggle(request, pk, registration_pk):
     registration = get_object_or_404(
         Registration.objects.filter(event=event).select_related("user"), pk=registration_pk
     )
+    # The list the row was on (会場/オンライン): its counts are the ones shown.
+    mode = _checkin_mode(event, request.POST.get("mode"))
     # The form says which state it wants, so a double tap or a resent form
     # cannot undo the first one; a bare POST toggles.
     wanted = request.POST.get("attended")
@@ -478,7 +665,7 @@ def checkin_toggle(request, pk, registration_pk):
     except ValidationError as exc:
         error = _error_text(exc)
     if _wants_json(request):
-        counts = _checkin_counts(event)
+        counts = _checkin_counts(event, mode)
         return JsonResponse(
             {
                 "ok": error is None,
@@ -500,28 +687,29 @@ def checkin_toggle(request, pk, registration_pk):
         messages.info(
             request, _("%(name)s さんの出席を取り消しました。") % {"name": registration.user}
         )
-    params = {}
-    query = _checkin_query(request.POST.get("q"))
-    if query:
-        params["q"] = query
     page = request.POST.get("page") or ""
-    if page.isdigit():
-        params["page"] = page
-    url = reverse("events:checkin", args=[event.pk])
-    if params:
-        url += "?" + urlencode(params)
+    url = _checkin_url(
+        event,
+        q=_checkin_query(request.POST.get("q")),
+        mode=mode,
+        page=page if page.isdigit() else "",
+    )
     return redirect(f"{url}#reg-{registration.pk}")
 
 
 # --- bulk message -----------------------------------------------------------------------
 
 
+# How many recipients the preview names; the rest are 「ほか N名」.
+PREVIEW_RECIPIENTS = 50
+
+
 @events_manager_required
 def message(request, pk):
     event = _managed_event(request, pk)
-    form = BulkMessageForm(request.POST or None)
+    form = BulkMessageForm(request.POST or None, event=event)
     step = "edit"
-    recipient_count = None
+    preview = None
     message_id = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -532,7 +720,7 @@ def message(request, pk):
                     event=event,
                     subject=data["subject"],
                     body=data["body"],
-                    statuses=list(data["statuses"]),
+                    audience=form.audience(),
                     by=request.user,
                     message_id=request.POST.get("message_id") or None,
                 )
@@ -546,14 +734,21 @@ def message(request, pk):
                 )
                 return redirect("events:registrations", pk=event.pk)
         elif action == "preview":
-            step = "preview"
-            # Names the message in the outbox: sending twice from this page
-            # (a double click, a reload) queues each mail once.
-            message_id = uuid.uuid4().hex
-            # The same selection as services.send_bulk_message.
-            recipient_count = Registration.objects.filter(
-                event=event, status__in=data["statuses"]
-            ).count()
+            try:
+                preview = services.preview_bulk_message(
+                    event=event,
+                    subject=data["subject"],
+                    body=data["body"],
+                    audience=form.audience(),
+                    limit=PREVIEW_RECIPIENTS,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                step = "preview"
+                # Names the message in the outbox: sending twice from this page
+                # (a double click, a reload) queues each mail once.
+                message_id = uuid.uuid4().hex
     return render(
         request,
         "events/manage_message.html",
@@ -561,7 +756,8 @@ def message(request, pk):
             "event": event,
             "form": form,
             "step": step,
-            "recipient_count": recipient_count,
-            "message_id": message_id if step == "preview" else None,
+            "preview": preview,
+            "chosen": form.chosen() if preview else [],
+            "message_id": message_id,
         },
     )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ..access import events_manager_required
-from ..importing import COLUMNS, MAX_BYTES, PREVIEW_ROWS, import_attendance
+from ..importing import COLUMN_NAMES, COLUMNS, MAX_BYTES, PREVIEW_ROWS, import_attendance
 from ..models import Event
 from ..resources import FORMATS, export_attendees
 
@@ -155,7 +155,8 @@ def attendance_import(request):
         _sweep_stale_uploads()
         token = _keep_upload(request, raw, upload.name) if result.ok else None
         return _preview(request, result, filename=upload.name, token=token)
-    return render(request, "events/import_form.html", {"form": form, "columns": COLUMNS})
+    columns = [COLUMN_NAMES[c] for c in COLUMNS]
+    return render(request, "events/import_form.html", {"form": form, "columns": columns})
 
 
 @events_manager_required

@@ -44,7 +44,7 @@ def _own_registration(request, pk):
 def register(request, pk):
     user = request.user
     event = get_object_or_404(Event.objects.visible_to(user).select_related("municipality"), pk=pk)
-    existing = Registration.objects.active().filter(event=event, user=user).first()
+    existing = Registration.objects.claimed().filter(event=event, user=user).first()
     if existing is not None:
         messages.info(
             request, _("このイベントにはすでに申し込んでいます。内容の変更はこちらからできます。")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from core.clientip import client_ip
 from core.pagination import paginate, querystring_without_page
 from network import access as network_access
 
@@ -231,15 +232,17 @@ def event_detail(request, pk):
         session.left = (
             None if session.capacity is None else max(session.capacity - session.taken, 0)
         )
+    is_member = network_access.is_member(user)
     my_registration = None
     if user.is_authenticated:
+        mine = Registration.objects.active()
+        if is_member:
+            # A member registers with the account; an unconfirmed guest
+            # registration for their address does not stand in the way.
+            mine = Registration.objects.claimed()
         my_registration = (
-            Registration.objects.active()
-            .filter(event=event, user=user)
-            .select_related("session", "organisation")
-            .first()
+            mine.filter(event=event, user=user).select_related("session", "organisation").first()
         )
-    is_member = network_access.is_member(user)
     window = registration_window(event)
     may_register = access.may_register(user, event) and window == "open"
     show_online_url = bool(
@@ -311,6 +314,7 @@ def register_guest(request, pk):
         messages.warning(request, _("このイベントは現在申込を受け付けていません。"))
         return redirect(event)
     form = GuestRegistrationForm(request.POST if request.method == "POST" else None, event=event)
+    status = 200
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         if form.is_bot:
@@ -318,6 +322,7 @@ def register_guest(request, pk):
             logger.info("guest registration honeypot filled; discarded")
             return render(request, "events/guest_sent.html", {"event": event, "email": email})
         try:
+            services.check_guest_rate(email=email, client=client_ip(request) or "")
             services.register_guest(
                 event=event,
                 email=email,
@@ -328,9 +333,13 @@ def register_guest(request, pk):
             )
         except services.RegistrationError as error:
             form.add_error(None, error)
+            if error.code == "throttled":
+                status = 429
         else:
             return render(request, "events/guest_sent.html", {"event": event, "email": email})
-    return render(request, "events/register_guest.html", {"event": event, "form": form})
+    return render(
+        request, "events/register_guest.html", {"event": event, "form": form}, status=status
+    )
 
 
 @never_cache
@@ -338,14 +347,7 @@ def confirm_guest(request, token):
     # The e-mailed link only shows a button: mail scanners that open links
     # must not confirm anything; the POST does the work. A used link has had
     # its hash cleared, so "unknown" also covers "already used".
-    registration = (
-        Registration.objects.filter(
-            status=Registration.Status.PENDING,
-            confirmation_token_hash=services.hash_token(token),
-        )
-        .select_related("event", "user", "session")
-        .first()
-    )
+    registration = services.find_pending_guest(token)
     if registration is None:
         return render(request, "events/guest_invalid.html", {"reason": "unknown"}, status=404)
     event = registration.event

@@ -127,7 +127,7 @@ def membership_remove(request, pk, membership_pk):
         if removed:
             messages.success(
                 request,
-                _("%(name)s さんを%(org)sのスタッフから外しました。")
+                _("%(name)s さんを%(org)sの職員から外しました。")
                 % {"name": membership.user, "org": organisation},
             )
             if membership.user_id == request.user.pk:
@@ -190,7 +190,7 @@ def organisation_create(request):
         organisation = form.save()
         messages.success(
             request,
-            _("%(org)sを登録しました。続けてスタッフを招待してください。") % {"org": organisation},
+            _("%(org)sを登録しました。続けて職員を招待してください。") % {"org": organisation},
         )
         return redirect("network:staff_list", pk=organisation.pk)
     return render(request, "network/organisation_create.html", {"form": form})

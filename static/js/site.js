@@ -49,6 +49,79 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
   });
+  // A long select (the 179 市町村) gets a search box above it: typing narrows
+  // the options by name or reading (かな); Enter picks the first match. The
+  // select keeps its own label and value, and works as usual without this.
+  const fold = (text) =>
+    (text || "")
+      .normalize("NFKC")
+      .toLowerCase()
+      .replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
+  document.querySelectorAll("select[data-searchable]").forEach((select) => {
+    if (!select.id) return;
+    const box = document.createElement("div");
+    box.className = "select-search";
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    const status = document.createElement("span");
+    input.type = "search";
+    input.id = `${select.id}-search`;
+    input.autocomplete = "off";
+    input.setAttribute("aria-controls", select.id);
+    label.htmlFor = input.id;
+    label.textContent = select.dataset.searchable;
+    status.id = `${select.id}-search-status`;
+    status.className = "select-search-status";
+    status.setAttribute("aria-live", "polite");
+    input.setAttribute("aria-describedby", status.id);
+    box.append(label, input, status);
+    select.before(box);
+    const original = Array.from(select.children, (node) => node.cloneNode(true));
+    const matches = (option, term) =>
+      fold(option.textContent).includes(term) || fold(option.dataset.kana).includes(term);
+    // The empty choice and the chosen one stay, so narrowing never changes the value.
+    const keeps = (option, term, chosen) =>
+      !term || !option.value || option.value === chosen || matches(option, term);
+    input.addEventListener("input", () => {
+      const term = fold(input.value.trim());
+      const chosen = select.value;
+      const kept = [];
+      let found = 0;
+      const take = (option) => {
+        const copy = option.cloneNode(true);
+        if (option.value && option.value !== chosen) found += 1;
+        return copy;
+      };
+      original.forEach((node) => {
+        if (node.tagName === "OPTGROUP") {
+          const group = node.cloneNode(false);
+          Array.from(node.children).forEach((option) => {
+            if (keeps(option, term, chosen)) group.append(take(option));
+          });
+          if (group.children.length) kept.push(group);
+        } else if (keeps(node, term, chosen)) {
+          kept.push(take(node));
+        }
+      });
+      select.replaceChildren(...kept);
+      select.value = chosen;
+      status.textContent = term
+        ? (select.dataset.searchCount || "{n}").replace("{n}", String(found))
+        : "";
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      // Enter in the box chooses rather than sends the form.
+      event.preventDefault();
+      const term = fold(input.value.trim());
+      const first = term && Array.from(select.options).find((o) => o.value && matches(o, term));
+      if (first) {
+        select.value = first.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      select.focus();
+    });
+  });
   // Confirmations for destructive actions that are not on their own page.
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (e) => {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.cache import cache
@@ -61,14 +61,16 @@ def parse_fiscal_year(value: str | None) -> int | None:
 @dataclass
 class SurveyPanel:
     survey: Survey
-    results: survey_results.SurveyResults
-    questions: list  # QuestionResult of KEY_QUESTIONS, in that order
-    yoy: survey_results.Yoy | None  # the key questions, this and earlier 年度
+    # None while the survey is open for a viewer who reads closed surveys only
+    results: survey_results.SurveyResults | None = None
+    questions: list = field(default_factory=list)  # QuestionResult of KEY_QUESTIONS, in order
+    yoy: survey_results.Yoy | None = None  # the key questions, this and earlier 年度
 
 
 def survey_panel(fiscal_year: int, user) -> SurveyPanel | None:
     """The latest published annual survey of the 年度, through surveys.results
-    (so the committee sees suppressed aggregates only, no free texts)."""
+    (so the committee sees suppressed aggregates only, no free texts, and
+    none at all before the survey closes)."""
     survey = (
         Survey.objects.visible_to(user)
         .filter(kind=Survey.Kind.ANNUAL, status=Survey.Status.PUBLISHED, fiscal_year=fiscal_year)
@@ -77,16 +79,20 @@ def survey_panel(fiscal_year: int, user) -> SurveyPanel | None:
     )
     if survey is None:
         return None
+    if not access.may_read_results(user, survey):
+        return SurveyPanel(survey)
     results = survey_results.compute(survey, user, dimension=None, with_texts=False)
     questions = [q for key in KEY_QUESTIONS if (q := results.question(key)) is not None]
     return SurveyPanel(survey, results, questions, _earlier_yoy(results.yoy, fiscal_year))
 
 
-def survey_data_version(fiscal_year: int) -> str:
+def survey_data_version(fiscal_year: int, now=None) -> str:
     """What the survey panel of a 年度 depends on, in one query: the annual
-    surveys of the 年度 and its neighbours (year over year), their questions,
+    surveys of the 年度 and its neighbours (year over year), which of them
+    have closed (the committee reads closed surveys only), their questions,
     invitations, responses and answers. Submitting or editing a response
     changes it (``updated_at``, and the answers are written anew)."""
+    now = now or timezone.now()
     qn = connection.ops.quote_name
 
     def t(model) -> str:
@@ -104,6 +110,11 @@ def survey_data_version(fiscal_year: int) -> str:
         (
             f"(SELECT MAX({qn('updated_at')}) FROM {t(Survey)} WHERE {qn('id')} IN ({surveys}))",
             params,
+        ),
+        (
+            f"(SELECT COUNT(*) FROM {t(Survey)} WHERE {qn('id')} IN ({surveys})"
+            f" AND {qn('closes_at')} <= %s)",
+            [*params, connection.ops.adapt_datetimefield_value(now)],
         ),
         (f"(SELECT COUNT(*) FROM {t(Question)} {of_surveys})", params),
         (f"(SELECT MAX({qn('id')}) FROM {t(Question)} {of_surveys})", params),
@@ -202,7 +213,7 @@ def home(request):
             # cells are suppressed for this user): while nothing changed they
             # are neither computed nor rendered again.
             "version": version,
-            "survey_version": survey_data_version(fiscal_year),
+            "survey_version": survey_data_version(fiscal_year, now),
             "suppressed": access.must_suppress_small_cells(request.user),
             "cache_seconds": p.CACHE_SECONDS,
             "numbers": Numbers(fiscal_year, version, now, request.user),

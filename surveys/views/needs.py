@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import tablib
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,14 +27,13 @@ from core.dates import fiscal_year_of
 from core.importing import defuse
 from core.pagination import paginate, querystring_without_page
 from core.templatetags.wareki import wareki_fy
-from events.models import Event, Registration
 from network import access as network_access
 
 from .. import access, needs
 from ..exports import FORMATS
 from ..filters_needs import UNCLASSIFIED, NeedFilter
 from ..forms_needs import FIRST_FISCAL_YEAR, NeedForm, RaiseForm, TriageForm
-from ..models import Answer, Need
+from ..models import Need
 
 CANDIDATES_PER_PAGE = 20
 
@@ -154,21 +153,6 @@ def _candidate_year(request) -> int:
     return year if FIRST_FISCAL_YEAR <= year <= current + 1 else current
 
 
-def _candidates(fiscal_year: int):
-    """事前質問 of the 年度's meetings that are not in the register yet. Only the
-    question and the meeting are shown, never who asked."""
-    return (
-        Registration.objects.filter(event__fiscal_year=fiscal_year)
-        .exclude(question="")
-        .exclude(status=Registration.Status.PENDING)
-        .exclude(event__status=Event.Status.DRAFT)
-        .filter(~Exists(Need.objects.filter(source_registration=OuterRef("pk"))))
-        .select_related("event")
-        .only("pk", "question", "event_id", "event__title", "event__starts_at")
-        .order_by("-event__starts_at", "event_id", "pk")
-    )
-
-
 @access.dashboard_required
 def need_create(request):
     form = NeedForm(request.POST or None)
@@ -193,7 +177,11 @@ def need_create(request):
             messages.success(request, _("課題を登録しました。"))
             return redirect(need)
     fiscal_year = _candidate_year(request)
-    candidates = paginate(request, _candidates(fiscal_year), per_page=CANDIDATES_PER_PAGE)
+    candidates = paginate(
+        request,
+        needs.registration_candidates(request.user, fiscal_year),
+        per_page=CANDIDATES_PER_PAGE,
+    )
     current = fiscal_year_of(timezone.now())
     return render(
         request,
@@ -221,19 +209,21 @@ def _safe_next(request, url: str) -> str | None:
     return None
 
 
-def _source_item(data: dict):
+def _source_item(request, data: dict):
+    """The registration or answer to raise, through the same scopes as what
+    the raiser is shown (surveys.access): anything else is a 404."""
     if data["kind"] == Need.Source.REGISTRATION:
         return "registration", get_object_or_404(
-            Registration.objects.select_related("event"), pk=data["id"]
+            needs.raisable_registrations(request.user).select_related("event"), pk=data["id"]
         )
     if data["id"] is not None:
-        answer = (
-            Answer.objects.select_related("question", "response__survey__event")
-            .filter(pk=data["id"])
-            .first()
-        )
+        answer = needs.raisable_answers(request.user, by_id=True).filter(pk=data["id"]).first()
     else:
-        answer = needs.find_answer(question_id=data["question"], text=data["text"])
+        answer = needs.find_answer(
+            question_id=data["question"],
+            text=data["text"],
+            queryset=needs.raisable_answers(request.user, by_id=False),
+        )
     if answer is None:
         raise Http404
     return "answer", answer
@@ -248,7 +238,7 @@ def need_raise(request):
     kind = form.cleaned_data["kind"]
     if not access.may_raise_from(request.user, kind):
         raise Http404
-    name, item = _source_item(form.cleaned_data)
+    name, item = _source_item(request, form.cleaned_data)
     back = _safe_next(request, form.cleaned_data["next"])
     try:
         need, created = needs.raise_need(source=kind, by=request.user, **{name: item})

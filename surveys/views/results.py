@@ -1,6 +1,7 @@
 """Survey results: aggregates for the secretariat and the committee (the
-committee's suppressed), individual answers for the secretariat (named surveys)
-and for an org admin (their own organisation's), and the exports."""
+committee's suppressed, and only once the survey has closed), individual
+answers for the secretariat (named surveys) and for an org admin (their own
+organisation's), and the exports."""
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -23,6 +24,10 @@ def _survey_for_results(request, pk) -> Survey:
 @access.results_required
 def results(request, pk):
     survey = _survey_for_results(request, pk)
+    if not access.may_read_results(request.user, survey):
+        # The survey exists for the committee (the dashboard links it), its
+        # figures do not yet: not a single count until it closes.
+        return render(request, "surveys/results_pending.html", {"survey": survey})
     dimension = request.GET.get("by", "kind")
     if dimension not in survey_results.DIMENSION_KEYS:
         dimension = "kind"
@@ -98,6 +103,8 @@ def export(request, pk, what, fmt):
             raise Http404
         content, content_type, filename = exports.export_answers(survey, fmt)
     else:
+        if not access.may_read_results(request.user, survey):
+            raise Http404
         data = survey_results.compute(survey, request.user, dimension=None, with_texts=False)
         content, content_type, filename = exports.export_aggregates(data, fmt)
     response = HttpResponse(content, content_type=content_type)

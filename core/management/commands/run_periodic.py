@@ -28,10 +28,14 @@ def _describe(result) -> str:
     if isinstance(result, dict):
         requeued = result.get("requeued", 0)
         failed = result.get("failed", 0)
-        return _("再送 %(requeued)d件、失敗扱い %(failed)d件") % {
+        text = _("再送 %(requeued)d件、失敗扱い %(failed)d件") % {
             "requeued": requeued,
             "failed": failed,
         }
+        if "unknown" in result:
+            # Mails that may have arrived: a person has to check them.
+            text += _("、要確認（届いた可能性あり）%(unknown)d件") % {"unknown": result["unknown"]}
+        return text
     if isinstance(result, int):
         return _("%(n)d件を送信待ちに追加しました") % {"n": result}
     return _("完了しました")

@@ -26,6 +26,7 @@ from network.models import (
     Region,
     User,
 )
+from network.permissions import grant_secretariat_permissions
 
 
 @dataclass
@@ -300,16 +301,11 @@ def seed_people(result: Seeded) -> None:
     Membership.objects.bulk_create(new)
 
 
-SECRETARIAT_ADMIN_APPS = ("network", "events", "surveys", "core")
-
-
 def seed_secretariat_permissions() -> None:
-    """The demo secretariat group may use the admin site for the portal's own
-    apps (imports, corrections); auth and sessions stay with the superuser."""
-    group = Group.objects.get(name="secretariat")
-    group.permissions.set(
-        Permission.objects.filter(content_type__app_label__in=SECRETARIAT_ADMIN_APPS)
-    )
+    """The secretariat group's admin permissions, as migration 0003 sets them
+    in production: the named set of network/permissions.py (imports and
+    exports of organisations and memberships), never users or groups."""
+    grant_secretariat_permissions(Group=Group, Permission=Permission)
 
 
 def seed_accounts(result: Seeded) -> list[User]:
