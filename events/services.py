@@ -22,6 +22,7 @@ affected is told through the outbox (events.notifications), queued on commit.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 import secrets
@@ -58,6 +59,9 @@ GUEST_MAILS_PER_ADDRESS = 5
 GUEST_ADDRESS_WINDOW = 24 * 60 * 60  # seconds
 GUEST_FORMS_PER_CLIENT = 20
 GUEST_CLIENT_WINDOW = 60 * 60
+# An e-mailed confirmation link works this long; then the unconfirmed guest
+# registration or request is discarded by the periodic sweep.
+GUEST_CONFIRMATION_DAYS = 7
 
 
 class RegistrationError(ValidationError):
@@ -1167,3 +1171,21 @@ def send_bulk_message(
             registration, message_id=message_id, subject=subject, body=body
         )
     )
+
+
+def discard_unconfirmed_guests(*, now=None) -> int:
+    """Unconfirmed guest registrations and requests, older than
+    GUEST_CONFIRMATION_DAYS or of an event that has started, are let go: a
+    pending registration is cancelled (it never held a seat, so nobody is
+    promoted and nobody is mailed) and its link stops working; a request is
+    deleted. Idempotent; returns how many were discarded."""
+    now = now or timezone.now()
+    stale = Q(created_at__lt=now - datetime.timedelta(days=GUEST_CONFIRMATION_DAYS)) | Q(
+        event__starts_at__lte=now
+    )
+    with transaction.atomic():
+        cancelled = Registration.objects.filter(stale, status=PENDING).update(
+            status=CANCELLED, cancelled_at=now, confirmation_token_hash="", updated_at=now
+        )
+        deleted, _rows = GuestRequest.objects.filter(stale).delete()
+    return cancelled + deleted

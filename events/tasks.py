@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.models import OutboxMessage
 
-from . import notifications
+from . import notifications, services
 from .models import Event, Registration
 
 THANKS_WINDOW = datetime.timedelta(days=7)
@@ -113,3 +113,11 @@ def sweep_thanks() -> int:
             if notifications.thanks(registration):
                 queued += 1
     return queued
+
+
+@shared_task
+def sweep_unconfirmed_guests() -> dict:
+    """Guest registrations whose e-mailed link was never opened (see
+    services.discard_unconfirmed_guests). Nothing is mailed, so the count is
+    reported as discarded, not queued."""
+    return {"discarded": services.discard_unconfirmed_guests()}

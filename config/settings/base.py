@@ -305,6 +305,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=10),
     },
     "events-thanks": {"task": "events.tasks.sweep_thanks", "schedule": crontab(minute=15)},
+    "events-unconfirmed-guests": {
+        "task": "events.tasks.sweep_unconfirmed_guests",
+        "schedule": crontab(minute=25),
+    },
     "outbox-requeue": {
         "task": "core.tasks.requeue_stale_outbox",
         "schedule": crontab(minute="*/10"),

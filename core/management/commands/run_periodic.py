@@ -17,6 +17,7 @@ LABELS = {
     "events.tasks.sweep_reminders": _("開催前のリマインダー"),
     "events.tasks.sweep_online_links": _("オンライン参加URLの案内"),
     "events.tasks.sweep_thanks": _("開催後のお礼と資料の案内"),
+    "events.tasks.sweep_unconfirmed_guests": _("確認されなかったゲスト申込の取り消し"),
     "core.tasks.requeue_stale_outbox": _("送信できていないメールの再送"),
     "surveys.tasks.sweep_survey_reminders": _("アンケートのリマインド"),
     "surveys.tasks.sweep_post_event_surveys": _("イベント後アンケートの送信"),
@@ -25,6 +26,8 @@ LABELS = {
 
 
 def _describe(result) -> str:
+    if isinstance(result, dict) and "discarded" in result:
+        return _("%(n)d件を取り消しました") % {"n": result["discarded"]}
     if isinstance(result, dict):
         requeued = result.get("requeued", 0)
         failed = result.get("failed", 0)
