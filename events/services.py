@@ -1019,7 +1019,8 @@ def update_event(*, event: Event, by: User, change_id: str | None = None) -> Eve
 @transaction.atomic
 def finish_event(*, event: Event, by: User) -> Event:
     """Mark the event finished and send the thanks + materials mail to those who
-    came (the checked-in, or every confirmed person when check-in was not used).
+    came (counted_as_present: judged per mode — the checked-in of a mode where
+    check-in was used, every confirmed person of a mode where it was not).
     Finishing again sends nothing twice."""
     _require_manager(by)
     event = _lock_event(event.pk)

@@ -584,12 +584,15 @@ def _checkin_mode(event, raw) -> str:
     return ""
 
 
+def _checkin_list(event, mode: str = ""):
+    """The registrations of the check-in page: the whole event, or one mode's list."""
+    registrations = Registration.objects.filter(event=event).active()
+    return registrations.filter(mode=mode) if mode else registrations
+
+
 def _checkin_counts(event, mode: str = "") -> dict:
     """出席 / 確定 of the whole event, or of one mode's list."""
-    registrations = Registration.objects.filter(event=event).active()
-    if mode:
-        registrations = registrations.filter(mode=mode)
-    return registrations.aggregate(
+    return _checkin_list(event, mode).aggregate(
         attended=Count("pk", filter=Q(attended=True)),
         confirmed=Count("pk", filter=Q(status=Registration.Status.CONFIRMED)),
     )
@@ -606,10 +609,7 @@ def checkin(request, pk):
     event = _managed_event(request, pk)
     query = _checkin_query(request.GET.get("q"))
     mode = _checkin_mode(event, request.GET.get("mode"))
-    registrations = Registration.objects.filter(event=event).active()
-    if mode:
-        registrations = registrations.filter(mode=mode)
-    registrations = search_registrations(registrations, query)
+    registrations = search_registrations(_checkin_list(event, mode), query)
     registrations = registrations.select_related("user", "organisation", "session").order_by(
         "user__full_name_kana", "user__email", "pk"
     )
