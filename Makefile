@@ -14,7 +14,7 @@ help:
 	@echo "make run     - venv, install, migrate, demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test    - the test suite (SQLite + eager tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make worker  - Celery worker + beat against REDIS_URL"
-	@echo "make lint    - ruff"
+	@echo "make lint    - ruff, and the import chain of the apps (import-linter)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,7 @@ worker: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff check --fix .
@@ -56,8 +57,12 @@ chromium:
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache
 
-# The committee dashboard at national scale (bench/run.py): SQLite by default,
-# PostgreSQL with DATABASE_URL; e.g. BENCH_ARGS="--recommended-indexes --runs 50".
-.PHONY: bench
+# Every page at national scale (bench/run.py, docs/benchmarks.md): SQLite by
+# default, PostgreSQL with DATABASE_URL; e.g. BENCH_ARGS="--small" (CI's scale).
+# bench-compare: per page the two runs' p95, e.g. A=bench/results/x.json B=….
+.PHONY: bench bench-compare
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-compare: venv
+	$(BIN)/python bench/compare.py $(A) $(B)

@@ -2,19 +2,19 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from core import views as core_views
+from portal import views as portal_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("", portal_views.home, name="home"),
+    path("healthz", portal_views.healthz, name="healthz"),
     # Login addresses are managed by the secretariat and org admins (they are
     # how people are invited and matched on import), not by the users.
-    path("accounts/email/", core_views.not_found, name="account_email"),
+    path("accounts/email/", portal_views.not_found, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),
-    path("dashboard/", include("surveys.dashboard_urls")),
+    path("dashboard/", include("committee.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -193,7 +193,8 @@ class OutboxMessageAdmin(django_admin.ModelAdmin):
     """Read-only: rows are written by core.outbox and the delivery task; the
     unique key is what prevents a second send, so nothing is edited or deleted
     here. The one change offered is the resend of an unknown or failed message,
-    and only after the person confirms it did not arrive."""
+    and only after the person confirms it did not arrive. A message's secret
+    (an invitation link's token) is never shown: the body appears without it."""
 
     list_display = (
         "created_at",
@@ -208,12 +209,13 @@ class OutboxMessageAdmin(django_admin.ModelAdmin):
     list_filter = ("status", "kind")
     search_fields = ("key", "to_email", "subject")
     date_hierarchy = "created_at"
-    readonly_fields = (
+    fields = readonly_fields = (
         "key",
         "kind",
         "to_email",
+        "reply_to",
         "subject",
-        "body",
+        "shown_body",
         "status",
         "delivery_note",
         "attempts",
@@ -238,6 +240,10 @@ class OutboxMessageAdmin(django_admin.ModelAdmin):
 
     def has_resend_permission(self, request):
         return request.user.has_perm("core.change_outboxmessage")
+
+    @django_admin.display(description=gettext_lazy("本文"))
+    def shown_body(self, obj):
+        return obj.redacted_body
 
     @django_admin.display(description=_("注意"))
     def delivery_note(self, obj):

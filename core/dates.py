@@ -42,3 +42,45 @@ def next_working_day(day: datetime.date) -> datetime.date:
     while not is_working_day(day):
         day += datetime.timedelta(days=1)
     return day
+
+
+def local_day_start(value: datetime.date | datetime.datetime) -> datetime.datetime:
+    """Midnight (Asia/Tokyo) of a date, or of the local day an aware moment falls
+    on, as an aware datetime: the one way "today" and "that day" are bounded."""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date()
+    return timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
+
+
+# The 年度 a URL or form may name: the relay of exchange meetings began in 2016;
+# nothing is planned more than a year ahead.
+FIRST_FISCAL_YEAR = 2016
+
+
+def last_fiscal_year() -> int:
+    return current_fiscal_year() + 1
+
+
+class BadFiscalYear(ValueError):
+    """A ?fy= value that is not a 年度 the portal knows; str() is the Japanese message."""
+
+
+def parse_fiscal_year(value: str | None) -> int | None:
+    """The ?fy= parameter: None when absent or empty, else an integer 年度 in
+    FIRST_FISCAL_YEAR … last_fiscal_year(); anything else raises BadFiscalYear."""
+    from django.utils.translation import gettext as _
+
+    if value is None or value.strip() == "":
+        return None
+    try:
+        year = int(value.strip())
+    except ValueError:
+        raise BadFiscalYear(
+            _("年度（fy）は西暦の整数で指定してください（例: fy=2021）。")
+        ) from None
+    if not FIRST_FISCAL_YEAR <= year <= last_fiscal_year():
+        raise BadFiscalYear(
+            _("年度（fy）は %(min)d〜%(max)d の範囲で指定してください。")
+            % {"min": FIRST_FISCAL_YEAR, "max": last_fiscal_year()}
+        )
+    return year

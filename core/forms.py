@@ -314,3 +314,8 @@ class _ModelFormMetaclass(ModelFormMetaclass):
 
 class ModelForm(InputRules, EmptyChoiceLabels, forms.ModelForm, metaclass=_ModelFormMetaclass):
     """Base of the site's model forms."""
+
+
+def error_text(error: ValidationError) -> str:
+    """A service's ValidationError as one line for a message or a field error."""
+    return " ".join(error.messages)

@@ -1,7 +1,7 @@
 """`/healthz`: is the portal able to serve? For load balancers and monitoring.
 
 Checks the database (SELECT 1), the cache (set/get/delete of a throw-away
-key) and, when REDIS_URL is set, the Celery broker. The view (core.views.healthz)
+key) and, when REDIS_URL is set, the Celery broker. The view (portal.views.healthz)
 answers 200 when every needed check passes, 503 otherwise, with no login. Anyone
 gets only that status; which backends run and how fast they answer helps an
 attacker choose a target, so the detail is for the secretariat and for monitors

@@ -5,6 +5,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# What a message's secret is replaced with once it no longer needs to be kept.
+REDACTED = _("［送信後に削除しました］")
+
 
 class OutboxMessage(models.Model):
     class Status(models.TextChoices):
@@ -23,6 +26,12 @@ class OutboxMessage(models.Model):
     to_email = models.EmailField(_("宛先"))
     subject = models.CharField(_("件名"), max_length=200)
     body = models.TextField(_("本文"))
+    reply_to = models.EmailField(_("返信先"), blank=True, default="")
+    # A credential the body carries (e.g. the raw token of an invitation link,
+    # of which only a hash is stored elsewhere). Kept only while the message
+    # may still be sent: once it is sent or skipped, every occurrence in the
+    # body is replaced with REDACTED and this is emptied (decision 0005).
+    secret = models.CharField(_("送信後に消す文字列"), max_length=200, blank=True, default="")
     status = models.CharField(
         _("状態"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
@@ -61,3 +70,11 @@ class OutboxMessage(models.Model):
     @property
     def can_be_resent(self) -> bool:
         return self.status in self.RESENDABLE_STATUSES
+
+    @property
+    def redacted_body(self) -> str:
+        """The body without its secret: what is kept once the message is done
+        with, and all that is ever shown of it."""
+        if not self.secret:
+            return self.body
+        return self.body.replace(self.secret, str(REDACTED))

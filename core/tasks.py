@@ -8,6 +8,8 @@ One message, one commit: the claim and the result of each delivery are
 committed on their own (durable transactions), before the next message is
 touched. A batch sent inside one transaction would lose every "sent" record
 when its process dies, and the rescue would then send those mails again.
+Recording "sent" also removes the message's secret (an invitation link's
+token) from the row (decision 0005).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def deliver_outbox_message(self, message_id: int) -> bool:
             body=message.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.to_email],
+            reply_to=[message.reply_to] if message.reply_to else None,
         ).send()
     except Exception as exc:
         final = message.attempts >= MAX_ATTEMPTS
@@ -97,10 +100,12 @@ def deliver_outbox_message(self, message_id: int) -> bool:
     # Outside the try: if recording the success fails, the message must stay
     # "sending" (and later be marked unknown), never go back to pending and be
     # sent a second time. Committed here, before the caller moves on.
+    done = {"status": OutboxMessage.Status.SENT, "sent_at": timezone.now()}
+    if message.secret:
+        # Sent: the secret has done its job and must not stay at rest.
+        done.update(body=message.redacted_body, secret="")
     with transaction.atomic(durable=True):
-        OutboxMessage.objects.filter(pk=message_id).update(
-            status=OutboxMessage.Status.SENT, sent_at=timezone.now()
-        )
+        OutboxMessage.objects.filter(pk=message_id).update(**done)
     return True
 
 

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import CalendarFeed, Event, Registration, Session
+from .models import CalendarFeed, Event, GuestRequest, Registration, Session
 
 
 class SessionInline(admin.TabularInline):
@@ -126,6 +126,38 @@ class RegistrationAdmin(admin.ModelAdmin):
     @admin.display(description=_("所属"), ordering="organisation__name")
     def organisation_display(self, obj):
         return obj.organisation.name if obj.organisation else obj.organisation_name
+
+
+@admin.register(GuestRequest)
+class GuestRequestAdmin(admin.ModelAdmin):
+    """Looked at and deleted only: a request is the public form's, waiting for
+    the link mailed to an existing account's address (services.register_guest);
+    editing it here would attach nothing to anyone."""
+
+    list_display = ("email", "event", "mode", "created_at")
+    list_filter = ("event__fiscal_year",)
+    list_select_related = ("event",)
+    search_fields = ("email", "full_name", "event__title")
+    fields = (
+        "event",
+        "email",
+        "full_name",
+        "full_name_kana",
+        "organisation_name",
+        "mode",
+        "session",
+        "social",
+        "question",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CalendarFeed)

@@ -10,9 +10,10 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from core import forms as site_forms
-from network.models import Organisation
 
-from .models import Registration, Session
+from . import access
+from .enums import RegistrationMode, RegistrationStatus
+from .models import Session
 
 QUESTION_MAX_LENGTH = 2000
 YES_NO = (("yes", _("参加する")), ("no", _("参加しない")))
@@ -27,9 +28,9 @@ class ChoiceList(forms.RadioSelect):
 
 class SessionChoiceField(site_forms.ModelChoiceField):
     def label_from_instance(self, session):
-        if session.capacity is None:
+        left = session.seats_left
+        if left is None:
             return session.title
-        left = max(session.capacity - session.taken, 0)
         if left:
             return _("%(title)s（残り%(n)d席）") % {"title": session.title, "n": left}
         return _("%(title)s（満席・キャンセル待ち）") % {"title": session.title}
@@ -39,7 +40,11 @@ def sessions_with_seats(event):
     """The event's sessions with the confirmed count, for 残り N 席 labels."""
     return (
         Session.objects.filter(event=event)
-        .annotate(taken=Count("registrations", filter=Q(registrations__status="confirmed")))
+        .annotate(
+            taken=Count(
+                "registrations", filter=Q(registrations__status=RegistrationStatus.CONFIRMED)
+            )
+        )
         .order_by("order", "pk")
     )
 
@@ -53,9 +58,9 @@ class EventChoicesForm(site_forms.Form):
         self.event = event
         modes = []
         if event.offers_venue:
-            modes.append((Registration.Mode.VENUE, _("会場で参加")))
+            modes.append((RegistrationMode.VENUE, _("会場で参加")))
         if event.offers_online:
-            modes.append((Registration.Mode.ONLINE, _("オンラインで参加")))
+            modes.append((RegistrationMode.ONLINE, _("オンラインで参加")))
         self.fields["mode"] = forms.ChoiceField(
             label=_("参加方法"),
             choices=modes,
@@ -128,16 +133,14 @@ class RegistrationForm(EventChoicesForm):
             kwargs["initial"] = {
                 "mode": registration.mode,
                 "session": registration.session_id,
-                "social": "yes" if registration.social != Registration.SocialStatus.NONE else "no",
+                "social": "yes" if registration.wants_social else "no",
                 "question": registration.question,
             }
         super().__init__(*args, event=event, **kwargs)
         self.organisations = []
         if registration is None:
             self.organisations = list(
-                Organisation.objects.filter(memberships__user=user, is_active=True).order_by(
-                    "kana", "name", "pk"
-                )
+                access.registering_organisations(user).order_by("kana", "name", "pk")
             )
         if len(self.organisations) > 1:
             # Plain choices over the list already read: no query per render

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import forms as site_forms
@@ -36,6 +35,31 @@ def slides_max_bytes() -> int:
     return getattr(settings, "EVENT_SLIDES_MAX_BYTES", 20 * 1024 * 1024)
 
 
+# The event form's sections (legend, fields), in the order shown.
+EVENT_FIELDSETS = (
+    (_("基本情報"), ("kind", "number", "fiscal_year", "title", "theme", "description")),
+    (
+        _("日時と申込期間"),
+        ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"),
+    ),
+    (
+        _("開催形式と定員"),
+        (
+            "format",
+            "venue_name",
+            "venue_address",
+            "municipality",
+            "venue_capacity",
+            "online_capacity",
+            "online_url",
+        ),
+    ),
+    (_("懇親会"), ("has_social", "social_capacity", "social_details")),
+    (_("対象と開催担当"), ("audience", "audience_program", "host_organisation")),
+    (_("資料・報告"), ("report_url", "video_url", "slides")),
+)
+
+
 class EventForm(site_forms.ModelForm):
     """Every field of an event the secretariat edits by hand. The status moves
     only through publish / cancel / finish (events.services), so it is not here."""
@@ -56,59 +80,12 @@ class EventForm(site_forms.ModelForm):
         },
     )
 
-    FIELDSETS = (
-        (_("基本情報"), ("kind", "number", "fiscal_year", "title", "theme", "description")),
-        (
-            _("日時と申込期間"),
-            ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"),
-        ),
-        (
-            _("開催形式と定員"),
-            (
-                "format",
-                "venue_name",
-                "venue_address",
-                "municipality",
-                "venue_capacity",
-                "online_capacity",
-                "online_url",
-            ),
-        ),
-        (_("懇親会"), ("has_social", "social_capacity", "social_details")),
-        (_("対象と開催担当"), ("audience", "audience_program", "host_organisation")),
-        (_("資料・報告"), ("report_url", "video_url", "slides")),
-    )
+    FIELDSETS = EVENT_FIELDSETS
 
     class Meta:
         model = Event
-        fields = [
-            "kind",
-            "number",
-            "fiscal_year",
-            "title",
-            "theme",
-            "description",
-            "starts_at",
-            "ends_at",
-            "registration_opens_at",
-            "registration_closes_at",
-            "format",
-            "venue_name",
-            "venue_address",
-            "municipality",
-            "venue_capacity",
-            "online_capacity",
-            "online_url",
-            "has_social",
-            "social_capacity",
-            "social_details",
-            "audience",
-            "audience_program",
-            "host_organisation",
-            "report_url",
-            "video_url",
-            "slides",
-        ]
+        # The form edits exactly what its fieldsets show, in that order.
+        fields = [name for _legend, names in EVENT_FIELDSETS for name in names]
         widgets = {
             "starts_at": _datetime_local(),
             "ends_at": _datetime_local(),
@@ -264,11 +241,7 @@ class EventForm(site_forms.ModelForm):
     def _warn_about_dropped_modes(self, fmt):
         # Registrations keep their mode when the format changes; the
         # secretariat should tell those people, not find out on the day.
-        offered = {
-            Event.Format.VENUE: {Registration.Mode.VENUE},
-            Event.Format.ONLINE: {Registration.Mode.ONLINE},
-            Event.Format.HYBRID: {Registration.Mode.VENUE, Registration.Mode.ONLINE},
-        }[fmt]
+        offered = Event(format=fmt).offered_modes()
         stranded = self.instance.registrations.active().exclude(mode__in=offered).count()
         if stranded:
             self.warnings.append(
@@ -287,7 +260,7 @@ def publish_warnings(event) -> list[str]:
         warnings.append(_("オンライン参加URLが未入力です。確定した人に案内できません。"))
     if event.offers_venue and not event.venue_name:
         warnings.append(_("会場名が未入力です。"))
-    if event.audience == Event.Audience.PROGRAM and not event.audience_program_id:
+    if event.is_for_a_program and not event.audience_program_id:
         warnings.append(_("対象の事業が選ばれていないため、メンバーには表示されません。"))
     return warnings
 
@@ -394,12 +367,8 @@ class RegistrationAddForm(site_forms.Form):
         self.fields["organisation"].queryset = Organisation.objects.filter(is_active=True).order_by(
             "kana", "name"
         )
-        modes = [
-            (value, label)
-            for value, label in Registration.Mode.choices
-            if (value == Registration.Mode.VENUE and event.offers_venue)
-            or (value == Registration.Mode.ONLINE and event.offers_online)
-        ]
+        offered = event.offered_modes()
+        modes = [(value, label) for value, label in Registration.Mode.choices if value in offered]
         self.fields["mode"].choices = modes
         if len(modes) == 1:
             self.fields["mode"].initial = modes[0][0]
@@ -500,10 +469,10 @@ class BulkMessageForm(site_forms.Form):
             ],
         }
         offered = {
-            "mode": event.format == Event.Format.HYBRID,
+            "mode": event.is_hybrid,
             "session": len(choices["session"]) > 2,
             "social": event.has_social,
-            "attendance": event.starts_at <= timezone.now(),
+            "attendance": event.has_started(),
         }
         for name, field_choices in choices.items():
             if offered[name]:

@@ -87,7 +87,7 @@ class Entry:
 
 def _event_lines(entry: Entry, dtstamp: datetime.datetime) -> list[str]:
     event = entry.event
-    cancelled = event.status == "cancelled"
+    cancelled = event.is_cancelled
     summary = event.title
     if cancelled:
         summary = f"【中止】{summary}"

@@ -66,8 +66,10 @@ from core.importing import (
     speaks_keys,
     undefuse,
 )
+from network.enums import OrganisationKind
 from network.models import Membership, Municipality, Organisation, User
 
+from .enums import RegistrationMode, RegistrationStatus, SocialStatus
 from .models import Event, Registration
 
 COLUMNS = (
@@ -108,10 +110,10 @@ _CHUNK = 500
 _TRUE = {"1", "true", "yes", "y", "はい", "○", "〇", "◯"}
 _FALSE = {"", "0", "false", "no", "n", "いいえ", "×", "✕"}
 _MODES = {
-    "venue": Registration.Mode.VENUE,
-    "会場": Registration.Mode.VENUE,
-    "online": Registration.Mode.ONLINE,
-    "オンライン": Registration.Mode.ONLINE,
+    "venue": RegistrationMode.VENUE,
+    "会場": RegistrationMode.VENUE,
+    "online": RegistrationMode.ONLINE,
+    "オンライン": RegistrationMode.ONLINE,
 }
 _SIX_DIGITS = re.compile(r"^\d{6}$")
 # Event ids are ASCII digits within a signed 64-bit integer (the widest
@@ -125,7 +127,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 def _kinds() -> dict[str, str]:
     """Organisation kind by code or Japanese label (自治体 → municipality)."""
     kinds = {}
-    for code, label in Organisation.Kind.choices:
+    for code, label in OrganisationKind.choices:
         kinds[code] = code
         kinds[normalize_text(label).lower()] = code
     return kinds
@@ -188,17 +190,17 @@ class PlannedRow:
 
     @property
     def kind_label(self) -> str:
-        return str(dict(Organisation.Kind.choices).get(self.organisation_kind, ""))
+        return str(dict(OrganisationKind.choices).get(self.organisation_kind, ""))
 
     @property
     def mode_label(self) -> str:
-        return str(Registration.Mode(self.mode).label)
+        return str(RegistrationMode(self.mode).label)
 
     @property
     def social_label(self) -> str:
-        if self.social == Registration.SocialStatus.NONE:
+        if self.social == SocialStatus.NONE:
             return ""
-        return str(Registration.SocialStatus(self.social).label)
+        return str(SocialStatus(self.social).label)
 
 
 @dataclass
@@ -342,10 +344,15 @@ class _Parsed:
     organisation_kind: str = ""
     municipality_code: str = ""
     mode: str = ""
-    social: str = Registration.SocialStatus.NONE
+    social: str = SocialStatus.NONE
     attended: bool = False
     recorded: bool = True  # False: 状態 says the registration is not a participation
     failed: set = field(default_factory=set)  # columns with an error already
+    result: AttendanceImportResult | None = field(default=None, repr=False)
+
+    def fail(self, column: str, message: str) -> None:
+        self.result.error(self.row, column, message)
+        self.failed.add(column)
 
 
 def _chunks(values: Iterable, size: int = _CHUNK) -> Iterator[list]:
@@ -373,19 +380,28 @@ def _municipality_code(value: str) -> str:
 
 
 def _parse_row(number: int, cells: dict[str, str], result, kinds) -> _Parsed:
-    parsed = _Parsed(row=number)
+    """The checks of one row that need no database, column by column; each
+    problem is recorded in `result` and its column in `parsed.failed`."""
+    parsed = _Parsed(row=number, result=result)
+    _parse_event_id(parsed, cells["event_id"])
+    _parse_email(parsed, cells["email"])
+    _parse_names(parsed, cells)
+    _parse_organisation_kind(parsed, cells["organisation_kind"], kinds)
+    _parse_municipality_code(parsed, cells["municipality_code"])
+    _parse_mode(parsed, cells["mode"])
+    _parse_flags(parsed, cells["social"], cells["attended"])
+    _parse_status(parsed, cells.get("status", ""))
+    return parsed
 
-    def fail(column, message):
-        result.error(number, column, message)
-        parsed.failed.add(column)
 
-    event_text = normalize_text(cells["event_id"])
+def _parse_event_id(parsed: _Parsed, value: str) -> None:
+    event_text = normalize_text(value)
     if not event_text:
-        fail("event_id", _("イベントIDが空です。"))
+        parsed.fail("event_id", _("イベントIDが空です。"))
     elif not _EVENT_ID.fullmatch(event_text) or not 0 < int(event_text) <= _MAX_ID:
         # str.isdigit() also takes digits int() cannot read, and a number past
         # 64 bits makes SQLite refuse the whole lookup: both are this row's error.
-        fail(
+        parsed.fail(
             "event_id",
             _(
                 "イベントID「%(value)s」は正しくありません"
@@ -396,48 +412,55 @@ def _parse_row(number: int, cells: dict[str, str], result, kinds) -> _Parsed:
     else:
         parsed.event_id = int(event_text)
 
-    email = User.objects.normalize_email(normalize_text(cells["email"]))
-    if not email:
-        fail("email", _("メールアドレスが空です。"))
-    else:
-        try:
-            validate_email(email)
-        except ValidationError:
-            fail(
-                "email",
-                _("「%(value)s」はメールアドレスとして正しくありません。") % {"value": email},
-            )
-        parsed.email = email
 
+def _parse_email(parsed: _Parsed, value: str) -> None:
+    email = User.objects.normalize_email(normalize_text(value))
+    if not email:
+        parsed.fail("email", _("メールアドレスが空です。"))
+        return
+    try:
+        validate_email(email)
+    except ValidationError:
+        parsed.fail(
+            "email", _("「%(value)s」はメールアドレスとして正しくありません。") % {"value": email}
+        )
+    parsed.email = email
+
+
+def _parse_names(parsed: _Parsed, cells: dict[str, str]) -> None:
     parsed.full_name = cells["full_name"].strip()
     parsed.full_name_kana = cells["full_name_kana"].strip()
     if len(parsed.full_name) > 80:
-        fail("full_name", _("氏名が長すぎます（80文字まで）。"))
+        parsed.fail("full_name", _("氏名が長すぎます（80文字まで）。"))
     if len(parsed.full_name_kana) > 120:
-        fail("full_name_kana", _("ふりがなが長すぎます（120文字まで）。"))
-
+        parsed.fail("full_name_kana", _("ふりがなが長すぎます（120文字まで）。"))
     parsed.organisation_name = cells["organisation"].strip()
     if len(parsed.organisation_name) > 120:
-        fail("organisation", _("組織名が長すぎます（120文字まで）。"))
+        parsed.fail("organisation", _("組織名が長すぎます（120文字まで）。"))
 
-    kind_text = normalize_text(cells["organisation_kind"]).lower()
-    if kind_text:
-        if kind_text in kinds:
-            parsed.organisation_kind = kinds[kind_text]
-        else:
-            fail(
-                "organisation_kind",
-                _(
-                    "組織種別「%(value)s」は使えません。自治体・受託団体・支援団体・国・関係行政・"
-                    "その他（または municipality / contractor / support / government / other）"
-                    "のどれかを入力してください。"
-                )
-                % {"value": cells["organisation_kind"].strip()},
-            )
 
-    code = _municipality_code(cells["municipality_code"])
+def _parse_organisation_kind(parsed: _Parsed, value: str, kinds: dict[str, str]) -> None:
+    kind_text = normalize_text(value).lower()
+    if not kind_text:
+        return
+    if kind_text in kinds:
+        parsed.organisation_kind = kinds[kind_text]
+        return
+    parsed.fail(
+        "organisation_kind",
+        _(
+            "組織種別「%(value)s」は使えません。自治体・受託団体・支援団体・国・関係行政・"
+            "その他（または municipality / contractor / support / government / other）"
+            "のどれかを入力してください。"
+        )
+        % {"value": value.strip()},
+    )
+
+
+def _parse_municipality_code(parsed: _Parsed, value: str) -> None:
+    code = _municipality_code(value)
     if code and not _SIX_DIGITS.match(code):
-        fail(
+        parsed.fail(
             "municipality_code",
             _(
                 "市町村コード「%(value)s」は6桁の全国地方公共団体コード（検査数字を含む。"
@@ -447,43 +470,50 @@ def _parse_row(number: int, cells: dict[str, str], result, kinds) -> _Parsed:
         )
     parsed.municipality_code = code
 
-    mode_text = normalize_text(cells["mode"]).lower()
-    if mode_text:
-        if mode_text in _MODES:
-            parsed.mode = _MODES[mode_text]
-        else:
-            fail(
-                "mode",
-                _("参加方法「%(value)s」は使えません。会場（venue）かオンライン（online）です。")
-                % {"value": cells["mode"].strip()},
-            )
 
-    social = _social_status(cells["social"])
+def _parse_mode(parsed: _Parsed, value: str) -> None:
+    mode_text = normalize_text(value).lower()
+    if not mode_text:
+        return
+    if mode_text in _MODES:
+        parsed.mode = _MODES[mode_text]
+        return
+    parsed.fail(
+        "mode",
+        _("参加方法「%(value)s」は使えません。会場（venue）かオンライン（online）です。")
+        % {"value": value.strip()},
+    )
+
+
+def _parse_flags(parsed: _Parsed, social_value: str, attended_value: str) -> None:
+    social = _social_status(social_value)
     if social is None:
-        fail("social", _unreadable_flag_message(cells["social"]))
+        parsed.fail("social", _unreadable_flag_message(social_value))
     else:
         parsed.social = social
-    attended = _parse_bool(cells["attended"])
+    attended = _parse_bool(attended_value)
     if attended is None:
-        fail("attended", _unreadable_flag_message(cells["attended"]))
+        parsed.fail("attended", _unreadable_flag_message(attended_value))
     else:
         parsed.attended = attended
 
-    status_text = normalize_text(cells.get("status", "")).lower()
-    if status_text:
-        status = _STATUSES.get(status_text)
-        if status is None:
-            fail(
-                "status",
-                _(
-                    "状態「%(value)s」は使えません。参加確定・キャンセル待ち・キャンセル・"
-                    "メール確認待ち または空欄（参加確定）で入力してください。"
-                )
-                % {"value": cells["status"].strip()},
+
+def _parse_status(parsed: _Parsed, value: str) -> None:
+    status_text = normalize_text(value).lower()
+    if not status_text:
+        return
+    status = _STATUSES.get(status_text)
+    if status is None:
+        parsed.fail(
+            "status",
+            _(
+                "状態「%(value)s」は使えません。参加確定・キャンセル待ち・キャンセル・"
+                "メール確認待ち または空欄（参加確定）で入力してください。"
             )
-        else:
-            parsed.recorded = status == Registration.Status.CONFIRMED
-    return parsed
+            % {"value": value.strip()},
+        )
+    else:
+        parsed.recorded = status == RegistrationStatus.CONFIRMED
 
 
 def _unreadable_flag_message(value: str) -> str:
@@ -494,8 +524,8 @@ def _unreadable_flag_message(value: str) -> str:
 
 # 状態 by code or label; only 参加確定 rows are recorded (see the module docstring).
 _STATUSES = {
-    **{code: code for code in Registration.Status.values},
-    **{normalize_text(label).lower(): code for code, label in Registration.Status.choices},
+    **{code: code for code in RegistrationStatus.values},
+    **{normalize_text(label).lower(): code for code, label in RegistrationStatus.choices},
 }
 
 
@@ -503,20 +533,20 @@ def _social_status(value: str) -> str | None:
     """懇親会 as the export writes it (参加確定, キャンセル待ち, blank) or as a
     yes/no flag (1, ○, はい: confirmed)."""
     text = normalize_text(value).lower()
-    for code, label in Registration.SocialStatus.choices:
+    for code, label in SocialStatus.choices:
         if text in (code, normalize_text(label).lower()):
             return code
     flag = _parse_bool(value)
     if flag is None:
         return None
-    return Registration.SocialStatus.CONFIRMED if flag else Registration.SocialStatus.NONE
+    return SocialStatus.CONFIRMED if flag else SocialStatus.NONE
 
 
 def _not_held_message(event: Event) -> str:
     """Why a row may not record attendance at this event."""
-    if event.status == Event.Status.DRAFT:
+    if event.is_draft:
         reason = _("イベントID %(id)s は下書きのイベントです。")
-    elif event.status == Event.Status.CANCELLED:
+    elif event.is_cancelled:
         reason = _("イベントID %(id)s は中止になったイベントです。")
     else:
         reason = _("イベントID %(id)s のイベントはまだ開催されていません。")
@@ -567,6 +597,8 @@ def _validate(table: list[list[str]], events, result: AttendanceImportResult) ->
 
 
 def _validate_rows(table, positions, events, result: AttendanceImportResult) -> None:
+    """Parse every row, read what the rows refer to, then check and plan
+    each row (filling result.errors or result.planned and the counts)."""
     if len(table) - 1 > MAX_ROWS:
         result.error(
             None,
@@ -575,7 +607,18 @@ def _validate_rows(table, positions, events, result: AttendanceImportResult) -> 
             % {"max": MAX_ROWS},
         )
         return
+    parsed_rows = _parse_rows(table, positions, result)
+    result.rows = len(parsed_rows)
+    if not parsed_rows:
+        result.error(None, None, _("参加者の行がありません。2行目から1人1行で書いてください。"))
+        return
+    plan = _Plan(_Lookups.read(parsed_rows, events), result)
+    for parsed in parsed_rows:
+        plan.add(parsed)
+    plan.finish()
 
+
+def _parse_rows(table, positions, result: AttendanceImportResult) -> list[_Parsed]:
     kinds = _kinds()
     parsed_rows: list[_Parsed] = []
     for number, values in enumerate(table[1:], start=2):
@@ -589,25 +632,43 @@ def _validate_rows(table, positions, events, result: AttendanceImportResult) -> 
             for column, index in positions.items()
         )
         parsed_rows.append(_parse_row(number, cells, result, kinds))
-    result.rows = len(parsed_rows)
-    if not parsed_rows:
-        result.error(None, None, _("参加者の行がありません。2行目から1人1行で書いてください。"))
-        return
+    return parsed_rows
 
-    # --- everything the rows refer to, in a few queries ---------------------
-    event_ids = {p.event_id for p in parsed_rows if p.event_id is not None}
-    found_events: dict[int, Event] = {}
-    for chunk in _chunks(event_ids):
-        found_events.update((e.pk, e) for e in events.filter(pk__in=chunk))
-    codes = {
-        p.municipality_code
-        for p in parsed_rows
-        if p.municipality_code and "municipality_code" not in p.failed
-    }
-    municipalities = {
-        m.code: m for m in Municipality.objects.filter(code__in=codes).select_related("region")
-    }
-    emails = {p.email for p in parsed_rows if p.email and "email" not in p.failed}
+
+@dataclass
+class _Lookups:
+    """Everything the rows refer to, read in a few queries (not per row)."""
+
+    events: dict[int, Event]
+    municipalities: dict[str, Municipality]
+    users: dict[str, User]  # by lower-cased e-mail
+    organisations: dict[tuple[str, int | None], Organisation]  # by (name, 市町村)
+    active: dict[tuple[int, int], Registration]  # (event, user) -> active registration
+    memberships: set[tuple[int, int]]  # (user, organisation)
+
+    @classmethod
+    def read(cls, parsed_rows: list[_Parsed], events) -> _Lookups:
+        event_ids = {p.event_id for p in parsed_rows if p.event_id is not None}
+        found_events: dict[int, Event] = {}
+        for chunk in _chunks(event_ids):
+            found_events.update((e.pk, e) for e in events.filter(pk__in=chunk))
+        codes = {
+            p.municipality_code
+            for p in parsed_rows
+            if p.municipality_code and "municipality_code" not in p.failed
+        }
+        municipalities = {
+            m.code: m for m in Municipality.objects.filter(code__in=codes).select_related("region")
+        }
+        users = _read_users({p.email for p in parsed_rows if p.email and "email" not in p.failed})
+        organisations = _read_organisations(
+            {p.organisation_name for p in parsed_rows if p.organisation_name}
+        )
+        active, memberships = _read_registrations(event_ids, {u.pk for u in users.values()})
+        return cls(found_events, municipalities, users, organisations, active, memberships)
+
+
+def _read_users(emails: set[str]) -> dict[str, User]:
     users: dict[str, User] = {}
     for chunk in _chunks(emails):
         for user in (
@@ -616,114 +677,155 @@ def _validate_rows(table, positions, events, result: AttendanceImportResult) -> 
             .order_by("pk")
         ):
             users.setdefault(user.email_lower, user)
-    names = {p.organisation_name for p in parsed_rows if p.organisation_name}
+    return users
+
+
+def _read_organisations(names: set[str]) -> dict[tuple[str, int | None], Organisation]:
     organisations: dict[tuple[str, int | None], Organisation] = {}
     for chunk in _chunks(names):
         for org in Organisation.objects.filter(name__in=chunk).order_by("pk"):
             organisations.setdefault((org.name, org.municipality_id), org)
-    user_ids = {u.pk for u in users.values()}
+    return organisations
+
+
+def _read_registrations(event_ids: set[int], user_ids: set[int]):
+    """The people's active registrations for these events, and their memberships."""
     active: dict[tuple[int, int], Registration] = {}
     memberships: set[tuple[int, int]] = set()
     for chunk in _chunks(user_ids):
         for registration in Registration.objects.filter(
             event_id__in=event_ids, user_id__in=chunk
-        ).exclude(status=Registration.Status.CANCELLED):
+        ).active():
             active[(registration.event_id, registration.user_id)] = registration
         memberships.update(
             Membership.objects.filter(user_id__in=chunk).values_list("user_id", "organisation_id")
         )
+    return active, memberships
 
-    # --- row checks that need the database ----------------------------------
-    now = timezone.now()
-    # Each check runs when the cells it needs were readable, so one pass
-    # reports every problem of a row.
-    seen: dict[tuple[int, str], int] = {}
-    new_orgs: dict[tuple[str, int | None], str] = {}  # key -> kind of the first row
-    new_users: set[str] = set()
-    new_memberships: set[tuple] = set()
-    for p in parsed_rows:
+
+class _Plan:
+    """The row checks that need the database, and what the valid rows write.
+
+    Each check runs when the cells it needs were readable, so one pass
+    reports every problem of a row; once the file has an error nothing is
+    written, so planning stops (the checks go on)."""
+
+    def __init__(self, lookups: _Lookups, result: AttendanceImportResult):
+        self.lookups = lookups
+        self.result = result
+        self.now = timezone.now()
+        self.seen: dict[tuple[int, str], int] = {}  # (event, e-mail) -> first row
+        self.new_orgs: dict[tuple[str, int | None], str] = {}  # key -> kind of the first row
+        self.new_users: set[str] = set()
+        self.new_memberships: set[tuple] = set()
+
+    def add(self, p: _Parsed) -> None:
         if not p.recorded:
-            result.skipped += 1  # a cancelled or waiting registration: left as it is
-            continue
-        row_ok = not p.failed
-        event = found_events.get(p.event_id) if p.event_id is not None else None
-        if p.event_id is not None and event is None:
-            row_ok = False
-            result.error(
+            self.result.skipped += 1  # a cancelled or waiting registration: left as it is
+            return
+        event, event_ok = self._event(p)
+        municipality, municipality_ok = self._municipality(p)
+        email_ok = bool(p.email) and "email" not in p.failed
+        unique = self._unique(p, email_ok)
+        user, user_ok = self._user(p, email_ok)
+        organisation, organisation_ok = self._organisation(p, municipality, municipality_ok)
+        row_ok = not p.failed and all((event_ok, municipality_ok, unique, user_ok, organisation_ok))
+        if row_ok and not self.result.errors:
+            self.result.planned.append(self._planned(p, event, municipality, user, organisation))
+
+    def _event(self, p: _Parsed) -> tuple[Event | None, bool]:
+        if p.event_id is None:
+            return None, True
+        event = self.lookups.events.get(p.event_id)
+        if event is None:
+            self.result.error(
                 p.row,
                 "event_id",
                 _("イベントID %(id)s のイベントはありません。") % {"id": p.event_id},
             )
-        elif event is not None and not event.takes_attendance_records(now):
-            row_ok = False
-            result.error(p.row, "event_id", _not_held_message(event))
-        municipality = None
-        municipality_ok = "municipality_code" not in p.failed
-        if p.municipality_code and municipality_ok:
-            municipality = municipalities.get(p.municipality_code)
-            if municipality is None:
-                row_ok = municipality_ok = False
-                result.error(
-                    p.row,
-                    "municipality_code",
-                    _("市町村コード「%(code)s」の北海道の市町村が見つかりません。")
-                    % {"code": p.municipality_code},
-                )
-        email_ok = bool(p.email) and "email" not in p.failed
-        if p.event_id is not None and email_ok:
-            key = (p.event_id, p.email)
-            if key in seen:
-                row_ok = False
-                result.error(
-                    p.row,
-                    "email",
-                    _(
-                        "%(first)s 行目と同じイベント（ID %(event)s）・同じメールアドレスの行です。"
-                        "1人1イベントにつき1行にしてください。"
-                    )
-                    % {"first": seen[key], "event": p.event_id},
-                )
-            else:
-                seen[key] = p.row
-        user = users.get(p.email) if email_ok else None
-        if email_ok and user is None and p.email not in new_users:
-            if p.full_name or {"full_name", "full_name_kana"} & p.failed:
-                new_users.add(p.email)  # the first row naming a new person creates them
-            else:
-                row_ok = False
-                result.error(
-                    p.row,
-                    "full_name",
-                    _(
-                        "未登録の人（%(email)s）です。連絡先として登録するため氏名を入力してください。"
-                    )
-                    % {"email": p.email},
-                )
-        organisation = None
-        if p.organisation_name and municipality_ok and "organisation" not in p.failed:
-            org_key = (p.organisation_name, municipality.pk if municipality else None)
-            organisation = organisations.get(org_key)
-            if organisation is None and org_key not in new_orgs:
-                if p.organisation_kind or "organisation_kind" in p.failed:
-                    # Created with the first row's kind. A row whose kind is
-                    # unreadable already has its error; the later rows of
-                    # the same organisation should not repeat it.
-                    new_orgs[org_key] = p.organisation_kind
-                else:
-                    row_ok = False
-                    result.error(
-                        p.row,
-                        "organisation_kind",
-                        _(
-                            "組織「%(name)s」は未登録です。新しく登録するため組織種別"
-                            "（自治体・受託団体・支援団体・国・関係行政・その他）を入力してください。"
-                        )
-                        % {"name": p.organisation_name},
-                    )
-        if not row_ok or result.errors:
-            # Once the file has an error nothing is written: stop planning.
-            continue
+            return None, False
+        if not event.takes_attendance_records(self.now):
+            self.result.error(p.row, "event_id", _not_held_message(event))
+            return event, False
+        return event, True
 
+    def _municipality(self, p: _Parsed) -> tuple[Municipality | None, bool]:
+        if "municipality_code" in p.failed:
+            return None, False
+        if not p.municipality_code:
+            return None, True
+        municipality = self.lookups.municipalities.get(p.municipality_code)
+        if municipality is None:
+            self.result.error(
+                p.row,
+                "municipality_code",
+                _("市町村コード「%(code)s」の北海道の市町村が見つかりません。")
+                % {"code": p.municipality_code},
+            )
+            return None, False
+        return municipality, True
+
+    def _unique(self, p: _Parsed, email_ok: bool) -> bool:
+        """One row per person and event."""
+        if p.event_id is None or not email_ok:
+            return True
+        key = (p.event_id, p.email)
+        if key not in self.seen:
+            self.seen[key] = p.row
+            return True
+        self.result.error(
+            p.row,
+            "email",
+            _(
+                "%(first)s 行目と同じイベント（ID %(event)s）・同じメールアドレスの行です。"
+                "1人1イベントにつき1行にしてください。"
+            )
+            % {"first": self.seen[key], "event": p.event_id},
+        )
+        return False
+
+    def _user(self, p: _Parsed, email_ok: bool) -> tuple[User | None, bool]:
+        user = self.lookups.users.get(p.email) if email_ok else None
+        if not email_ok or user is not None or p.email in self.new_users:
+            return user, True
+        if p.full_name or {"full_name", "full_name_kana"} & p.failed:
+            self.new_users.add(p.email)  # the first row naming a new person creates them
+            return None, True
+        self.result.error(
+            p.row,
+            "full_name",
+            _("未登録の人（%(email)s）です。連絡先として登録するため氏名を入力してください。")
+            % {"email": p.email},
+        )
+        return None, False
+
+    def _organisation(
+        self, p: _Parsed, municipality: Municipality | None, municipality_ok: bool
+    ) -> tuple[Organisation | None, bool]:
+        if not (p.organisation_name and municipality_ok and "organisation" not in p.failed):
+            return None, True
+        org_key = (p.organisation_name, municipality.pk if municipality else None)
+        organisation = self.lookups.organisations.get(org_key)
+        if organisation is not None or org_key in self.new_orgs:
+            return organisation, True
+        if p.organisation_kind or "organisation_kind" in p.failed:
+            # Created with the first row's kind. A row whose kind is
+            # unreadable already has its error; the later rows of the same
+            # organisation should not repeat it.
+            self.new_orgs[org_key] = p.organisation_kind
+            return None, True
+        self.result.error(
+            p.row,
+            "organisation_kind",
+            _(
+                "組織「%(name)s」は未登録です。新しく登録するため組織種別"
+                "（自治体・受託団体・支援団体・国・関係行政・その他）を入力してください。"
+            )
+            % {"name": p.organisation_name},
+        )
+        return None, False
+
+    def _planned(self, p: _Parsed, event, municipality, user, organisation) -> PlannedRow:
         planned = PlannedRow(
             row=p.row,
             event=event,
@@ -735,35 +837,32 @@ def _validate_rows(table, positions, events, result: AttendanceImportResult) -> 
             organisation=organisation,
             organisation_kind=organisation.kind if organisation else p.organisation_kind,
             municipality=municipality,
-            mode=p.mode
-            or (
-                Registration.Mode.ONLINE
-                if event.format == Event.Format.ONLINE
-                else Registration.Mode.VENUE
-            ),
+            mode=p.mode or event.default_mode(),
             social=p.social,
             attended=p.attended,
-            registration=active.get((event.pk, user.pk)) if user else None,
+            registration=self.lookups.active.get((event.pk, user.pk)) if user else None,
         )
         if planned.creates_organisation:
-            planned.organisation_kind = new_orgs[planned.org_key]
+            planned.organisation_kind = self.new_orgs[planned.org_key]
         if planned.org_key and not (
-            user and organisation and (user.pk, organisation.pk) in memberships
+            user and organisation and (user.pk, organisation.pk) in self.lookups.memberships
         ):
             planned.needs_membership = True
-            new_memberships.add(
+            self.new_memberships.add(
                 (user.pk if user else p.email, organisation.pk if organisation else planned.org_key)
             )
-        result.planned.append(planned)
+        return planned
 
-    if result.errors:
-        result.planned = []
-        return
-    result.created_users = len(new_users)
-    result.created_organisations = len(new_orgs)
-    result.created_memberships = len(new_memberships)
-    result.updated_registrations = sum(1 for p in result.planned if p.registration)
-    result.created_registrations = len(result.planned) - result.updated_registrations
+    def finish(self) -> None:
+        result = self.result
+        if result.errors:
+            result.planned = []
+            return
+        result.created_users = len(self.new_users)
+        result.created_organisations = len(self.new_orgs)
+        result.created_memberships = len(self.new_memberships)
+        result.updated_registrations = sum(1 for p in result.planned if p.registration)
+        result.created_registrations = len(result.planned) - result.updated_registrations
 
 
 # --- writing -----------------------------------------------------------------
@@ -828,9 +927,44 @@ def _insert_rows(model, rows: list[dict]) -> None:
 
 
 def _write(result: AttendanceImportResult) -> None:
+    """Write the planned rows: organisations, contacts, memberships, then the
+    registrations (new ones inserted, changed ones updated)."""
     planned = result.planned
-    now = timezone.now()
+    new_orgs = _create_organisations(planned)
+    user_ids = _create_contacts(planned)
 
+    memberships: dict[tuple[int, int], dict] = {}
+    registrations_new: list[dict] = []
+    # New values -> pks of the existing registrations that get them.
+    updates: dict[tuple, list[int]] = defaultdict(list)
+    for p in planned:
+        user_id = user_ids[p.email]
+        organisation = p.organisation or (new_orgs[p.org_key] if p.org_key else None)
+        if p.needs_membership:
+            memberships.setdefault(
+                (user_id, organisation.pk),
+                {"user_id": user_id, "organisation_id": organisation.pk},
+            )
+        values = _registration_values(p, organisation)
+        current = p.registration
+        if current is None:
+            registrations_new.append({"event_id": p.event.pk, "user_id": user_id, **values})
+        elif any(getattr(current, name) != value for name, value in values.items()):
+            updates[tuple(values.items())].append(current.pk)
+
+    _insert_rows(Membership, list(memberships.values()))
+    _insert_rows(Registration, registrations_new)
+    # One UPDATE per distinct set of values (usually a handful per file):
+    # bulk_update's CASE per row is much slower for thousands of rows, and a
+    # re-imported file whose rows did not change writes nothing at all.
+    now = timezone.now()
+    for items, pks in updates.items():
+        for chunk in _chunks(pks):
+            Registration.objects.filter(pk__in=chunk).update(**dict(items), updated_at=now)
+
+
+def _create_organisations(planned: list[PlannedRow]) -> dict[tuple, Organisation]:
+    """The organisations the rows name that do not exist yet, by (name, 市町村)."""
     new_orgs: dict[tuple, Organisation] = {}
     for p in planned:
         if p.creates_organisation and p.org_key not in new_orgs:
@@ -842,7 +976,12 @@ def _write(result: AttendanceImportResult) -> None:
             )
     # Few per file: the ORM is fine here.
     Organisation.objects.bulk_create(new_orgs.values(), batch_size=_CHUNK)
+    return new_orgs
 
+
+def _create_contacts(planned: list[PlannedRow]) -> dict[str, int]:
+    """Create the people who have no account as contacts; returns every
+    row's user id by e-mail."""
     new_users: dict[str, dict] = {}
     for p in planned:
         if p.creates_user and p.email not in new_users:
@@ -859,47 +998,26 @@ def _write(result: AttendanceImportResult) -> None:
     user_ids = {p.email: p.user.pk for p in planned if p.user}
     for chunk in _chunks(new_users):
         user_ids.update(User.objects.filter(email__in=chunk).values_list("email", "pk"))
+    return user_ids
 
-    memberships: dict[tuple[int, int], dict] = {}
-    registrations_new: list[dict] = []
-    # New values -> pks of the existing registrations that get them.
-    updates: dict[tuple, list[int]] = defaultdict(list)
-    for p in planned:
-        user_id = user_ids[p.email]
-        organisation = p.organisation or (new_orgs[p.org_key] if p.org_key else None)
-        if p.needs_membership:
-            memberships.setdefault(
-                (user_id, organisation.pk),
-                {"user_id": user_id, "organisation_id": organisation.pk},
-            )
-        current = p.registration
-        if p.attended:
-            # Keep the check-in time of a person who was checked in on the day.
-            attended_at = (current.attended_at if current else None) or p.event.starts_at
-        else:
-            attended_at = None
-        values = {
-            "organisation_id": organisation.pk if organisation else None,
-            "organisation_name": "",
-            "mode": p.mode,
-            "social": p.social,
-            "status": Registration.Status.CONFIRMED,
-            "attended": p.attended,
-            "attended_at": attended_at,
-        }
-        if current is None:
-            registrations_new.append({"event_id": p.event.pk, "user_id": user_id, **values})
-        elif any(getattr(current, name) != value for name, value in values.items()):
-            updates[tuple(values.items())].append(current.pk)
 
-    _insert_rows(Membership, list(memberships.values()))
-    _insert_rows(Registration, registrations_new)
-    # One UPDATE per distinct set of values (usually a handful per file):
-    # bulk_update's CASE per row is much slower for thousands of rows, and a
-    # re-imported file whose rows did not change writes nothing at all.
-    for items, pks in updates.items():
-        for chunk in _chunks(pks):
-            Registration.objects.filter(pk__in=chunk).update(**dict(items), updated_at=now)
+def _registration_values(p: PlannedRow, organisation: Organisation | None) -> dict:
+    """What the row records: a confirmed participation, attended or not."""
+    current = p.registration
+    if p.attended:
+        # Keep the check-in time of a person who was checked in on the day.
+        attended_at = (current.attended_at if current else None) or p.event.starts_at
+    else:
+        attended_at = None
+    return {
+        "organisation_id": organisation.pk if organisation else None,
+        "organisation_name": "",
+        "mode": p.mode,
+        "social": p.social,
+        "status": RegistrationStatus.CONFIRMED,
+        "attended": p.attended,
+        "attended_at": attended_at,
+    }
 
 
 def import_attendance(

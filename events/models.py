@@ -11,36 +11,31 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from network.enums import OrganisationKind
 from network.models import Municipality, Organisation, Program
 
+from .enums import (
+    ACTIVE_REGISTRATION_STATUSES,
+    ANNOUNCED_EVENT_STATUSES,
+    DECIDED_REGISTRATION_STATUSES,
+    EventAudience,
+    EventFormat,
+    EventKind,
+    EventStatus,
+    RegistrationMode,
+    RegistrationStatus,
+    RegistrationWindow,
+    SocialStatus,
+)
 from .querysets import EventQuerySet, RegistrationQuerySet
 
 
 class Event(models.Model):
-    class Kind(models.TextChoices):
-        EXCHANGE = "exchange", _("情報交換会")
-        SYMPOSIUM = "symposium", _("シンポジウム")
-        STUDY = "study", _("勉強会")
-        REPORT = "report", _("報告会")
-        SUBCOMMITTEE = "subcommittee", _("部会")
-
-    class Format(models.TextChoices):
-        VENUE = "venue", _("会場")
-        ONLINE = "online", _("オンライン")
-        HYBRID = "hybrid", _("会場＋オンライン")
-
-    class Audience(models.TextChoices):
-        MEMBERS = "members", _("メンバー全員")
-        MUNICIPAL = "municipal", _("自治体のみ")
-        CONTRACTOR = "contractor", _("受託団体のみ")
-        PROGRAM = "program", _("特定の事業の実施団体")
-        PUBLIC = "public", _("一般公開")
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("下書き")
-        PUBLISHED = "published", _("公開中")
-        CANCELLED = "cancelled", _("中止")
-        FINISHED = "finished", _("終了")
+    # The choices live in events/enums.py; these names are kept for callers.
+    Kind = EventKind
+    Format = EventFormat
+    Audience = EventAudience
+    Status = EventStatus
 
     kind = models.CharField(_("種類"), max_length=20, choices=Kind.choices, db_index=True)
     number = models.PositiveSmallIntegerField(
@@ -137,46 +132,175 @@ class Event(models.Model):
     def offers_online(self) -> bool:
         return self.format in (self.Format.ONLINE, self.Format.HYBRID)
 
-    def capacity_for(self, mode: str):
-        return self.venue_capacity if mode == Registration.Mode.VENUE else self.online_capacity
+    @property
+    def is_hybrid(self) -> bool:
+        return self.format == self.Format.HYBRID
 
-    # --- state rules: views and templates ask these, never the status itself ---
+    def offered_modes(self) -> set[str]:
+        """The registration modes this event's format offers."""
+        modes = set()
+        if self.offers_venue:
+            modes.add(RegistrationMode.VENUE)
+        if self.offers_online:
+            modes.add(RegistrationMode.ONLINE)
+        return modes
+
+    def default_mode(self) -> str:
+        """The mode of a record that names none (an imported row): online for an
+        online-only event, otherwise the venue."""
+        return RegistrationMode.VENUE if self.offers_venue else RegistrationMode.ONLINE
+
+    def capacity_for(self, mode: str):
+        return self.venue_capacity if mode == RegistrationMode.VENUE else self.online_capacity
+
+    def seats_left(self, venue_taken: int, online_taken: int) -> list[tuple[str, int]]:
+        """(label, seats left) for each mode the event offers with a capacity."""
+        seats = []
+        if self.offers_venue and self.venue_capacity is not None:
+            seats.append((_("会場"), max(self.venue_capacity - venue_taken, 0)))
+        if self.offers_online and self.online_capacity is not None:
+            seats.append((_("オンライン"), max(self.online_capacity - online_taken, 0)))
+        return seats
+
+    def social_seats_left(self, taken: int) -> int | None:
+        """Seats left at the 懇親会 (None: no 懇親会, or no limit)."""
+        if not self.has_social or self.social_capacity is None:
+            return None
+        return max(self.social_capacity - taken, 0)
+
+    @property
+    def number_label(self) -> str:
+        """第N回, unless the title already says it (imported titles often do)."""
+        if not self.number:
+            return ""
+        label = _("第%(n)d回") % {"n": self.number}
+        return "" if label in self.title else label
+
+    # --- the audience ---------------------------------------------------------------
+
+    @property
+    def is_public(self) -> bool:
+        """Open to everyone, also people without an account (the public form)."""
+        return self.audience == self.Audience.PUBLIC
+
+    @property
+    def is_for_all_members(self) -> bool:
+        return self.audience == self.Audience.MEMBERS
+
+    @property
+    def is_for_a_program(self) -> bool:
+        return self.audience == self.Audience.PROGRAM
+
+    # --- the status -----------------------------------------------------------------
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == self.Status.FINISHED
+
+    def has_started(self, now=None) -> bool:
+        return self.starts_at <= (now or timezone.now())
+
+    def is_over(self, now=None) -> bool:
+        """Finished, or past its end (whatever the secretariat has marked yet)."""
+        return self.is_finished or self.ends_at < (now or timezone.now())
+
+    # --- state rules: the one place that decides what an event's status allows.
+    # Views ask them to refuse, templates to show; no code reads the status for
+    # this itself. tests/test_event_state_rules.py is the truth table.
 
     def can_be_published(self) -> bool:
-        return self.status == self.Status.DRAFT
+        return self.is_draft
 
     def can_be_deleted(self) -> bool:
         """A draft nobody has registered for may go altogether (with its
         sessions). Anything that was announced is cancelled instead, so that
-        the people who saw it are told. One query."""
-        return self.status == self.Status.DRAFT and not self.registrations.exists()
+        the people who saw it are told. One query, or none on a list that
+        annotated `has_registrations` (filters_manage.with_registration_counts)."""
+        if not self.is_draft:
+            return False
+        has_registrations = getattr(self, "has_registrations", None)
+        if has_registrations is None:
+            has_registrations = self.registrations.exists()
+        return not has_registrations
 
     def can_be_cancelled(self) -> bool:
         """Only a published event is called off (and its registrants told); a
         draft is deleted instead."""
-        return self.status == self.Status.PUBLISHED
+        return self.is_published
 
     def can_be_finished(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.status == self.Status.PUBLISHED and self.starts_at <= now
+        return self.is_published and self.has_started(now)
 
     def awaits_start(self, now=None) -> bool:
         """Published and not begun: too early to finish."""
-        now = now or timezone.now()
-        return self.status == self.Status.PUBLISHED and self.starts_at > now
+        return self.is_published and not self.has_started(now)
 
-    def offers_thanks_mail(self) -> bool:
+    def can_send_thanks(self) -> bool:
         """A finished event can send the thanks mail to whoever has not had it
         yet (after check-in records were corrected)."""
-        return self.status == self.Status.FINISHED
+        return self.is_finished
 
-    def takes_checkin(self) -> bool:
-        return self.status == self.Status.PUBLISHED
+    def can_check_in(self) -> bool:
+        """受付 on the day, and its corrections afterwards (before the thanks
+        mail goes to whoever has not had it). A draft and a cancelled event
+        had nobody attend."""
+        return self.status in ANNOUNCED_EVENT_STATUSES
+
+    def can_send_bulk_message(self) -> bool:
+        """The registrants of an announced event may be written to, also after
+        it was cancelled or held; a draft has nobody to write to."""
+        return not self.is_draft
+
+    def can_add_registrations(self) -> bool:
+        """The secretariat registers people (and changes or cancels their
+        registrations on their behalf) while the event is published, at any
+        time of its registration window and on the day."""
+        return self.is_published
+
+    def registration_window(self, now=None) -> RegistrationWindow:
+        """Whether members and the public may register (and change their
+        registration) now: published, not ended, within the opening and closing
+        times. Without a closing time registration stays open until the meeting ends."""
+        now = now or timezone.now()
+        if not self.is_published or self.ends_at <= now:
+            return RegistrationWindow.CLOSED
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return RegistrationWindow.NOT_YET
+        if self.registration_closes_at and now >= self.registration_closes_at:
+            return RegistrationWindow.CLOSED
+        return RegistrationWindow.OPEN
+
+    def can_take_registrations(self, now=None) -> bool:
+        return self.registration_window(now) == RegistrationWindow.OPEN
 
     def notifies_changes(self) -> bool:
         """Are registrants told when the date, place or online link changes?
         Only while the event is announced and still to be held."""
-        return self.status == self.Status.PUBLISHED
+        return self.is_published
+
+    def takes_attendance_records(self, now=None) -> bool:
+        """May attendance be recorded (imported) for this event? Only once it
+        has been held: published or finished, and started. A draft, a
+        cancelled meeting and one still to come had nobody attend."""
+        return self.status in ANNOUNCED_EVENT_STATUSES and self.has_started(now)
+
+    def is_still_to_be_held(self, now=None) -> bool:
+        """Announced and not over: people may still come (the seats left, the
+        registration box and the online notice are shown; a registrant may
+        still withdraw)."""
+        return self.is_published and not self.is_over(now)
 
     @property
     def is_relay_meeting(self) -> bool:
@@ -188,23 +312,16 @@ class Event(models.Model):
         return (
             self.kind == self.Kind.EXCHANGE
             and host is not None
-            and host.kind == Organisation.Kind.MUNICIPALITY
-        )
-
-    def takes_attendance_records(self, now=None) -> bool:
-        """May attendance be recorded (imported) for this event? Only once it
-        has been held: published or finished, and started. A draft, a
-        cancelled meeting and one still to come had nobody attend."""
-        now = now or timezone.now()
-        return (
-            self.status in (self.Status.PUBLISHED, self.Status.FINISHED) and self.starts_at <= now
+            and host.kind == OrganisationKind.MUNICIPALITY
         )
 
 
 class Session(models.Model):
     """A breakout theme (分科会・テーマ別ディスカッション) with its own capacity."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("イベント")
+    )
     title = models.CharField(_("テーマ"), max_length=200)
     description = models.TextField(_("説明"), blank=True)
     capacity = models.PositiveIntegerField(_("定員"), null=True, blank=True)
@@ -218,26 +335,73 @@ class Session(models.Model):
     def __str__(self):
         return self.title
 
+    @property
+    def seats_left(self) -> int | None:
+        """Seats left, on a session annotated with its confirmed count
+        (`taken`, forms.sessions_with_seats); None without a limit."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.taken, 0)
 
-class Registration(models.Model):
-    class Mode(models.TextChoices):
-        VENUE = "venue", _("会場")
-        ONLINE = "online", _("オンライン")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("メール確認待ち")
-        CONFIRMED = "confirmed", _("参加確定")
-        WAITLISTED = "waitlisted", _("キャンセル待ち")
-        CANCELLED = "cancelled", _("キャンセル")
+class RegistrationState:
+    """What a registration's (or a guest request's) status, mode and 懇親会
+    say, for code and templates (`registration.is_confirmed`), so that nothing
+    compares the stored strings."""
 
-    class SocialStatus(models.TextChoices):
-        NONE = "none", _("参加しない")
-        CONFIRMED = "confirmed", _("参加確定")
-        WAITLISTED = "waitlisted", _("キャンセル待ち")
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RegistrationStatus.PENDING
 
-    ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED, Status.WAITLISTED)
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == RegistrationStatus.CONFIRMED
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == RegistrationStatus.WAITLISTED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == RegistrationStatus.CANCELLED
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_REGISTRATION_STATUSES
+
+    @property
+    def is_online(self) -> bool:
+        return self.mode == RegistrationMode.ONLINE
+
+    @property
+    def is_venue(self) -> bool:
+        return self.mode == RegistrationMode.VENUE
+
+    @property
+    def wants_social(self) -> bool:
+        """Asked for the 懇親会 (confirmed there or waiting for a place)."""
+        return self.social != SocialStatus.NONE
+
+    @property
+    def has_social_seat(self) -> bool:
+        return self.social == SocialStatus.CONFIRMED
+
+    @property
+    def is_social_waitlisted(self) -> bool:
+        return self.social == SocialStatus.WAITLISTED
+
+
+class Registration(RegistrationState, models.Model):
+    # The choices live in events/enums.py; these names are kept for callers.
+    Mode = RegistrationMode
+    Status = RegistrationStatus
+    SocialStatus = SocialStatus
+
+    ACTIVE_STATUSES = ACTIVE_REGISTRATION_STATUSES
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("イベント")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -274,7 +438,9 @@ class Registration(models.Model):
     attended = models.BooleanField(_("出席"), default=False)
     attended_at = models.DateTimeField(_("受付日時"), null=True, blank=True)
     # Public registrants confirm by an e-mailed link; only its hash is stored.
-    confirmation_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirmation_token_hash = models.CharField(
+        _("確認リンクのハッシュ"), max_length=64, blank=True, db_index=True
+    )
     created_at = models.DateTimeField(_("申込日時"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     cancelled_at = models.DateTimeField(_("キャンセル日時"), null=True, blank=True)
@@ -309,7 +475,7 @@ class Registration(models.Model):
             # so that double clicks and concurrent requests cannot create two.
             models.UniqueConstraint(
                 fields=["event", "user"],
-                condition=~Q(status="cancelled"),
+                condition=~Q(status=RegistrationStatus.CANCELLED),
                 name="registration_one_active_per_user",
             ),
         ]
@@ -324,10 +490,6 @@ class Registration(models.Model):
         return f"{self.user} @ {self.event}"
 
     @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
-
-    @property
     def changed_on_behalf(self) -> bool:
         return self.changed_by_id is not None and self.changed_by_id != self.user_id
 
@@ -335,20 +497,38 @@ class Registration(models.Model):
     def cancelled_on_behalf(self) -> bool:
         return self.cancelled_by_id is not None and self.cancelled_by_id != self.user_id
 
+    # --- state rules (with the event's): who may change or cancel it now ---------
+
     def can_be_changed_by_secretariat(self) -> bool:
         """Mode, session and 懇親会 can be changed while the event is published
         and the registration holds (or waits for) a seat; an unconfirmed guest
         registration is the visitor's to confirm first."""
-        return self.event.status == Event.Status.PUBLISHED and self.status in (
-            self.Status.CONFIRMED,
-            self.Status.WAITLISTED,
-        )
+        return self.event.can_add_registrations() and self.status in DECIDED_REGISTRATION_STATUSES
 
     def can_be_cancelled_by_secretariat(self) -> bool:
-        return self.event.status == Event.Status.PUBLISHED and self.is_active
+        return self.event.can_add_registrations() and self.is_active
+
+    def can_be_changed_by_owner(self, now=None) -> bool:
+        """The person changes mode, session or 懇親会 themselves within the
+        registration window (an unconfirmed guest registration is confirmed
+        first)."""
+        return self.status in DECIDED_REGISTRATION_STATUSES and self.event.can_take_registrations(
+            now
+        )
+
+    def can_be_cancelled_by_owner(self, now=None) -> bool:
+        """The person withdraws until the meeting is over, also after the
+        registration window closed."""
+        return self.is_active and self.event.is_still_to_be_held(now)
+
+    def waitlist_position(self) -> int | None:
+        """1 for the first in line, None when not waiting (one query)."""
+        if not self.is_waitlisted:
+            return None
+        return Registration.objects.waiting_ahead_of(self).count() + 1
 
 
-class GuestRequest(models.Model):
+class GuestRequest(RegistrationState, models.Model):
     """A registration from the public form for an address that already
     belongs to an account, waiting for the link e-mailed to that address.
 
@@ -360,7 +540,9 @@ class GuestRequest(models.Model):
     discards it. The fields mirror a pending Registration so that the same
     mail and confirmation page can show it."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="guest_requests")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="guest_requests", verbose_name=_("イベント")
+    )
     email = models.EmailField(_("メールアドレス"))
     full_name = models.CharField(_("氏名"), max_length=80, blank=True)
     full_name_kana = models.CharField(_("氏名（かな）"), max_length=120, blank=True)
@@ -368,8 +550,8 @@ class GuestRequest(models.Model):
     mode = models.CharField(
         _("参加方法"),
         max_length=10,
-        choices=Registration.Mode.choices,
-        default=Registration.Mode.VENUE,
+        choices=RegistrationMode.choices,
+        default=RegistrationMode.VENUE,
     )
     session = models.ForeignKey(
         Session,
@@ -383,16 +565,18 @@ class GuestRequest(models.Model):
     social = models.CharField(
         _("懇親会"),
         max_length=10,
-        choices=Registration.SocialStatus.choices,
-        default=Registration.SocialStatus.NONE,
+        choices=SocialStatus.choices,
+        default=SocialStatus.NONE,
     )
     question = models.TextField(_("事前質問（困っていること・知りたいこと）"), blank=True)
-    confirmation_token_hash = models.CharField(max_length=64, db_index=True)
+    confirmation_token_hash = models.CharField(
+        _("確認リンクのハッシュ"), max_length=64, db_index=True
+    )
     created_at = models.DateTimeField(_("申込日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     # What the shared mail templates read of a registration.
-    status = Registration.Status.PENDING
+    status = RegistrationStatus.PENDING
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -411,10 +595,13 @@ class CalendarFeed(models.Model):
     """A secret URL serving the events a person registered for (.ics)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+        verbose_name=_("利用者"),
     )
-    token = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    token = models.CharField(_("配信URLのトークン"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("カレンダー配信")

@@ -14,6 +14,7 @@ confirmed for online participation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -49,6 +50,25 @@ def online_link_key(registration: Registration) -> str:
 
 def thanks_key(registration: Registration) -> str:
     return event_key(registration.event_id, "thanks", registration.pk)
+
+
+def not_yet_queued(registrations: Iterable, key_of: Callable) -> list[Registration]:
+    """Drop the registrations whose message already exists, in one query, so a
+    second run renders and inserts nothing."""
+    registrations = list(registrations)
+    if not registrations:
+        return []
+    keys = {registration.pk: key_of(registration) for registration in registrations}
+    existing = set(
+        OutboxMessage.objects.filter(key__in=keys.values()).values_list("key", flat=True)
+    )
+    return [r for r in registrations if keys[r.pk] not in existing]
+
+
+def queue_each(registrations: Iterable, key_of: Callable, send: Callable) -> int:
+    """Send `send(registration)` to each of `registrations` whose message
+    (`key_of`) is not in the outbox yet; returns how many were queued."""
+    return sum(1 for registration in not_yet_queued(registrations, key_of) if send(registration))
 
 
 def _repeatable_key(base: str) -> str:
@@ -113,7 +133,7 @@ def _addressee(registration) -> str:
     """The name a mail opens with: the account's, once the registration is
     the account holder's own. A pending one was typed into the public form by
     anyone, so its mails open neutrally and repeat nothing of what was typed."""
-    if registration.status == Registration.Status.PENDING:
+    if registration.is_pending:
         return ""
     return registration.user.full_name
 
@@ -153,9 +173,9 @@ def _queue(
 
 def registration_result(registration: Registration) -> OutboxMessage | None:
     """Confirmation, or the news of being on the waiting list."""
-    if registration.status == Registration.Status.CONFIRMED:
+    if registration.is_confirmed:
         return _queue("confirmed", registration_key(registration, "confirmed"), registration)
-    if registration.status == Registration.Status.WAITLISTED:
+    if registration.is_waitlisted:
         return _queue("waitlisted", registration_key(registration, "waitlisted"), registration)
     return None
 
@@ -232,11 +252,7 @@ def reminder(registration: Registration, days: int) -> OutboxMessage | None:
 
 def online_link(registration: Registration) -> OutboxMessage | None:
     event = registration.event
-    if (
-        registration.status != Registration.Status.CONFIRMED
-        or registration.mode != Registration.Mode.ONLINE
-        or not event.online_url
-    ):
+    if not (registration.is_confirmed and registration.is_online and event.online_url):
         return None
     return _queue(
         "online_link", online_link_key(registration), registration, online_url=event.online_url

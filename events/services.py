@@ -23,9 +23,7 @@ affected is told through the outbox (events.notifications), queued on commit.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
-import secrets
 import uuid
 from dataclasses import dataclass, field
 
@@ -37,20 +35,30 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.templatetags.wareki import jdate
-from network.models import Membership, Organisation, User
+from core.tokens import hash_token, new_token
+from network.models import Organisation, User
 
 from . import access, notifications
+from .enums import (
+    DECIDED_REGISTRATION_STATUSES,
+    Attendance,
+    EventStatus,
+    RegistrationMode,
+    RegistrationStatus,
+    RegistrationWindow,
+    SocialStatus,
+)
 from .models import Event, GuestRequest, Registration, Session
 
-CONFIRMED = Registration.Status.CONFIRMED
-WAITLISTED = Registration.Status.WAITLISTED
-PENDING = Registration.Status.PENDING
-CANCELLED = Registration.Status.CANCELLED
-SOCIAL_NONE = Registration.SocialStatus.NONE
-SOCIAL_CONFIRMED = Registration.SocialStatus.CONFIRMED
-SOCIAL_WAITLISTED = Registration.SocialStatus.WAITLISTED
+CONFIRMED = RegistrationStatus.CONFIRMED
+WAITLISTED = RegistrationStatus.WAITLISTED
+PENDING = RegistrationStatus.PENDING
+CANCELLED = RegistrationStatus.CANCELLED
+SOCIAL_NONE = SocialStatus.NONE
+SOCIAL_CONFIRMED = SocialStatus.CONFIRMED
+SOCIAL_WAITLISTED = SocialStatus.WAITLISTED
 # Registrations that hold (or wait for) a seat; a pending guest holds nothing.
-DECIDED = (CONFIRMED, WAITLISTED)
+DECIDED = DECIDED_REGISTRATION_STATUSES
 
 # The public form mails whatever address it is given: bound how often one
 # address is mailed and how often one client may send the form, so that it
@@ -87,10 +95,6 @@ def _before_write() -> None:
 # --- checks -----------------------------------------------------------------------
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _is_manager(user) -> bool:
     return user is not None and access.can_manage_events(user)
 
@@ -102,23 +106,26 @@ def _require_manager(by) -> None:
 
 def _check_open(event: Event, *, managed: bool) -> None:
     """Is the event taking registrations (and changes) now? The secretariat may
-    add or change registrations outside the window, e.g. on the day."""
-    if event.status != Event.Status.PUBLISHED:
+    add or change registrations outside the window, e.g. on the day
+    (Event.can_add_registrations); everyone else within it
+    (Event.registration_window), told why not."""
+    if not event.can_add_registrations():
         raise RegistrationError(
             _("このイベントは申し込みを受け付けていません。"), code="not_published"
         )
     if managed:
         return
     now = timezone.now()
-    if event.registration_opens_at and now < event.registration_opens_at:
+    window = event.registration_window(now)
+    if window == RegistrationWindow.NOT_YET:
         opens = timezone.localtime(event.registration_opens_at)
         raise RegistrationError(
             _("申込受付は%(when)sからです。") % {"when": f"{jdate(opens)} {opens:%H:%M}"},
             code="not_open_yet",
         )
-    if event.registration_closes_at and now >= event.registration_closes_at:
-        raise RegistrationError(_("申込受付は終了しました。"), code="closed")
-    if now >= event.ends_at:
+    if window == RegistrationWindow.CLOSED:
+        if event.registration_closes_at and now >= event.registration_closes_at:
+            raise RegistrationError(_("申込受付は終了しました。"), code="closed")
         raise RegistrationError(_("このイベントは終了しました。"), code="ended")
 
 
@@ -127,13 +134,13 @@ def _check_choice(
 ) -> Session | None:
     """Validate mode, session and 懇親会 against the event; returns the session
     re-read from the database (its capacity may have changed)."""
-    if mode not in Registration.Mode.values:
+    if mode not in RegistrationMode.values:
         raise RegistrationError(_("参加方法を選んでください。"), code="bad_mode")
-    if mode == Registration.Mode.VENUE and not event.offers_venue:
+    if mode == RegistrationMode.VENUE and not event.offers_venue:
         raise RegistrationError(
             _("このイベントは会場での参加を受け付けていません。"), code="mode_not_offered"
         )
-    if mode == Registration.Mode.ONLINE and not event.offers_online:
+    if mode == RegistrationMode.ONLINE and not event.offers_online:
         raise RegistrationError(
             _("このイベントはオンラインでの参加を受け付けていません。"), code="mode_not_offered"
         )
@@ -151,27 +158,31 @@ def _check_choice(
 def _organisation_for(user: User, organisation: Organisation | None) -> Organisation | None:
     """The organisation a member registers for: their only one by default; with
     several they choose; it must be one of theirs."""
-    memberships = list(
-        Membership.objects.filter(user=user, organisation__is_active=True).select_related(
-            "organisation"
-        )
-    )
+    organisations = list(access.registering_organisations(user).order_by("pk"))
     if organisation is None:
-        if len(memberships) == 1:
-            return memberships[0].organisation
-        if memberships:
+        if len(organisations) == 1:
+            return organisations[0]
+        if organisations:
             raise RegistrationError(
                 _("どの所属組織として参加するか選んでください。"), code="organisation_required"
             )
         return None
-    for membership in memberships:
-        if membership.organisation_id == organisation.pk:
-            return membership.organisation
+    for candidate in organisations:
+        if candidate.pk == organisation.pk:
+            return candidate
     raise RegistrationError(_("選択した組織に所属していません。"), code="bad_organisation")
 
 
-def _may_change(registration: Registration, by) -> bool:
-    return by is not None and (by.pk == registration.user_id or _is_manager(by))
+def _save_new(registration: Registration) -> None:
+    """Write a registration that takes its place now. A savepoint: the partial
+    unique index turns a concurrent duplicate into a refusal, and the
+    caller's transaction stays usable."""
+    _before_write()
+    try:
+        with transaction.atomic():
+            registration.save()
+    except IntegrityError as exc:
+        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate") from exc
 
 
 # --- seats --------------------------------------------------------------------------
@@ -321,16 +332,7 @@ def register(
     e-mailed link is opened; it is returned with `.raw_token` set."""
     event = _lock_event(event.pk)
     managed = not guest and by is not None and _is_manager(by)
-    _check_open(event, managed=managed)
-    if not user.is_active:
-        raise RegistrationError(_("このアカウントではお申し込みいただけません。"), code="inactive")
-    if guest:
-        if event.audience != Event.Audience.PUBLIC:
-            raise RegistrationError(_("このイベントは一般公開されていません。"), code="not_public")
-    elif not managed and not (
-        access.may_register(user, event) and access.may_see_event(user, event)
-    ):
-        raise RegistrationError(_("このイベントにはお申し込みいただけません。"), code="not_allowed")
+    _check_registrant(event, user, guest=guest, managed=managed)
     session = _check_choice(event, mode=mode, session=session, social=social)
     organisation = None if guest else _organisation_for(user, organisation)
     if not guest:
@@ -360,19 +362,28 @@ def register(
     else:
         registration.status = CONFIRMED if _has_room(event, mode, session) else WAITLISTED
         registration.social = _social_status(event, social)
-    _before_write()
-    try:
-        # A savepoint: the partial unique index turns a concurrent duplicate into
-        # a refusal, and the caller's transaction stays usable.
-        with transaction.atomic():
-            registration.save()
-    except IntegrityError as exc:
-        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate") from exc
+    _save_new(registration)
     if guest:
         notifications.guest_confirm(registration, registration.raw_token)
     else:
         notifications.registration_result(registration)
     return registration
+
+
+def _check_registrant(event: Event, user: User, *, guest: bool, managed: bool) -> None:
+    """May `user` be registered for `event` now: the window (not for the
+    secretariat), an active account, and the audience (the public form for
+    public events only; a member for an event they may see)."""
+    _check_open(event, managed=managed)
+    if not user.is_active:
+        raise RegistrationError(_("このアカウントではお申し込みいただけません。"), code="inactive")
+    if guest:
+        if not event.is_public:
+            raise RegistrationError(_("このイベントは一般公開されていません。"), code="not_public")
+    elif not managed and not (
+        access.may_register(user, event) and access.may_see_event(user, event)
+    ):
+        raise RegistrationError(_("このイベントにはお申し込みいただけません。"), code="not_allowed")
 
 
 def _discard_unconfirmed_guest(event: Event, user: User) -> None:
@@ -490,7 +501,7 @@ def register_guest(
 
 def _check_guest_event(event: Event) -> None:
     _check_open(event, managed=False)
-    if event.audience != Event.Audience.PUBLIC:
+    if not event.is_public:
         raise RegistrationError(_("このイベントは一般公開されていません。"), code="not_public")
 
 
@@ -509,8 +520,7 @@ def _apply_choices(target, event, *, mode, session, social, question, organisati
 def _new_token(target) -> None:
     """A new confirmation link: only its hash is stored; the token itself
     travels in the mail and is handed back through `.raw_token`."""
-    target.raw_token = secrets.token_urlsafe(32)
-    target.confirmation_token_hash = hash_token(target.raw_token)
+    target.raw_token, target.confirmation_token_hash = new_token()
 
 
 def _renew_pending(pending: Registration, **choices) -> Registration:
@@ -571,12 +581,7 @@ def _seat_guest(event: Event, registration: Registration, *, social: bool) -> Re
     # The place in the waiting list counts from the confirmation: an unconfirmed
     # address held nothing and must not jump ahead of people who waited.
     registration.created_at = timezone.now()
-    _before_write()
-    try:
-        with transaction.atomic():
-            registration.save()
-    except IntegrityError as exc:
-        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate") from exc
+    _save_new(registration)
     notifications.registration_result(registration)
     return registration
 
@@ -655,7 +660,7 @@ def change_registration(
     registration = Registration.objects.select_related("event", "user", "session").get(
         pk=registration.pk
     )
-    if not _may_change(registration, by):
+    if not access.may_change_registration(by, registration):
         raise RegistrationError(_("この申し込みは変更できません。"), code="forbidden")
     if registration.status == CANCELLED:
         raise RegistrationError(_("キャンセル済みの申し込みは変更できません。"), code="cancelled")
@@ -705,11 +710,11 @@ def cancel_registration(*, registration: Registration, by: User) -> Registration
     registration = Registration.objects.select_related("event", "user", "session").get(
         pk=registration.pk
     )
-    if not _may_change(registration, by):
+    if not access.may_change_registration(by, registration):
         raise RegistrationError(_("この申し込みはキャンセルできません。"), code="forbidden")
-    if registration.status == CANCELLED:
+    if registration.is_cancelled:
         return registration
-    if event.status != Event.Status.PUBLISHED and not _is_manager(by):
+    if not _is_manager(by) and not registration.can_be_cancelled_by_owner():
         raise RegistrationError(
             _("このイベントの申し込みはキャンセルできません。"), code="not_published"
         )
@@ -753,8 +758,16 @@ def confirm_over_capacity(*, registration: Registration, by: User) -> Registrati
 def set_attended(*, registration: Registration, attended: bool, by: User) -> Registration:
     """Check-in on the day (or undo it)."""
     _require_manager(by)
-    registration = Registration.objects.select_for_update().get(pk=registration.pk)
-    if registration.status == CANCELLED and attended:
+    registration = (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("event")
+        .get(pk=registration.pk)
+    )
+    if not registration.event.can_check_in():
+        raise RegistrationError(
+            _("受付できるのは公開中か終了したイベントだけです。"), code="not_checking_in"
+        )
+    if registration.is_cancelled and attended:
         raise RegistrationError(_("キャンセル済みの申し込みです。"), code="cancelled")
     if registration.attended != attended:
         registration.attended = attended
@@ -769,7 +782,7 @@ def fill_waitlist(*, event: Event, by: User) -> list[Registration]:
     secretariat raised a capacity; returns who was promoted (they are told)."""
     _require_manager(by)
     event = _lock_event(event.pk)
-    if event.status != Event.Status.PUBLISHED:
+    if not event.is_published:
         return []
     return _fill_and_notify(event)
 
@@ -788,7 +801,7 @@ def copy_event(*, event: Event, by: User) -> Event:
     copy.pk = None
     copy._state.adding = True
     copy.title = (_("%(title)s（コピー）") % {"title": source.title})[:200]
-    copy.status = Event.Status.DRAFT
+    copy.status = EventStatus.DRAFT
     copy.published_at = None
     copy.cancellation_reason = ""
     copy.report_url = ""
@@ -812,13 +825,13 @@ def copy_event(*, event: Event, by: User) -> Event:
 def publish_event(*, event: Event, by: User) -> Event:
     _require_manager(by)
     event = _lock_event(event.pk)
-    if event.status == Event.Status.PUBLISHED:
+    if event.is_published:
         return event
     if not event.can_be_published():
         raise RegistrationError(
             _("中止または終了したイベントは公開できません。"), code="bad_status"
         )
-    event.status = Event.Status.PUBLISHED
+    event.status = EventStatus.PUBLISHED
     event.published_at = timezone.now()
     event.save(update_fields=["status", "published_at", "updated_at"])
     return event
@@ -834,15 +847,15 @@ def cancel_event(*, event: Event, reason: str, by: User) -> Event:
     if not reason:
         raise RegistrationError(_("中止の理由を入力してください。"), code="reason_required")
     event = _lock_event(event.pk)
-    if event.status == Event.Status.CANCELLED:
+    if event.is_cancelled:
         return event
-    if event.status == Event.Status.DRAFT:
+    if event.is_draft:
         raise RegistrationError(
             _("下書きは中止にできません。不要な下書きは削除してください。"), code="draft"
         )
     if not event.can_be_cancelled():
         raise RegistrationError(_("終了したイベントは中止できません。"), code="bad_status")
-    event.status = Event.Status.CANCELLED
+    event.status = EventStatus.CANCELLED
     event.cancellation_reason = reason
     event.save(update_fields=["status", "cancellation_reason", "updated_at"])
     for registration in (
@@ -858,7 +871,7 @@ def delete_draft_event(*, event: Event, by: User) -> str:
     title. A published event is cancelled instead (its audience saw it)."""
     _require_manager(by)
     event = _lock_event(event.pk)
-    if event.status != Event.Status.DRAFT:
+    if not event.is_draft:
         raise RegistrationError(
             _("削除できるのは下書きだけです。公開したイベントは中止にしてください。"),
             code="not_draft",
@@ -895,6 +908,10 @@ class DetailChange:
     label: str
     before: str
     after: str
+
+    @property
+    def is_online_url(self) -> bool:
+        return self.field == "online_url"
 
 
 @dataclass
@@ -940,16 +957,16 @@ def _change_audience(changes: list[DetailChange]) -> Q | None:
     if "when" in fields:
         audience |= Q(status__in=DECIDED)
     if "place" in fields:
-        audience |= Q(status__in=DECIDED, mode=Registration.Mode.VENUE)
+        audience |= Q(status__in=DECIDED, mode=RegistrationMode.VENUE)
     if "online_url" in fields:
-        audience |= Q(status=CONFIRMED, mode=Registration.Mode.ONLINE)
+        audience |= Q(status=CONFIRMED, mode=RegistrationMode.ONLINE)
     return audience
 
 
 def changes_for(registration: Registration, changes: list[DetailChange]) -> list[DetailChange]:
     """The changes that concern this person (see _change_audience)."""
-    venue = registration.mode == Registration.Mode.VENUE
-    online_seat = registration.mode == Registration.Mode.ONLINE and registration.status == CONFIRMED
+    venue = registration.is_venue
+    online_seat = registration.is_online and registration.is_confirmed
     return [
         change
         for change in changes
@@ -1024,29 +1041,31 @@ def finish_event(*, event: Event, by: User) -> Event:
     Finishing again sends nothing twice."""
     _require_manager(by)
     event = _lock_event(event.pk)
-    if event.status not in (Event.Status.PUBLISHED, Event.Status.FINISHED):
-        raise RegistrationError(_("公開中のイベントだけを終了にできます。"), code="bad_status")
-    if event.starts_at > timezone.now():
+    if event.awaits_start():
         raise RegistrationError(_("開催前のイベントは終了にできません。"), code="not_started")
-    if event.status != Event.Status.FINISHED:
-        event.status = Event.Status.FINISHED
+    if not (event.can_be_finished() or event.can_send_thanks()):
+        raise RegistrationError(_("公開中のイベントだけを終了にできます。"), code="bad_status")
+    if not event.is_finished:
+        event.status = EventStatus.FINISHED
         event.save(update_fields=["status", "updated_at"])
     queue_thanks(event)
     return event
 
 
 def queue_thanks(event: Event) -> int:
-    """Queue the thanks mail for everyone who came; returns how many were new."""
+    """Queue the thanks mail for everyone who came (counted_as_present) and
+    has not had it; returns how many were new. finish_event and the periodic
+    sweep (tasks.sweep_thanks) both send through here."""
     present = Registration.objects.counted_as_present(event).select_related(
         "event", "user", "session"
     )
-    return sum(1 for registration in present if notifications.thanks(registration))
+    return notifications.queue_each(present, notifications.thanks_key, notifications.thanks)
 
 
 # --- bulk message -----------------------------------------------------------------------
 
-ATTENDANCE_PRESENT = "present"
-ATTENDANCE_ABSENT = "absent"
+ATTENDANCE_PRESENT = Attendance.PRESENT
+ATTENDANCE_ABSENT = Attendance.ABSENT
 NO_SESSION = "none"
 
 
@@ -1074,11 +1093,11 @@ def bulk_message_recipients(*, event: Event, audience: BulkAudience):
     selection behind both the preview (count, list, sample mail) and the send.
     Refuses a filter value that does not belong to the event."""
     statuses = list(dict.fromkeys(audience.statuses or ()))
-    if not statuses or any(s not in Registration.Status.values for s in statuses):
+    if not statuses or any(s not in RegistrationStatus.values for s in statuses):
         raise RegistrationError(_("送信先の申込状態を選んでください。"), code="bad_statuses")
     registrations = Registration.objects.filter(event=event, status__in=statuses)
     if audience.mode:
-        if audience.mode not in Registration.Mode.values:
+        if audience.mode not in RegistrationMode.values:
             raise RegistrationError(_("参加方法の指定が正しくありません。"), code="bad_mode")
         registrations = registrations.filter(mode=audience.mode)
     if audience.session == NO_SESSION:
@@ -1093,7 +1112,7 @@ def bulk_message_recipients(*, event: Event, audience: BulkAudience):
             raise RegistrationError(_("分科会の指定が正しくありません。"), code="bad_session")
         registrations = registrations.filter(session=session)
     if audience.social:
-        if audience.social not in Registration.SocialStatus.values:
+        if audience.social not in SocialStatus.values:
             raise RegistrationError(_("懇親会の指定が正しくありません。"), code="bad_social")
         registrations = registrations.filter(social=audience.social)
     if audience.attendance == ATTENDANCE_PRESENT:
@@ -1154,6 +1173,10 @@ def send_bulk_message(
     `message_id` (32 hex digits) names this message in the outbox keys: the
     preview step issues one, so a double-submitted send queues nothing twice."""
     _require_manager(by)
+    if not event.can_send_bulk_message():
+        raise RegistrationError(
+            _("下書きのイベントには申込者がいないため、メールを送れません。"), code="draft"
+        )
     subject = (subject or "").strip()
     body = (body or "").strip()
     if not subject or not body:

@@ -16,30 +16,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from core.models import OutboxMessage
+from core.dates import local_day_start
 
 from . import notifications, services
+from .enums import EventFormat, EventStatus, RegistrationMode, RegistrationStatus
 from .models import Event, Registration
 
 THANKS_WINDOW = datetime.timedelta(days=7)
-
-
-def _local_day_start(day: datetime.date) -> datetime.datetime:
-    """Midnight of a date in the site's time zone (Asia/Tokyo), as an aware datetime."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def _not_yet_queued(registrations, key_of) -> list[Registration]:
-    """Drop the registrations whose message already exists, in one query, so a
-    second run renders and inserts nothing."""
-    registrations = list(registrations)
-    if not registrations:
-        return []
-    keys = {registration.pk: key_of(registration) for registration in registrations}
-    existing = set(
-        OutboxMessage.objects.filter(key__in=keys.values()).values_list("key", flat=True)
-    )
-    return [r for r in registrations if keys[r.pk] not in existing]
 
 
 def _registrations(**filters):
@@ -55,16 +38,16 @@ def sweep_reminders() -> int:
     for days in settings.EVENT_REMINDER_DAYS:
         day = today + datetime.timedelta(days=days)
         due = _registrations(
-            status=Registration.Status.CONFIRMED,
-            event__status=Event.Status.PUBLISHED,
-            event__starts_at__gte=_local_day_start(day),
-            event__starts_at__lt=_local_day_start(day + datetime.timedelta(days=1)),
+            status=RegistrationStatus.CONFIRMED,
+            event__status=EventStatus.PUBLISHED,
+            event__starts_at__gte=local_day_start(day),
+            event__starts_at__lt=local_day_start(day + datetime.timedelta(days=1)),
         )
-        for registration in _not_yet_queued(
-            due, lambda r, d=days: notifications.reminder_key(r, d)
-        ):
-            if notifications.reminder(registration, days):
-                queued += 1
+        queued += notifications.queue_each(
+            due,
+            lambda r, d=days: notifications.reminder_key(r, d),
+            lambda r, d=days: notifications.reminder(r, d),
+        )
     return queued
 
 
@@ -77,18 +60,14 @@ def sweep_online_links() -> int:
     now = timezone.now()
     day_after_tomorrow = timezone.localdate() + datetime.timedelta(days=2)
     due = _registrations(
-        status=Registration.Status.CONFIRMED,
-        mode=Registration.Mode.ONLINE,
-        event__status=Event.Status.PUBLISHED,
-        event__format__in=[Event.Format.ONLINE, Event.Format.HYBRID],
-        event__starts_at__lt=_local_day_start(day_after_tomorrow),
+        status=RegistrationStatus.CONFIRMED,
+        mode=RegistrationMode.ONLINE,
+        event__status=EventStatus.PUBLISHED,
+        event__format__in=[EventFormat.ONLINE, EventFormat.HYBRID],
+        event__starts_at__lt=local_day_start(day_after_tomorrow),
         event__ends_at__gt=now,
     ).exclude(event__online_url="")
-    queued = 0
-    for registration in _not_yet_queued(due, notifications.online_link_key):
-        if notifications.online_link(registration):
-            queued += 1
-    return queued
+    return notifications.queue_each(due, notifications.online_link_key, notifications.online_link)
 
 
 @shared_task
@@ -102,17 +81,9 @@ def sweep_thanks() -> int:
     now = timezone.now()
     delay = datetime.timedelta(hours=settings.EVENT_THANKS_DELAY_HOURS)
     events = Event.objects.filter(ends_at__gte=now - THANKS_WINDOW).filter(
-        Q(status=Event.Status.FINISHED) | Q(status=Event.Status.PUBLISHED, ends_at__lte=now - delay)
+        Q(status=EventStatus.FINISHED) | Q(status=EventStatus.PUBLISHED, ends_at__lte=now - delay)
     )
-    queued = 0
-    for event in events:
-        present = Registration.objects.counted_as_present(event).select_related(
-            "event", "user", "session"
-        )
-        for registration in _not_yet_queued(present, notifications.thanks_key):
-            if notifications.thanks(registration):
-                queued += 1
-    return queued
+    return sum(services.queue_thanks(event) for event in events)
 
 
 @shared_task

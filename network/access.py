@@ -6,12 +6,18 @@ which call these predicates too. Anything a user may not see answers 404.
 
 A user's roles are read once per request object (two small queries) and kept
 on the user instance.
+
+This module imports nothing of the app but its enums (the memberships are
+read through the user's reverse relation), so models and querysets can use it
+without an import cycle.
 """
 
 from dataclasses import dataclass, field
 from functools import wraps
 
 from django.http import Http404
+
+from .enums import OrganisationKind
 
 SECRETARIAT_GROUP = "secretariat"
 COMMITTEE_GROUP = "committee"
@@ -35,6 +41,10 @@ class Roles:
     def admin_of(self) -> set[int]:
         return {org_id for org_id, (_kind, admin) in self.memberships.items() if admin}
 
+    def organisations_of_kind(self, kind: OrganisationKind) -> set[int]:
+        """The active organisations of this kind the user belongs to."""
+        return {org_id for org_id, (k, _admin) in self.memberships.items() if k == kind}
+
 
 def roles(user) -> Roles:
     if user is None or not user.is_authenticated or not user.is_active:
@@ -42,13 +52,11 @@ def roles(user) -> Roles:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    from .models import Membership
-
     groups = set(user.groups.values_list("name", flat=True))
     memberships = {
         org_id: (kind, admin)
-        for org_id, kind, admin in Membership.objects.filter(
-            user=user, organisation__is_active=True
+        for org_id, kind, admin in user.memberships.filter(
+            organisation__is_active=True
         ).values_list("organisation_id", "organisation__kind", "is_org_admin")
     }
     result = Roles(
@@ -89,7 +97,7 @@ def is_member(user) -> bool:
 def is_municipal_member(user) -> bool:
     """May see 自治体-only events and topics."""
     r = roles(user)
-    return r.secretariat or r.committee or "municipality" in r.member_of_kinds
+    return r.secretariat or r.committee or OrganisationKind.MUNICIPALITY in r.member_of_kinds
 
 
 def is_org_admin(user) -> bool:
@@ -110,14 +118,42 @@ def can_manage_organisation(user, organisation) -> bool:
 
 
 def can_manage_network(user) -> bool:
-    """Create organisations, review join requests, manage every membership."""
+    """Create organisations, review join requests, manage every membership;
+    set an organisation's kind, flags and 振興局 (the longer profile form)."""
     return roles(user).secretariat
+
+
+def can_view_organisation(user, organisation) -> bool:
+    """Open an organisation's page (one row of Organisation.objects.visible_to):
+    members see active organisations, the secretariat every one."""
+    r = roles(user)
+    if r.secretariat:
+        return True
+    return organisation.is_active and is_member(user)
 
 
 def can_see_contact_details(user, organisation) -> bool:
     """Members' e-mail addresses are shown to the organisation's own admins
     and the secretariat, not to the whole network."""
     return can_manage_organisation(user, organisation)
+
+
+def can_demote_or_remove(user, membership) -> bool:
+    """Take the admin flag from this membership, or remove it, on the staff
+    pages of an organisation the user manages. An organisation keeps at least
+    one admin: an org admin hands the flag to a colleague first; only the
+    secretariat may leave an organisation without one. Inside a transaction
+    this locks the other admins' rows (Membership.is_last_admin), so two
+    admins demoting each other cannot both succeed."""
+    if not can_manage_organisation(user, membership.organisation):
+        return False
+    return roles(user).secretariat or not membership.is_last_admin()
+
+
+def can_use_admin_site(user) -> bool:
+    """Reach the Django admin site at all (what each model allows is its
+    permissions' business): an active staff account, as Django's admin asks."""
+    return bool(user is not None and user.is_active and getattr(user, "is_staff", False))
 
 
 # --- account privileges (the admin site) ------------------------------------------

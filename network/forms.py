@@ -1,7 +1,6 @@
 """Forms for organisation profiles and staff management."""
 
 from django import forms
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from core import forms as site_forms
@@ -78,24 +77,9 @@ class OrganisationManageForm(OrganisationProfileForm):
 
 
 def organisation_form_class(user):
-    return OrganisationManageForm if access.is_secretariat(user) else OrganisationProfileForm
-
-
-def _other_admins(membership):
-    admins = Membership.objects.filter(
-        organisation_id=membership.organisation_id, is_org_admin=True
-    ).exclude(pk=membership.pk)
-    # Inside a transaction (the views validate in one) the rows are locked, so
-    # two admins demoting each other at the same moment cannot both succeed.
-    # Outside one (a confirmation page's GET) a plain read is enough.
-    if transaction.get_connection().in_atomic_block:
-        admins = admins.select_for_update()
-    return admins
-
-
-def would_leave_without_admin(membership) -> bool:
-    """True when this membership holds the organisation's only admin flag."""
-    return membership.is_org_admin and not _other_admins(membership).exists()
+    if access.can_manage_network(user):
+        return OrganisationManageForm
+    return OrganisationProfileForm
 
 
 LAST_ADMIN_MESSAGE = _(
@@ -104,10 +88,9 @@ LAST_ADMIN_MESSAGE = _(
 
 
 class MembershipForm(site_forms.ModelForm):
-    """Role, experience band and admin flag of one staff member.
-
-    Only the secretariat may leave an organisation without an admin; an org
-    admin must hand the flag to a colleague first."""
+    """Role, experience band and admin flag of one staff member; demoting
+    follows access.can_demote_or_remove (the last admin stays, except for the
+    secretariat)."""
 
     class Meta:
         model = Membership
@@ -125,11 +108,7 @@ class MembershipForm(site_forms.ModelForm):
         # self.instance still holds the stored flag here.
         cleaned = super().clean()
         demoting = cleaned.get("is_org_admin") is False
-        if (
-            demoting
-            and not access.is_secretariat(self.actor)
-            and would_leave_without_admin(self.instance)
-        ):
+        if demoting and not access.can_demote_or_remove(self.actor, self.instance):
             self.add_error("is_org_admin", LAST_ADMIN_MESSAGE)
         return cleaned
 
@@ -145,7 +124,7 @@ class MembershipRemoveForm(site_forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not access.is_secretariat(self.actor) and would_leave_without_admin(self.membership):
+        if not access.can_demote_or_remove(self.actor, self.membership):
             raise forms.ValidationError(LAST_ADMIN_MESSAGE, code="last_admin")
         return cleaned
 

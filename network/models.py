@@ -1,7 +1,5 @@
 """Who belongs to the network: reference data, organisations, people, roles."""
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,8 +9,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import tokens
+
+from .enums import (
+    Experience,
+    InvitationState,
+    JoinRequestStatus,
+    MunicipalityKind,
+    OrganisationKind,
+    StaffRole,
+)
 from .querysets import (
     InvitationQuerySet,
+    JoinRequestQuerySet,
     MembershipQuerySet,
     OrganisationQuerySet,
     UserManager,
@@ -41,10 +50,7 @@ class Region(models.Model):
 
 
 class Municipality(models.Model):
-    class Kind(models.TextChoices):
-        CITY = "市", _("市")
-        TOWN = "町", _("町")
-        VILLAGE = "村", _("村")
+    Kind = MunicipalityKind
 
     code = models.CharField(_("全国地方公共団体コード"), max_length=6, unique=True)
     name = models.CharField(_("名称"), max_length=20)
@@ -85,12 +91,7 @@ class Program(models.Model):
 
 
 class Organisation(models.Model):
-    class Kind(models.TextChoices):
-        MUNICIPALITY = "municipality", _("自治体")
-        CONTRACTOR = "contractor", _("受託団体")
-        SUPPORT = "support", _("支援団体")
-        GOVERNMENT = "government", _("国・関係行政")
-        OTHER = "other", _("その他")
+    Kind = OrganisationKind
 
     name = models.CharField(_("名称"), max_length=120)
     kana = models.CharField(_("かな"), max_length=200, blank=True)
@@ -229,23 +230,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Membership(models.Model):
-    class StaffRole(models.TextChoices):
-        # Keys follow network/data/staff_roles.csv, plus the municipal officer.
-        SHUNIN_SODAN = "shunin_sodan", _("主任相談支援員")
-        SODAN = "sodan", _("相談支援員")
-        SHURO = "shuro", _("就労支援員")
-        SHURO_JUNBI_TANTO = "shuro_junbi_tanto", _("就労準備支援担当者")
-        KAKEI_KAIZEN = "kakei_kaizen", _("家計改善支援員")
-        GYOSEI = "gyosei", _("行政担当者")
-        MANAGER = "manager", _("管理者・事務局")
-        OTHER = "other", _("その他")
-
-    class Experience(models.TextChoices):
-        UNDER_1 = "lt1", _("1年未満")
-        Y1_3 = "1to3", _("1〜3年")
-        Y3_5 = "3to5", _("3〜5年")
-        Y5_10 = "5to10", _("5〜10年")
-        OVER_10 = "gte10", _("10年以上")
+    StaffRole = StaffRole
+    Experience = Experience
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -278,6 +264,10 @@ class Membership(models.Model):
     def __str__(self):
         return f"{self.user} @ {self.organisation}"
 
+    def is_last_admin(self) -> bool:
+        """True when this membership holds its organisation's only admin flag."""
+        return self.is_org_admin and not Membership.objects.other_admins_of(self).exists()
+
 
 class Invitation(models.Model):
     """An invitation to set a password and join as a member of an organisation.
@@ -295,7 +285,9 @@ class Invitation(models.Model):
         related_name="+",
         verbose_name=_("招待者"),
     )
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(
+        _("トークンのハッシュ"), max_length=64, unique=True, editable=False
+    )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     expires_at = models.DateTimeField(_("有効期限"))
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
@@ -312,45 +304,51 @@ class Invitation(models.Model):
     def __str__(self):
         return str(self.membership)
 
-    @staticmethod
-    def hash_token(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-    @classmethod
-    def new_token(cls) -> tuple[str, str]:
-        token = secrets.token_urlsafe(32)
-        return token, cls.hash_token(token)
+    # The portal's one implementation of secret links (core.tokens), kept
+    # here by name for the callers that reach it through the model.
+    hash_token = staticmethod(tokens.hash_token)
+    new_token = staticmethod(tokens.new_token)
 
     @staticmethod
     def default_expiry():
         return timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS)
 
     @property
+    def state(self) -> InvitationState:
+        """Accepted before revoked before expired: a used link says so first."""
+        if self.accepted_at:
+            return InvitationState.ACCEPTED
+        if self.revoked_at:
+            return InvitationState.REVOKED
+        if self.expires_at <= timezone.now():
+            return InvitationState.EXPIRED
+        return InvitationState.PENDING
+
+    @property
     def is_usable(self) -> bool:
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and self.expires_at > timezone.now()
-        )
+        return self.state == InvitationState.PENDING
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.state == InvitationState.ACCEPTED
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.state == InvitationState.REVOKED
+
+    @property
+    def is_expired(self) -> bool:
+        return self.state == InvitationState.EXPIRED
 
     @property
     def status_label(self) -> str:
-        if self.accepted_at:
-            return _("受諾済み")
-        if self.revoked_at:
-            return _("取消済み")
-        if self.expires_at <= timezone.now():
-            return _("期限切れ")
-        return _("未受諾")
+        return self.state.label
 
 
 class JoinRequest(models.Model):
     """「ネットワークへの参加申請」 from an organisation not yet in the network."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("審査中")
-        APPROVED = "approved", _("承認")
-        DECLINED = "declined", _("見送り")
+    Status = JoinRequestStatus
 
     organisation_name = models.CharField(_("組織名"), max_length=120)
     organisation_kana = models.CharField(_("組織名（かな）"), max_length=200, blank=True)
@@ -387,6 +385,8 @@ class JoinRequest(models.Model):
     )
     created_at = models.DateTimeField(_("申請日時"), auto_now_add=True)
 
+    objects = JoinRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("参加申請")
@@ -394,3 +394,18 @@ class JoinRequest(models.Model):
 
     def __str__(self):
         return self.organisation_name
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == JoinRequestStatus.PENDING
+
+    @property
+    def is_declined(self) -> bool:
+        return self.status == JoinRequestStatus.DECLINED
+
+    def existing_organisation(self):
+        """The organisation already registered under this name and 市町村, if any:
+        approving would create it a second time."""
+        return Organisation.objects.registered_as(
+            name=self.organisation_name, municipality=self.municipality
+        ).first()

@@ -1,15 +1,25 @@
-"""Scoped querysets: views fetch through these so a forgotten filter cannot leak."""
+"""Scoped querysets: views fetch through these so a forgotten filter cannot leak.
+
+The scopes ask network.access, which imports only network.enums: no import
+cycle between models, querysets and access.
+"""
 
 from django.contrib.auth.base_user import BaseUserManager
-from django.db import models
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import models, transaction
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
 
+from core.tokens import hash_token
+
 from . import access
+from .enums import JoinRequestStatus, OrganisationKind
 
 
 class OrganisationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Members see the network's active organisations; the secretariat sees all."""
+        """Members see the network's active organisations; the secretariat sees all
+        (access.can_view_organisation, for many rows)."""
         if access.is_secretariat(user):
             return self
         if access.is_member(user):
@@ -17,17 +27,32 @@ class OrganisationQuerySet(models.QuerySet):
         return self.none()
 
     def manageable_by(self, user):
-        """Organisations whose profile and staff list the user may edit."""
+        """Organisations whose profile and staff list the user may edit
+        (access.can_manage_organisation, for many rows)."""
         if access.is_secretariat(user):
             return self
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(
-            is_active=True, memberships__user=user, memberships__is_org_admin=True
-        ).distinct()
+        # The roles hold active organisations only, read once per request.
+        return self.filter(pk__in=access.roles(user).admin_of)
 
     def municipal(self):
-        return self.filter(kind="municipality")
+        return self.filter(kind=OrganisationKind.MUNICIPALITY)
+
+    def registered_as(self, *, name: str, municipality):
+        """The organisation a new one of this name and 市町村 would duplicate
+        (the pair is unique)."""
+        return self.filter(name=name, municipality=municipality)
+
+    def active_counts_by_kind(self) -> list[tuple[str, str, int]]:
+        """(kind, label, number of active organisations) for every kind, in
+        the order of the choices, zeros included."""
+        counts = dict(
+            self.filter(is_active=True)
+            .order_by()  # the default ordering would split the GROUP BY
+            .values("kind")
+            .annotate(n=Count("pk"))
+            .values_list("kind", "n")
+        )
+        return [(value, label, counts.get(value, 0)) for value, label in OrganisationKind.choices]
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -37,6 +62,24 @@ class MembershipQuerySet(models.QuerySet):
         if access.is_member(user):
             return self.filter(organisation__is_active=True, user__is_active=True)
         return self.none()
+
+    def staff_order(self):
+        """Admins first, then by name: the order of every staff list."""
+        return self.order_by("-is_org_admin", "user__full_name_kana", "user__email", "pk")
+
+    def other_admins_of(self, membership):
+        """The other admins of the membership's organisation.
+
+        Inside a transaction (the views validate and save in one) the rows are
+        locked, so two admins demoting each other at the same moment cannot
+        both succeed. Outside one (a confirmation page's GET) a plain read is
+        enough."""
+        admins = self.filter(organisation_id=membership.organisation_id, is_org_admin=True).exclude(
+            pk=membership.pk
+        )
+        if transaction.get_connection().in_atomic_block:
+            admins = admins.select_for_update()
+        return admins
 
 
 class InvitationQuerySet(models.QuerySet):
@@ -48,9 +91,37 @@ class InvitationQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
 
+    def for_token(self, token: str):
+        """The invitation a link's token belongs to (only its hash is stored)."""
+        return self.filter(token_hash=hash_token(token))
+
+
+class JoinRequestQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status=JoinRequestStatus.PENDING)
+
+    def pending_first(self):
+        """Pending requests wait for someone to act, so they come first; then
+        the newest."""
+        return self.annotate(
+            pending_first=Case(
+                When(status=JoinRequestStatus.PENDING, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        ).order_by("pending_first", "-created_at", "-pk")
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def with_memberships(self):
+        """People who belong to at least one organisation."""
+        return self.filter(memberships__isnull=False).distinct()
+
+    def contacts(self):
+        """People known to the network who have not set a password yet."""
+        return self.filter(password__startswith=UNUSABLE_PASSWORD_PREFIX)
 
     def normalize_email(self, email):
         return super().normalize_email(email or "").strip().lower()

@@ -1,8 +1,9 @@
 """Workflows of the network app that write several rows or have side effects.
 
-Every service is keyword-only, typed and atomic. E-mails are queued with
-`delay_on_commit`, so nothing is sent for a transaction that rolls back and a
-worker never looks for rows that are not committed yet.
+Every service is keyword-only, typed and atomic. E-mails are written to the
+outbox in the same transaction (network.notifications) and delivered once it
+commits, so nothing is sent for a transaction that rolls back, and no mail is
+sent while these services hold a row lock.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import access
+from . import access, notifications
 from .models import (
     Invitation,
     JoinRequest,
@@ -24,7 +25,6 @@ from .models import (
     Program,
     User,
 )
-from .tasks import send_invitation, send_join_request_declined, send_join_request_notice
 
 # --- Invitations ------------------------------------------------------------
 
@@ -36,11 +36,14 @@ def _issue_invitation(*, membership: Membership, invited_by: User | None) -> Inv
         invited_by=invited_by,
         token_hash=token_hash,
         expires_at=Invitation.default_expiry(),
+        # The mail is queued in this transaction; the outbox row says when it left.
+        sent_at=timezone.now(),
     )
-    # Only the hash is stored, so the raw token has to travel with the task.
-    send_invitation.delay_on_commit(invitation.pk, token)
+    # Only the hash is stored on the invitation; the raw token travels in the
+    # outbox row until the mail is sent (decision 0005).
+    notifications.invitation_link(invitation, token)
     # Kept on the instance (never saved) for callers that need the link now,
-    # e.g. tests; after this call it exists only in the e-mail.
+    # e.g. tests; once the mail is sent it exists only in the mailbox.
     invitation.raw_token = token
     return invitation
 
@@ -117,11 +120,12 @@ def resend_invitation(*, invitation: Invitation, resent_by: User | None) -> Invi
     token, token_hash = Invitation.new_token()
     locked.token_hash = token_hash
     locked.expires_at = Invitation.default_expiry()
-    locked.sent_at = None
+    locked.sent_at = timezone.now()
     if resent_by is not None:
         locked.invited_by = resent_by
     locked.save(update_fields=["token_hash", "expires_at", "sent_at", "invited_by"])
-    send_invitation.delay_on_commit(locked.pk, token)
+    # Also gives up the old link's mail if it is still waiting.
+    notifications.invitation_link(locked, token)
     locked.raw_token = token
     return locked
 
@@ -147,6 +151,8 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User | None) -> Org
     membership = locked.membership
     organisation = membership.organisation
     user = membership.user
+    # A link mail still waiting must not go out for a withdrawn invitation.
+    notifications.withdraw_invitation(locked)
     membership.delete()
     access.forget_roles(user)
     return organisation
@@ -203,7 +209,7 @@ def create_join_request(
         message=message.strip(),
     )
     join_request.programs.set(programs)
-    send_join_request_notice.delay_on_commit(join_request.pk)
+    notifications.join_request_notice(join_request)
     return join_request
 
 
@@ -233,9 +239,7 @@ def approve_join_request(*, join_request: JoinRequest, decided_by: User) -> Join
         code="duplicate_organisation",
         params={"name": locked.organisation_name, "municipality": locked.municipality.name},
     )
-    if Organisation.objects.filter(
-        name=locked.organisation_name, municipality=locked.municipality
-    ).exists():
+    if locked.existing_organisation() is not None:
         raise duplicate
     try:
         with transaction.atomic():
@@ -281,5 +285,5 @@ def decline_join_request(
     locked.decided_by = decided_by
     locked.decided_at = timezone.now()
     locked.save(update_fields=["status", "decline_reason", "decided_by", "decided_at"])
-    send_join_request_declined.delay_on_commit(locked.pk)
+    notifications.join_request_declined(locked)
     return locked

@@ -6,13 +6,22 @@
   with fewer than MIN_CELL respondents is suppressed, with its complements.
 - An org admin reads the individual answers given for their own organisation
   (named surveys only).
-- Respondents answer through their secret invitation link, logged in or not.
+- Respondents answer through their secret invitation link, logged in or not;
+  a member finds the invitations addressed to them or their organisations.
+
+This module imports nothing of the app but its enums (surveys are read through
+the objects handed in), so models and querysets can use it without a cycle.
+tests/test_survey_access_rules.py tests every function here as a unit, over
+the named actors and survey states.
 """
 
+from django.db.models import Q
 from django.utils import timezone
 
 from network import access as network_access
 from network.access import require
+
+from .enums import SurveyStatus
 
 MIN_CELL = 3
 
@@ -47,23 +56,43 @@ def sees_live_results(user) -> bool:
 def may_read_results(user, survey) -> bool:
     """The aggregates of this (visible) survey, now. Same rule as
     results_released, for one survey already fetched."""
+    if not can_view_results(user):
+        return False
     if sees_live_results(user):
         return True
-    return survey.status == survey.Status.PUBLISHED and survey.is_closed
+    return survey.status == SurveyStatus.PUBLISHED and survey.is_closed
 
 
 def results_released(queryset, user):
     """The surveys whose aggregates `user` may read now (see sees_live_results)."""
-    from .models import Survey
-
     queryset = visible_surveys(queryset, user)
     if sees_live_results(user):
         return queryset
-    return queryset.filter(status=Survey.Status.PUBLISHED, closes_at__lte=timezone.now())
+    return queryset.filter(status=SurveyStatus.PUBLISHED, closes_at__lte=timezone.now())
+
+
+def sees_free_texts(user) -> bool:
+    """The words of free-text answers (and of 「その他」): the secretariat only;
+    everyone else reads how many there are."""
+    return can_manage_surveys(user)
+
+
+def sees_text_respondents(user, survey) -> bool:
+    """Who wrote a free text, beside it on the results page: a named survey's,
+    for those who read the texts."""
+    return sees_free_texts(user) and sees_individual_answers(user, survey)
+
+
+def may_export_answers(user, survey) -> bool:
+    """The answers export (one row per response): the secretariat. An
+    anonymous survey's rows carry no respondent (surveys.exports)."""
+    return can_manage_surveys(user)
 
 
 def can_view_organisation_responses(user, survey, organisation) -> bool:
-    if survey.anonymous:
+    """What was answered for one organisation: a published, named survey's,
+    for the secretariat and the organisation's admins."""
+    if survey.anonymous or survey.status != SurveyStatus.PUBLISHED:
         return False
     if can_manage_surveys(user):
         return True
@@ -76,77 +105,29 @@ def visible_surveys(queryset, user):
     return queryset.none()
 
 
+# --- answering ------------------------------------------------------------------
+
+
+def addressed_invitations(queryset, user):
+    """The invitations a member finds on their アンケート page: of published
+    surveys, their own (person unit) and their active organisations'
+    (organisation unit). Anyone else: none."""
+    roles = network_access.roles(user)
+    if not roles.authenticated:
+        return queryset.none()
+    return queryset.filter(survey__status=SurveyStatus.PUBLISHED).filter(
+        Q(user_id=user.pk) | Q(user__isnull=True, organisation_id__in=list(roles.memberships))
+    )
+
+
+def answers_as_member(user, invitation) -> bool:
+    """A logged-in member of the invited organisation answering an
+    organisation's survey is kept on a named response as the person who
+    answered; anyone else holding the link answers as the organisation."""
+    if invitation.user_id is not None or not invitation.organisation_id:
+        return False
+    return invitation.organisation_id in network_access.roles(user).memberships
+
+
 surveys_manager_required = require(can_manage_surveys)
 results_required = require(can_view_results)
-
-
-# --- dashboard and needs register (committee and secretariat) ------------------
-
-
-def can_view_dashboard(user) -> bool:
-    return network_access.can_view_dashboard(user)
-
-
-def can_triage_needs(user) -> bool:
-    """The committee and the secretariat sort needs into the seven functions."""
-    return network_access.can_view_dashboard(user)
-
-
-def sees_need_raiser(user, need) -> bool:
-    """Who raised a need is shown to the secretariat and to the person who raised it."""
-    return network_access.is_secretariat(user) or (
-        user.is_authenticated and need.raised_by_id == user.pk
-    )
-
-
-def raisable_registrations(queryset, user):
-    """The registrations whose 事前質問 `user` may read in the needs register's
-    candidate list (those with a question), and so may raise as a need (raising copies the text into the register, which
-    the whole committee reads): one queryset for both, so posting an id can
-    never reach what the list hides.
-
-    The committee: registrations of published (or finished) meetings that
-    are not pending, so neither a guest's unconfirmed registration (anyone
-    can type one on the public form) nor a draft meeting's. The secretariat
-    reads every registration on the event's registration list already, so
-    its list and its raising cover them all."""
-    if not can_triage_needs(user):
-        return queryset.none()
-    if can_manage_surveys(user):
-        return queryset
-    from events.models import Event, Registration
-
-    return queryset.exclude(status=Registration.Status.PENDING).exclude(
-        event__status=Event.Status.DRAFT
-    )
-
-
-def raisable_answers(queryset, user, *, by_id: bool):
-    """The free-text answers `user` may raise as a need: submitted answers,
-    for those who read their content (the secretariat; see may_raise_from).
-    By id only for named surveys: an anonymous survey's answers are named by
-    their question and text, because ids follow the order answers came in,
-    which set beside the invitations' answer times would tell who wrote what
-    (the results list anonymous texts in text order for the same reason)."""
-    if not may_raise_from(user, "answer"):
-        return queryset.none()
-    queryset = queryset.filter(response__submitted_at__isnull=False)
-    if by_id:
-        queryset = queryset.filter(response__survey__anonymous=False)
-    return queryset
-
-
-def may_raise_from(user, source: str) -> bool:
-    """The committee and the secretariat raise needs. Free-text survey answers
-    are read by the secretariat only (the committee sees their number, not
-    their content: surveys.results), so only the secretariat raises from one —
-    otherwise posting answer ids would read them one by one. Once raised, the
-    need's text is the register's to share."""
-    if not can_triage_needs(user):
-        return False
-    if source == "answer":
-        return can_manage_surveys(user)
-    return True
-
-
-dashboard_required = require(can_view_dashboard)

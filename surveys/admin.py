@@ -71,6 +71,19 @@ class SurveyAdmin(admin.ModelAdmin):
         (_("記録"), {"fields": ("created_by", "created_at", "updated_at")}),
     )
 
+    def has_delete_permission(self, request, obj=None):
+        # Survey.can_be_deleted: a published survey has sent links and may
+        # hold answers, which deleting it would take along.
+        if obj is not None and not obj.can_be_deleted:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # The bulk delete would not ask can_be_deleted of each survey.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):

@@ -6,6 +6,8 @@ in consecutive 年度 (year-over-year) and the dashboard reads its key results b
 
 from django.utils.translation import gettext_lazy as _
 
+from .enums import QuestionKind
+
 YES = "はい"
 NO = "いいえ"
 UNSURE = "どちらともいえない"
@@ -30,7 +32,7 @@ EXPECTATIONS = [
 USEFUL = {
     "key": "useful",
     "text": _("情報交換会は役に立ちましたか"),
-    "kind": "scale",
+    "kind": QuestionKind.SCALE,
     "required": True,
     "scale_min_label": _("役に立たなかった"),
     "scale_max_label": _("とても役に立った"),
@@ -38,21 +40,21 @@ USEFUL = {
 CONTINUE = {
     "key": "continue",
     "text": _("情報交換会の継続を希望しますか"),
-    "kind": "single",
+    "kind": QuestionKind.SINGLE,
     "required": True,
     "choices": [YES, NO, UNSURE],
 }
 FORMAT = {
     "key": "format",
     "text": _("今後の情報交換会に希望する形式（複数回答可）"),
-    "kind": "multiple",
+    "kind": QuestionKind.MULTIPLE,
     "choices": FORMATS,
     "allow_other": True,
 }
 COMMENTS = {
     "key": "comments",
     "text": _("ご意見・ご感想（自由記述）"),
-    "kind": "text",
+    "kind": QuestionKind.TEXT,
 }
 
 TEMPLATES = {
@@ -64,14 +66,14 @@ TEMPLATES = {
             {
                 "key": "frequency",
                 "text": _("希望する開催頻度"),
-                "kind": "single",
+                "kind": QuestionKind.SINGLE,
                 "choices": FREQUENCIES,
             },
             FORMAT,
             {
                 "key": "expectations",
                 "text": _("支援者支援に期待すること（複数回答可）"),
-                "kind": "multiple",
+                "kind": QuestionKind.MULTIPLE,
                 "choices": EXPECTATIONS,
             },
             COMMENTS,
@@ -83,7 +85,7 @@ TEMPLATES = {
             {
                 "key": "attended",
                 "text": _("今年度、情報交換会に参加したことがありますか"),
-                "kind": "single",
+                "kind": QuestionKind.SINGLE,
                 "required": True,
                 "choices": [ATTENDED, NOT_ATTENDED],
             },

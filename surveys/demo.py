@@ -37,11 +37,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.tokens import hash_token
 from events.models import Event, Registration
 from network import demo as network_demo
+from network.enums import MunicipalityKind
 from network.models import Membership, Municipality, Organisation, User
 
 from . import catalog
+from .enums import AudienceGroup
+from .mailing import invitation_token
 from .models import OTHER_CHOICE, Answer, Invitation, Question, Response, Survey
 
 FY2021 = 2021
@@ -91,12 +95,15 @@ def _formats(i: int) -> list[str]:
 
 # The seed's 主な意見, given as free comments (by respondent slot, see _plan).
 COMMENTS = [
-    ("contractor", "主任相談支援員同士のつながりが欲しい。"),
-    ("contractor", "初任者の相談員同士の場があるとよいのではないか。"),
-    ("contractor", "学習支援、一時生活の話ができる場がありそれぞれ情報交換できるとよい。"),
-    ("contractor", "各地域の就労や生活、住居等の社会資源の実情を知りたい。"),
+    (AudienceGroup.CONTRACTOR, "主任相談支援員同士のつながりが欲しい。"),
+    (AudienceGroup.CONTRACTOR, "初任者の相談員同士の場があるとよいのではないか。"),
     (
-        "municipal",
+        AudienceGroup.CONTRACTOR,
+        "学習支援、一時生活の話ができる場がありそれぞれ情報交換できるとよい。",
+    ),
+    (AudienceGroup.CONTRACTOR, "各地域の就労や生活、住居等の社会資源の実情を知りたい。"),
+    (
+        AudienceGroup.MUNICIPAL,
         "他市町村の取り組み状況や課題を伺い情報を共有することができて非常に有意義でした。",
     ),
 ]
@@ -225,7 +232,7 @@ def _contractors() -> list[Organisation]:
     missing = CONTRACTOR_ANSWERED - len(contractors)
     if missing > 0:
         # Only if seed_demo's tables ever get shorter than the seed's 32.
-        sapporo = Municipality.objects.get(name="札幌市", kind="市")
+        sapporo = Municipality.objects.get(name="札幌市", kind=MunicipalityKind.CITY)
         for i in range(missing):
             org, _created = Organisation.objects.update_or_create(
                 name=f"（デモ）効果検証アンケート回答団体 {i + 1}",
@@ -288,7 +295,7 @@ def _plan(municipal, contractors, present) -> list[Respondent]:
             r
             for r in came
             if "comments" not in r.answers
-            and (r.organisation.kind == K.MUNICIPALITY) == (group == "municipal")
+            and (r.organisation.kind == K.MUNICIPALITY) == (group == AudienceGroup.MUNICIPAL)
         ]
         pool[0].answers["comments"] = text
     return respondents
@@ -322,12 +329,8 @@ def _answer_rows(response: Response, questions: dict, answers: dict) -> list[Ans
 
 
 def _token_hash(survey: Survey, organisation: Organisation) -> str:
-    from . import services
-
-    token = services.invitation_token(
-        survey_id=survey.pk, user_id=None, organisation_id=organisation.pk
-    )
-    return Invitation.hash_token(token)
+    token = invitation_token(survey_id=survey.pk, user_id=None, organisation_id=organisation.pk)
+    return hash_token(token)
 
 
 def _invitations(
@@ -394,8 +397,31 @@ def seed_surveys() -> str:
     respondents = _plan(municipal, contractors, _present_fy2021())
     answered_at = _answered_at(survey, respondents)
     invitations = _invitations(survey, invited, answered_at)
+    _store_responses(survey, respondents, invitations, answered_at)
+    by_org = {r.organisation_id: r for r in survey.responses.all()}
+    Answer.objects.filter(response__survey=survey).delete()
+    Answer.objects.bulk_create(
+        [
+            row
+            for r in respondents
+            for row in _answer_rows(by_org[r.organisation.pk], questions, r.answers)
+        ]
+    )
+    municipal_n = sum(r.organisation.kind == K.MUNICIPALITY for r in respondents)
+    return _(
+        "アンケート: %(title)s（依頼 %(invited)d件・回答 %(answered)d件：自治体 %(municipal)d・"
+        "受託団体 %(contractors)d）"
+    ) % {
+        "title": TITLE,
+        "invited": len(invited),
+        "answered": len(respondents),
+        "municipal": municipal_n,
+        "contractors": len(respondents) - municipal_n,
+    }
 
-    # The person who answered for the organisation: its admin, else its first member.
+
+def _answerers(respondents) -> dict[int, int]:
+    """The person who answered for each organisation: its admin, else its first member."""
     answerer: dict[int, int] = {}
     for org_id, user_id in (
         Membership.objects.filter(organisation__in=[r.organisation for r in respondents])
@@ -403,7 +429,13 @@ def seed_surveys() -> str:
         .values_list("organisation_id", "user_id")
     ):
         answerer.setdefault(org_id, user_id)
+    return answerer
 
+
+def _store_responses(survey, respondents, invitations, answered_at) -> None:
+    """One submitted response per respondent, created or brought up to date
+    (idempotent: a second seed changes nothing)."""
+    answerer = _answerers(respondents)
     survey.responses.exclude(organisation__in=[r.organisation for r in respondents]).delete()
     existing = {r.organisation_id: r for r in survey.responses.all()}
     new, changed = [], []
@@ -433,24 +465,3 @@ def seed_surveys() -> str:
     Response.objects.bulk_create(new)
     Response.objects.bulk_update(changed, fields)
     survey.responses.update(started_at=F("submitted_at") - datetime.timedelta(minutes=15))
-
-    by_org = {r.organisation_id: r for r in survey.responses.all()}
-    Answer.objects.filter(response__survey=survey).delete()
-    Answer.objects.bulk_create(
-        [
-            row
-            for r in respondents
-            for row in _answer_rows(by_org[r.organisation.pk], questions, r.answers)
-        ]
-    )
-    municipal_n = sum(r.organisation.kind == K.MUNICIPALITY for r in respondents)
-    return _(
-        "アンケート: %(title)s（依頼 %(invited)d件・回答 %(answered)d件：自治体 %(municipal)d・"
-        "受託団体 %(contractors)d）"
-    ) % {
-        "title": TITLE,
-        "invited": len(invited),
-        "answered": len(respondents),
-        "municipal": municipal_n,
-        "contractors": len(respondents) - municipal_n,
-    }

@@ -23,6 +23,7 @@ from decimal import Decimal
 import tablib
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.importing import CSV, XLSX, defuse
 
@@ -31,6 +32,11 @@ from .results import SUPPRESSED, SurveyResults
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
 WHAT = ("answers", "aggregates")
+# (format, label of the aggregates link, label of the answers link) for the results page.
+FORMAT_LABELS = [
+    ("csv", gettext_lazy("集計をCSVで書き出す"), gettext_lazy("回答をCSVで書き出す")),
+    ("xlsx", gettext_lazy("集計をExcelで書き出す"), gettext_lazy("回答をExcelで書き出す")),
+]
 
 
 def format_number(value: Decimal | None) -> str:

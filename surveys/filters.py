@@ -14,46 +14,10 @@ from core.templatetags.wareki import wareki_fy
 from network.filters import QUERY_MAX_LENGTH, normalise_query, to_hiragana
 from network.models import Organisation
 
+from .enums import SurveyKind, SurveyState
 from .models import Invitation, Survey
 
 NO_ORGANISATION = "none"
-
-
-class SurveyState:
-    """What the secretariat calls a survey's state; only draft/published is
-    stored, the rest follows from the answering period."""
-
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    OPEN = "open"
-    CLOSED = "closed"
-    CHOICES = (
-        (DRAFT, _("下書き")),
-        (SCHEDULED, _("回答開始前")),
-        (OPEN, _("回答受付中")),
-        (CLOSED, _("締切済み")),
-    )
-
-    @classmethod
-    def condition(cls, state: str, now) -> Q:
-        published = Q(status=Survey.Status.PUBLISHED)
-        return {
-            cls.DRAFT: Q(status=Survey.Status.DRAFT),
-            cls.SCHEDULED: published & Q(opens_at__gt=now),
-            cls.OPEN: published & Q(opens_at__lte=now, closes_at__gt=now),
-            cls.CLOSED: published & Q(closes_at__lte=now),
-        }[state]
-
-    @classmethod
-    def of(cls, survey, now=None) -> str:
-        now = now or timezone.now()
-        if survey.status == Survey.Status.DRAFT:
-            return cls.DRAFT
-        if survey.closes_at <= now:
-            return cls.CLOSED
-        if survey.opens_at > now:
-            return cls.SCHEDULED
-        return cls.OPEN
 
 
 def _invitation_count(**conditions):
@@ -77,23 +41,16 @@ def with_invitation_counts(surveys):
     )
 
 
-def response_rate(answered: int, invited: int) -> float | None:
-    """Percentage of invitations answered, None when nobody was invited."""
-    if not invited:
-        return None
-    return round(answered * 100 / invited, 1)
-
-
 class SurveyManageFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("タイトル"), method="filter_text", max_length=QUERY_MAX_LENGTH
     )
     fiscal_year = django_filters.ChoiceFilter(label=_("年度"), empty_label=_("すべて"))
     kind = django_filters.ChoiceFilter(
-        label=_("種類"), choices=Survey.Kind.choices, empty_label=_("すべて")
+        label=_("種類"), choices=SurveyKind.choices, empty_label=_("すべて")
     )
     status = django_filters.ChoiceFilter(
-        label=_("状態"), choices=SurveyState.CHOICES, empty_label=_("すべて"), method="filter_state"
+        label=_("状態"), choices=SurveyState.choices, empty_label=_("すべて"), method="filter_state"
     )
 
     class Meta:
@@ -113,7 +70,7 @@ class SurveyManageFilter(django_filters.FilterSet):
         return queryset
 
     def filter_state(self, queryset, name, value):
-        return queryset.filter(SurveyState.condition(value, timezone.now()))
+        return queryset.in_state(SurveyState(value), timezone.now())
 
     @property
     def qs(self):

@@ -1,7 +1,9 @@
 """The secretariat's survey forms: the survey's settings and one question.
 
 These forms only check what a person typed (in Japanese); creating, copying,
-publishing and reminding go through surveys.services.
+publishing, reminding and every rule of a question (how many choices, what
+its answers and conditions need) are surveys.services', whose refusals the
+question form shows on its fields.
 """
 
 import datetime
@@ -21,8 +23,9 @@ from core.templatetags.wareki import jdate
 from events.models import Event
 from network.models import Organisation
 
+from . import services
 from .catalog import TEMPLATES
-from .models import OTHER_CHOICE, Answer, Question, Survey
+from .models import Question, Survey
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 FISCAL_YEAR_MIN = 2000
@@ -30,12 +33,12 @@ FISCAL_YEAR_MAX = 2100
 REMINDER_DAY_MIN = 1
 REMINDER_DAY_MAX = 60
 REMINDER_DAYS_MAX_COUNT = 10
-CHOICES_MAX = 30
-CHOICE_MAX_LENGTH = 200  # Answer.choice and Question.show_if_value
 NO_CONDITION = ""
 CONDITION_SEPARATOR = "|"
 # How far back the event list of the survey form reaches.
 EVENT_CHOICE_PAST = datetime.timedelta(days=2 * 366)
+# How long after a post-event survey opens it closes, when prefilled from an event.
+POST_EVENT_ANSWERING_DAYS = 14
 
 # The defaults a kind brings (DESIGN: a post-event survey asks the people who
 # came; the annual survey asks each organisation once).
@@ -56,6 +59,32 @@ KIND_DEFAULTS = {
         "template": "",
     },
 }
+
+
+def initial_from_query(params) -> dict:
+    """?kind=post_event&event=12 (a link from an event page) prefills the create form."""
+    initial: dict = {}
+    kind = params.get("kind")
+    if kind in Survey.Kind.values:
+        initial["kind"] = kind
+    event_pk = params.get("event", "")
+    if not (event_pk.isdigit() and len(event_pk) < 12):
+        return initial
+    event = Event.objects.filter(pk=int(event_pk)).first()
+    if event is None:
+        return initial
+    ends = timezone.localtime(event.ends_at)
+    initial.update(
+        {
+            "kind": Survey.Kind.POST_EVENT,
+            "event": event.pk,
+            "title": gettext("%(title)s 参加者アンケート") % {"title": event.title},
+            "fiscal_year": event.fiscal_year,
+            "opens_at": ends,
+            "closes_at": ends + datetime.timedelta(days=POST_EVENT_ANSWERING_DAYS),
+        }
+    )
+    return initial
 
 
 def _datetime_local():
@@ -270,9 +299,9 @@ class SurveyForm(site_forms.ModelForm):
             {"inputmode": "numeric", "placeholder": "7, 3"}
         )
         self.fields["fiscal_year"].widget.attrs.setdefault("inputmode", "numeric")
-        # Once invitations exist, who answers and whether it is anonymous are
-        # settled: changing them would mix differently collected answers.
-        self.locked = bool(self.instance.pk and self.instance.invitations.exists())
+        # Survey.answering_settled: changing who answers, or anonymity, would
+        # mix differently collected answers.
+        self.locked = bool(self.instance.pk and self.instance.answering_settled)
         if self.locked:
             for name in ("respondent_unit", "anonymous"):
                 self.fields[name].disabled = True
@@ -401,26 +430,6 @@ def condition_text(question, numbers: dict[int, int]) -> str:
     return gettext("%(q)sが『%(value)s』の場合のみ") % {"q": label, "value": question.show_if_value}
 
 
-def move_blocker(questions, question, direction: str) -> str | None:
-    """Why `question` cannot swap with its neighbour, or None. A condition must
-    stay on an earlier question: a question shown on Q1's answer cannot move
-    above Q1, nor Q1 below it."""
-    pks = [q.pk for q in questions]
-    if question.pk not in pks:
-        return None
-    index = pks.index(question.pk)
-    other = index - 1 if direction == "up" else index + 1
-    if not 0 <= other < len(questions):
-        return None
-    upper, lower = sorted((index, other))
-    if questions[lower].show_if_question_id == questions[upper].pk:
-        return gettext(
-            "Q%(lower)dはQ%(upper)dの答えで表示が決まるため、Q%(upper)dより前には移動できません。"
-            "先にQ%(lower)dの表示条件を変えてください。"
-        ) % {"lower": lower + 1, "upper": upper + 1}
-    return None
-
-
 def _truncate(text: str, length: int = 30) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
@@ -433,8 +442,10 @@ class QuestionForm(site_forms.ModelForm):
         label=_("選択肢"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("1行に1つ。単一選択・複数選択のときに必要です（%(max)d個まで）。")
-        % {"max": CHOICES_MAX},
+        help_text=_(
+            "1行に1つ。単一選択・複数選択のときに2つ以上必要です（%(max)d個まで。「その他」は数えません）。"
+        )
+        % {"max": services.CHOICES_MAX},
     )
     condition = forms.ChoiceField(
         label=_("表示条件"),
@@ -517,20 +528,12 @@ class QuestionForm(site_forms.ModelForm):
                     self.instance.show_if_question_id, self.instance.show_if_value
                 )
         self.fields["condition"].choices = self._condition_choices()
-        # A question that already has answers keeps its kind: the stored
-        # answers would not mean anything under another kind.
-        self.answered_choices: set[str] = set()
+        # A question that already has answers keeps its kind
+        # (services.update_question refuses another): the field is shown locked.
         self.has_answers = bool(self.instance.pk and self.instance.answers.exists())
         if self.has_answers:
             self.fields["kind"].disabled = True
             self.fields["kind"].help_text = _("回答があるため、形式は変更できません。")
-            if self.instance.has_choices:
-                self.answered_choices = set(
-                    Answer.objects.filter(question=self.instance)
-                    .exclude(choice="")
-                    .values_list("choice", flat=True)
-                    .distinct()
-                )
 
     def fieldsets(self):
         return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
@@ -566,114 +569,12 @@ class QuestionForm(site_forms.ModelForm):
         return (self.cleaned_data.get("text") or "").strip()
 
     def clean_key(self):
-        key = (self.cleaned_data.get("key") or "").strip()
-        if key and any(q.key == key and q.pk != self.instance.pk for q in self.questions):
-            raise ValidationError(
-                _("キー「%(key)s」はこのアンケートの別の質問で使われています。"),
-                code="duplicate",
-                params={"key": key},
-            )
-        return key
-
-    def clean_choices(self):
-        lines = (self.cleaned_data.get("choices") or "").splitlines()
-        choices = []
-        seen = set()
-        for line in lines:
-            choice = " ".join(line.split())
-            if not choice:
-                continue
-            if len(choice) > CHOICE_MAX_LENGTH:
-                raise ValidationError(
-                    _("選択肢は1つ%(max)d文字以内にしてください（「%(c)s」）。"),
-                    code="too_long",
-                    params={"max": CHOICE_MAX_LENGTH, "c": _truncate(choice)},
-                )
-            if choice in seen:
-                raise ValidationError(
-                    _("選択肢「%(c)s」が重複しています。"), code="duplicate", params={"c": choice}
-                )
-            seen.add(choice)
-            choices.append(choice)
-        if len(choices) > CHOICES_MAX:
-            raise ValidationError(
-                _("選択肢は%(max)d個までにしてください（いま%(n)d個）。"),
-                code="too_many",
-                params={"max": CHOICES_MAX, "n": len(choices)},
-            )
-        return choices
+        return (self.cleaned_data.get("key") or "").strip()
 
     def clean(self):
         cleaned = super().clean()
-        kind = cleaned.get("kind")
-        choices = cleaned.get("choices") or []
-        if kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
-            allow_other = cleaned.get("allow_other")
-            if not self.has_error("choices"):
-                if OTHER_CHOICE in choices and allow_other:
-                    self.add_error(
-                        "choices",
-                        _(
-                            "「その他」は「その他＋自由記入を付ける」で自動で付きます。選択肢から消してください。"
-                        ),
-                    )
-                elif len(choices) + (1 if allow_other else 0) < 2:
-                    self.add_error(
-                        "choices",
-                        _("単一選択・複数選択では、選択肢を1行に1つずつ2つ以上入力してください。"),
-                    )
-            removed = sorted(self.answered_choices - set(choices) - {OTHER_CHOICE})
-            if removed and not self.has_error("choices"):
-                self.add_error(
-                    "choices",
-                    _(
-                        "回答がある選択肢は消したり書き換えたりできません（集計が分かれてしまうため）：%(c)s"
-                    )
-                    % {"c": "、".join(f"「{c}」" for c in removed)},
-                )
-            if (
-                self.has_answers
-                and OTHER_CHOICE in self.answered_choices
-                and self.instance.allow_other
-                and not allow_other
-            ):
-                self.add_error(
-                    "allow_other", _("「その他」の回答があるため、「その他」は外せません。")
-                )
-        elif kind:
-            cleaned["choices"] = []
-            cleaned["allow_other"] = False
-        if kind and kind != Question.Kind.SCALE:
-            cleaned["scale_min_label"] = ""
-            cleaned["scale_max_label"] = ""
-        if kind:
-            self._check_dependents(kind, cleaned.get("choices") or [])
         self._clean_condition(cleaned)
         return cleaned
-
-    def _check_dependents(self, kind, choices):
-        """Questions shown on an answer to this one must still find that answer."""
-        if not self.instance.pk:
-            return
-        for question in self.questions:
-            if question.show_if_question_id != self.instance.pk:
-                continue
-            number = self.numbers.get(question.pk)
-            if kind not in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
-                self.add_error(
-                    "kind",
-                    _("Q%(n)dの表示条件にこの質問が使われているため、選択式のままにしてください。")
-                    % {"n": number},
-                )
-                return
-            if question.show_if_value not in choices and not self.has_error("choices"):
-                self.add_error(
-                    "choices",
-                    _(
-                        "Q%(n)dの表示条件で選択肢「%(c)s」が使われています。先にQ%(n)dの表示条件を変えてください。"
-                    )
-                    % {"n": number, "c": question.show_if_value},
-                )
 
     def _clean_condition(self, cleaned):
         value = cleaned.get("condition") or NO_CONDITION
@@ -687,13 +588,26 @@ class QuestionForm(site_forms.ModelForm):
         cleaned["show_if_question"] = question
         cleaned["show_if_value"] = choice
 
-    def save(self, commit=True):
-        question = super().save(commit=False)
-        question.show_if_question = self.cleaned_data.get("show_if_question")
-        question.show_if_value = self.cleaned_data.get("show_if_value", "")
-        question.survey = self.survey
-        if not question.pk:
-            question.order = max((q.order for q in self.questions), default=0) + 1
-        if commit:
-            question.save()
-        return question
+    def question_values(self) -> dict:
+        """What services.add_question / update_question take (the choices as
+        typed: the service splits and checks them)."""
+        data = self.cleaned_data
+        return {
+            "text": data["text"],
+            "kind": data["kind"],
+            "required": data.get("required", False),
+            "choices": data.get("choices", ""),
+            "allow_other": data.get("allow_other", False),
+            "scale_min_label": data.get("scale_min_label", ""),
+            "scale_max_label": data.get("scale_max_label", ""),
+            "audience": data.get("audience") or Question.Audience.ALL,
+            "help_text": data.get("help_text", ""),
+            "key": data.get("key", ""),
+            "show_if_question": data.get("show_if_question"),
+            "show_if_value": data.get("show_if_value", ""),
+        }
+
+    def add_service_error(self, error: services.SurveyError) -> None:
+        """A refusal of the question services, on the field it is about."""
+        field = services.QUESTION_ERROR_FIELDS.get(error.code)
+        self.add_error(field if field in self.fields else None, error.messages)

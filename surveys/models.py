@@ -1,8 +1,7 @@
 """Surveys: post-event questionnaires, the annual effect-verification survey
 (効果検証アンケート) and ad-hoc ones; invitations, responses and answers."""
 
-import hashlib
-import secrets
+import datetime
 
 from django.conf import settings
 from django.db import models
@@ -10,9 +9,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import tokens
 from events.models import Event
 from network.models import Organisation, Region
 
+from .enums import (
+    CHOICE_KINDS,
+    QuestionAudience,
+    QuestionKind,
+    RespondentUnit,
+    SurveyAudience,
+    SurveyKind,
+    SurveyState,
+    SurveyStatus,
+)
 from .querysets import InvitationQuerySet, ResponseQuerySet, SurveyQuerySet
 
 
@@ -21,25 +31,13 @@ def default_reminder_days():
 
 
 class Survey(models.Model):
-    class Kind(models.TextChoices):
-        POST_EVENT = "post_event", _("イベント後アンケート")
-        ANNUAL = "annual", _("年次アンケート（効果検証）")
-        ADHOC = "adhoc", _("その他のアンケート")
-
-    class Audience(models.TextChoices):
-        EVENT_ATTENDEES = "event_attendees", _("イベントの参加者")
-        ALL_ORGANISATIONS = "all_organisations", _("すべての参加組織")
-        MUNICIPAL = "municipal", _("自治体のみ")
-        CONTRACTOR = "contractor", _("受託団体のみ")
-        CHOSEN = "chosen", _("選んだ組織")
-
-    class Unit(models.TextChoices):
-        PERSON = "person", _("個人")
-        ORGANISATION = "organisation", _("組織（1組織1回答）")
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("下書き")
-        PUBLISHED = "published", _("公開")
+    # The choices live in surveys/enums.py (a leaf module); these aliases keep
+    # `Survey.Status.PUBLISHED` reading as before.
+    Kind = SurveyKind
+    Audience = SurveyAudience
+    Unit = RespondentUnit
+    Status = SurveyStatus
+    State = SurveyState
 
     title = models.CharField(_("タイトル"), max_length=200)
     introduction = models.TextField(_("はじめに"), blank=True)
@@ -105,31 +103,129 @@ class Survey(models.Model):
     @property
     def is_open(self) -> bool:
         now = timezone.now()
-        return self.status == self.Status.PUBLISHED and self.opens_at <= now < self.closes_at
+        return self.status == SurveyStatus.PUBLISHED and self.opens_at <= now < self.closes_at
 
     @property
     def is_closed(self) -> bool:
         return timezone.now() >= self.closes_at
 
     @property
+    def not_yet_open(self) -> bool:
+        return timezone.now() < self.opens_at
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == SurveyStatus.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == SurveyStatus.PUBLISHED
+
+    @property
     def by_organisation(self) -> bool:
-        return self.respondent_unit == self.Unit.ORGANISATION
+        return self.respondent_unit == RespondentUnit.ORGANISATION
+
+    @property
+    def has_chosen_audience(self) -> bool:
+        return self.audience == SurveyAudience.CHOSEN
+
+    @property
+    def for_event_attendees(self) -> bool:
+        return self.audience == SurveyAudience.EVENT_ATTENDEES
+
+    @property
+    def is_annual(self) -> bool:
+        return self.kind == SurveyKind.ANNUAL
+
+    @property
+    def answering_settled(self) -> bool:
+        """Once invitations exist, the respondent unit and anonymity stay as
+        they are: changing them would mix differently collected answers."""
+        return self.invitations.exists()
+
+    def reminder_schedule(self) -> list[tuple[int, datetime.datetime]]:
+        """(days before closing, when) of each scheduled reminder."""
+        return [
+            (day, self.closes_at - datetime.timedelta(days=day)) for day in self.reminder_days or []
+        ]
+
+    # --- what the state allows -------------------------------------------------------
+    # One rule each, for the views (which refuse), the services (which refuse
+    # again, inside their transaction) and the templates (which only show what
+    # these allow). tests/test_survey_state_rules.py has the truth table.
+
+    def state_at(self, now: datetime.datetime) -> SurveyState:
+        if self.status == SurveyStatus.DRAFT:
+            return SurveyState.DRAFT
+        if self.closes_at <= now:
+            return SurveyState.CLOSED
+        if self.opens_at > now:
+            return SurveyState.SCHEDULED
+        return SurveyState.OPEN
+
+    @property
+    def state(self) -> SurveyState:
+        return self.state_at(timezone.now())
+
+    @property
+    def can_be_edited(self) -> bool:
+        """Settings and questions, in every state: a closed survey is reopened by
+        moving its deadline (answered questions keep their kind and choices,
+        which the question rules in services see to)."""
+        return True
+
+    @property
+    def can_be_published(self) -> bool:
+        """Draft → published. Whether it has questions and a deadline still
+        ahead is the publishing service's check, with its own message."""
+        return self.state == SurveyState.DRAFT
+
+    @property
+    def can_send_invitations(self) -> bool:
+        """The publish page sends invitations until the deadline: a draft's
+        first ones (by publishing it) or more (「追加の依頼」) to audience members
+        new since publishing. Past the deadline — a closed survey, or a draft
+        copied with last year's dates — the deadline has to move first."""
+        return not self.is_closed
+
+    @property
+    def can_send_reminders(self) -> bool:
+        return self.state == SurveyState.OPEN
+
+    @property
+    def can_be_closed(self) -> bool:
+        """Stop taking answers now; a draft has nothing to close."""
+        return self.state in (SurveyState.SCHEDULED, SurveyState.OPEN)
+
+    @property
+    def can_be_reopened(self) -> bool:
+        """A closed survey takes answers again once its deadline moves later
+        (the settings page): what the close and publish pages offer."""
+        return self.state == SurveyState.CLOSED
+
+    @property
+    def can_be_copied(self) -> bool:
+        return True
+
+    @property
+    def can_be_deleted(self) -> bool:
+        """Only a draft: a published survey has sent links and may hold answers."""
+        return self.state == SurveyState.DRAFT
+
+    @property
+    def can_show_results(self) -> bool:
+        """A draft has sent nothing, so it has no results to show (who may read
+        a published survey's results, and when, is surveys.access)."""
+        return self.state != SurveyState.DRAFT
 
 
 class Question(models.Model):
-    class Kind(models.TextChoices):
-        SINGLE = "single", _("単一選択")
-        MULTIPLE = "multiple", _("複数選択")
-        SCALE = "scale", _("5段階評価")
-        TEXT = "text", _("自由記述")
-        NUMBER = "number", _("数値")
+    Kind = QuestionKind
+    Audience = QuestionAudience
 
-    class Audience(models.TextChoices):
-        ALL = "all", _("全員")
-        MUNICIPAL = "municipal", _("自治体のみ")
-        CONTRACTOR = "contractor", _("受託団体・支援団体のみ")
-
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="questions", verbose_name=_("アンケート")
+    )
     order = models.PositiveSmallIntegerField(_("順番"), default=0)
     # A stable key links the same question across surveys and years
     # (year-over-year comparison of the annual survey), e.g. "useful".
@@ -165,7 +261,35 @@ class Question(models.Model):
 
     @property
     def has_choices(self) -> bool:
-        return self.kind in (self.Kind.SINGLE, self.Kind.MULTIPLE)
+        return self.kind in CHOICE_KINDS
+
+    @property
+    def is_single(self) -> bool:
+        return self.kind == QuestionKind.SINGLE
+
+    @property
+    def is_multiple(self) -> bool:
+        return self.kind == QuestionKind.MULTIPLE
+
+    @property
+    def is_scale(self) -> bool:
+        return self.kind == QuestionKind.SCALE
+
+    @property
+    def is_text(self) -> bool:
+        return self.kind == QuestionKind.TEXT
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind == QuestionKind.NUMBER
+
+    @property
+    def for_everyone(self) -> bool:
+        return self.audience == QuestionAudience.ALL
+
+    @property
+    def for_municipalities(self) -> bool:
+        return self.audience == QuestionAudience.MUNICIPAL
 
 
 OTHER_CHOICE = "その他"
@@ -175,13 +299,16 @@ class Invitation(models.Model):
     """One per person or per organisation. The secret link works without a
     login until the response is submitted or the survey closes."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("アンケート")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="survey_invitations",
+        verbose_name=_("依頼先の人"),
     )
     organisation = models.ForeignKey(
         Organisation,
@@ -189,9 +316,10 @@ class Invitation(models.Model):
         null=True,
         blank=True,
         related_name="survey_invitations",
+        verbose_name=_("依頼先の組織"),
     )
     email = models.EmailField(_("送信先"))
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(_("リンクのハッシュ"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     last_reminded_at = models.DateTimeField(_("最終リマインド"), null=True, blank=True)
@@ -220,14 +348,18 @@ class Invitation(models.Model):
     def __str__(self):
         return f"{self.survey} → {self.email}"
 
-    @staticmethod
-    def hash_token(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+    # The portal's one way to make and hash a link's token (core.tokens).
+    hash_token = staticmethod(tokens.hash_token)
+    new_token = staticmethod(tokens.new_token)
 
-    @classmethod
-    def new_token(cls) -> tuple[str, str]:
-        token = secrets.token_urlsafe(32)
-        return token, cls.hash_token(token)
+    @property
+    def is_answered(self) -> bool:
+        return self.responded_at is not None
+
+    @property
+    def can_be_answered(self) -> bool:
+        """The link (or the member's page) takes answers now."""
+        return self.responded_at is None and self.survey.is_open
 
 
 class Response(models.Model):
@@ -237,9 +369,16 @@ class Response(models.Model):
     gave it: for anonymous surveys `invitation`, `user` and `organisation` are
     cleared on submission."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="responses", verbose_name=_("アンケート")
+    )
     invitation = models.OneToOneField(
-        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="response"
+        Invitation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="response",
+        verbose_name=_("アンケート依頼"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -247,6 +386,7 @@ class Response(models.Model):
         null=True,
         blank=True,
         related_name="survey_responses",
+        verbose_name=_("回答者"),
     )
     organisation = models.ForeignKey(
         Organisation,
@@ -254,12 +394,18 @@ class Response(models.Model):
         null=True,
         blank=True,
         related_name="survey_responses",
+        verbose_name=_("回答した組織"),
     )
     organisation_kind = models.CharField(
         _("組織種別"), max_length=20, choices=Organisation.Kind.choices, blank=True
     )
     region = models.ForeignKey(
-        Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Region,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("振興局"),
     )
     participated = models.BooleanField(_("今年度の情報交換会への参加"), null=True, blank=True)
     started_at = models.DateTimeField(_("回答開始"), auto_now_add=True)
@@ -284,8 +430,12 @@ class Answer(models.Model):
     """One row per answered value: a multiple-choice answer has one row per
     chosen option, so counts are a GROUP BY in the database."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answers", verbose_name=_("回答")
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="answers", verbose_name=_("質問")
+    )
     choice = models.CharField(_("選択肢"), max_length=200, blank=True)
     number = models.DecimalField(_("数値"), max_digits=12, decimal_places=2, null=True, blank=True)
     text = models.TextField(_("記述"), blank=True)
@@ -298,137 +448,3 @@ class Answer(models.Model):
 
     def __str__(self):
         return self.choice or self.text[:40] or str(self.number)
-
-
-class Need(models.Model):
-    """A need (課題) raised in the field, triaged into one of the seven
-    functions of 支援者支援 and followed to a result (seed: (1)→(3), then (4)–(7))."""
-
-    class Function(models.IntegerChoices):
-        NETWORK = 1, _("1 情報共有ネットワーク構築")
-        NEEDS = 2, _("2 ニーズ把握")
-        POLICY = 3, _("3 論点整理・政策提言")
-        TRAINING = 4, _("4 人材育成")
-        SUPERVISION = 5, _("5 支援者向けスーパーバイズ")
-        KNOWHOW = 6, _("6 ノウハウ提供")
-        RESOURCES = 7, _("7 社会資源の開拓")
-
-    class Status(models.TextChoices):
-        NEW = "new", _("新規")
-        SORTING = "sorting", _("整理中")
-        IN_PROGRESS = "in_progress", _("対応中")
-        PROPOSED = "proposed", _("提言済")
-        RESOLVED = "resolved", _("解決")
-        CLOSED = "closed", _("終了")
-
-    class Source(models.TextChoices):
-        REGISTRATION = "registration", _("情報交換会の事前質問")
-        ANSWER = "answer", _("アンケートの自由記述")
-        TOPIC = "topic", _("掲示板の相談")
-        MANUAL = "manual", _("手入力")
-
-    title = models.CharField(_("件名"), max_length=200)
-    text = models.TextField(_("内容"))
-    source = models.CharField(
-        _("出どころ"), max_length=20, choices=Source.choices, default=Source.MANUAL
-    )
-    source_registration = models.ForeignKey(
-        "events.Registration",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="needs",
-        verbose_name=_("事前質問の申込"),
-    )
-    source_answer = models.ForeignKey(
-        Answer,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="needs",
-        verbose_name=_("アンケートの回答"),
-    )
-    # The board (network Topic) arrives with a later issue; until then a topic
-    # need keeps its link as text.
-    source_reference = models.CharField(_("出どころの参照"), max_length=300, blank=True)
-    event = models.ForeignKey(
-        Event,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="needs",
-        verbose_name=_("関連イベント"),
-    )
-    fiscal_year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
-    function = models.PositiveSmallIntegerField(
-        _("機能"), choices=Function.choices, null=True, blank=True, db_index=True
-    )
-    status = models.CharField(
-        _("状態"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="owned_needs",
-        verbose_name=_("担当者"),
-    )
-    due_date = models.DateField(_("期限"), null=True, blank=True)
-    notes = models.TextField(_("メモ"), blank=True)
-    raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="raised_needs",
-        verbose_name=_("登録者"),
-    )
-    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name = _("課題")
-        verbose_name_plural = _("課題")
-        constraints = [
-            # One need per source item: "raise as need" twice opens the same one.
-            models.UniqueConstraint(
-                fields=["source_registration"],
-                condition=models.Q(source_registration__isnull=False),
-                name="need_one_per_registration",
-            ),
-            models.UniqueConstraint(
-                fields=["source_answer"],
-                condition=models.Q(source_answer__isnull=False),
-                name="need_one_per_answer",
-            ),
-        ]
-
-    def __str__(self):
-        return self.title
-
-    def get_absolute_url(self):
-        return reverse("dashboard:need_detail", args=[self.pk])
-
-
-class NeedUpdate(models.Model):
-    """The history of a need: every status change or note, by whom and when."""
-
-    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="updates")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    old_status = models.CharField(max_length=12, blank=True)
-    new_status = models.CharField(max_length=12, blank=True)
-    function = models.PositiveSmallIntegerField(null=True, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        verbose_name = _("課題の経過")
-        verbose_name_plural = _("課題の経過")
-
-    def __str__(self):
-        return f"{self.need} ({self.created_at:%Y-%m-%d})"

@@ -20,9 +20,12 @@ import datetime
 import re
 
 from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from core.models import OutboxMessage
 from core.outbox import queue_message
 from core.templatetags.wareki import jdate
 from network.models import Membership, Organisation
@@ -38,6 +41,23 @@ def invite_key(invitation: Invitation) -> str:
 
 def remind_key(invitation: Invitation, day: datetime.date) -> str:
     return f"survey:{invitation.survey_id}:remind:{invitation.pk}:{day.isoformat()}"
+
+
+def reminder_history(survey, days: int = 5) -> list[dict]:
+    """The last days reminders went out, with how many invitations each
+    ({"day", "count"}, newest first), read from the outbox keys: one per
+    invitation and day; extra recipients of an organisation carry a suffix
+    and are not counted."""
+    return list(
+        OutboxMessage.objects.filter(
+            key__startswith=f"survey:{survey.pk}:remind:",
+            key__regex=r":[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(count=Count("pk"))
+        .order_by("-day")[:days]
+    )
 
 
 def organisation_recipients(organisation: Organisation) -> list[str]:

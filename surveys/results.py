@@ -73,9 +73,11 @@ from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, Subquery, Val
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils.translation import gettext_lazy as _
 
+from network.enums import OrganisationKind
 from network.models import Membership, Region
 
 from . import access
+from .enums import AudienceGroup, QuestionKind, ResultDimension, SurveyKind, SurveyStatus
 from .models import OTHER_CHOICE, Answer, Invitation, Question, Response, Survey
 
 MIN_CELL = access.MIN_CELL
@@ -83,19 +85,15 @@ TEXT_LIMIT = 200
 SUPPRESSED = "—"
 
 # Audience groups: the three kinds the seed reports on.
-GROUP_OF_KIND = {"municipality": "municipal", "contractor": "contractor", "support": "contractor"}
-GROUPS = [
-    ("municipal", _("自治体")),
-    ("contractor", _("受託団体・支援団体")),
-    ("other", _("その他")),
-]
+GROUP_OF_KIND = {
+    OrganisationKind.MUNICIPALITY: AudienceGroup.MUNICIPAL,
+    OrganisationKind.CONTRACTOR: AudienceGroup.CONTRACTOR,
+    OrganisationKind.SUPPORT: AudienceGroup.CONTRACTOR,
+}
+GROUPS = AudienceGroup.choices
 
-DIMENSIONS = [
-    ("kind", _("組織種別")),
-    ("region", _("振興局")),
-    ("participation", _("参加有無")),
-]
-DIMENSION_KEYS = {key for key, _label in DIMENSIONS}
+DIMENSIONS = ResultDimension.choices
+DIMENSION_KEYS = set(ResultDimension.values)
 PARTICIPATION = [
     ("yes", _("今年度参加あり")),
     ("no", _("今年度参加なし")),
@@ -108,11 +106,15 @@ SCALE_VALUES = (5, 4, 3, 2, 1)
 
 
 def kind_group(kind: str | None) -> str:
-    return GROUP_OF_KIND.get(kind or "", "other")
+    return GROUP_OF_KIND.get(kind or "", AudienceGroup.OTHER)
 
 
 def percent(n: int, base: int) -> Decimal | None:
-    """n of base in percent, one decimal, rounded half up (22/35 → 62.9)."""
+    """n of base in percent, one decimal, rounded half up (22/35 → 62.9;
+    1/16 → 6.3, where float round() gives 6.2); None when base is 0.
+
+    The portal's one response rate and share: every cell of the results, and
+    the survey list's and overview's response rates (views/manage.py)."""
     if not base:
         return None
     return (Decimal(n) * 100 / Decimal(base)).quantize(Decimal("0.1"), ROUND_HALF_UP)
@@ -311,6 +313,18 @@ class QuestionResult:
         return self.question.kind
 
     @property
+    def is_scale(self) -> bool:
+        return self.question.is_scale
+
+    @property
+    def is_number(self) -> bool:
+        return self.question.is_number
+
+    @property
+    def is_text(self) -> bool:
+        return self.question.is_text
+
+    @property
     def has_rows(self) -> bool:
         return bool(self.rows)
 
@@ -370,6 +384,10 @@ class SurveyResults:
         return str(dict(DIMENSIONS).get(self.dimension, ""))
 
     @property
+    def by_participation(self) -> bool:
+        return self.dimension == ResultDimension.PARTICIPATION
+
+    @property
     def response_rate(self) -> str:
         return self.answered.pct_display
 
@@ -388,7 +406,7 @@ def _submitted_answers(question_ids):
 
 
 def _value_key(question: Question, choice: str, number) -> str:
-    if question.kind in (Question.Kind.SCALE, Question.Kind.NUMBER):
+    if question.kind in (QuestionKind.SCALE, QuestionKind.NUMBER):
         if number is not None:
             return str(int(number))
         return choice
@@ -396,9 +414,9 @@ def _value_key(question: Question, choice: str, number) -> str:
 
 
 def _group_key(dimension: str, kind, region_id, participated) -> str:
-    if dimension == "kind":
+    if dimension == ResultDimension.KIND:
         return kind_group(kind)
-    if dimension == "region":
+    if dimension == ResultDimension.REGION:
         return str(region_id) if region_id else UNKNOWN[0]
     if participated is None:
         return UNKNOWN[0]
@@ -409,14 +427,14 @@ def neighbour_surveys(survey: Survey, user) -> list[Survey]:
     """The annual surveys of the 年度 before and after (one each, the latest
     opened), whose aggregates `user` may read now (the committee: closed
     ones). Not an annual survey: none."""
-    if survey.kind != Survey.Kind.ANNUAL:
+    if survey.kind != SurveyKind.ANNUAL:
         return []
     found = {}
     candidates = (
         Survey.objects.results_visible_to(user)
         .filter(
-            kind=Survey.Kind.ANNUAL,
-            status=Survey.Status.PUBLISHED,
+            kind=SurveyKind.ANNUAL,
+            status=SurveyStatus.PUBLISHED,
             fiscal_year__in=[survey.fiscal_year - 1, survey.fiscal_year + 1],
         )
         .exclude(pk=survey.pk)
@@ -427,18 +445,72 @@ def neighbour_surveys(survey: Survey, user) -> list[Survey]:
     return [found[year] for year in sorted(found)]
 
 
+@dataclass(eq=False)
+class _Scope:
+    """The questions one computation reads: this survey's (`own`), the
+    neighbouring years' that share a key with them (`others`, for the
+    year-over-year figures) and everything counted (`wanted`)."""
+
+    survey_ids: list[int]
+    own: list[Question]
+    others: list[Question]
+    wanted: list[Question]
+
+
+@dataclass(eq=False)
+class _Counts:
+    """What the GROUP BY queries return, by question pk."""
+
+    responses: dict[int, int]  # submitted responses per survey
+    counts: dict[int, dict[str, int]]  # value → respondents
+    answered: dict[int, int]  # respondents who answered the question
+    choice_rows: dict[int, list[dict]]  # (value, attributes) → respondents
+    respondent_rows: dict[int, list[dict]]  # attributes → respondents
+    stats: dict[int, dict]
+    texts: dict[int, list[TextAnswer]]
+
+
 def compute(
-    survey: Survey, user, *, dimension: str | None = "kind", with_texts: bool = True
+    survey: Survey,
+    user,
+    *,
+    dimension: str | None = ResultDimension.KIND,
+    with_texts: bool = True,
 ) -> SurveyResults:
     """Everything the results page and the aggregates export show, for `user`.
     `dimension` picks the cross-tabulation (None: none); `with_texts` reads
     the free texts (for those who may see them). Callers check
     access.may_read_results first (the committee reads closed surveys only)."""
     suppress = access.must_suppress_small_cells(user)
-    show_texts = not suppress and with_texts
+    show_texts = with_texts and access.sees_free_texts(user)
     neighbours = neighbour_surveys(survey, user)
-    survey_ids = [survey.pk] + [s.pk for s in neighbours]
+    scope = _scope(survey, neighbours, suppress=suppress)
+    data = _read(survey, scope, user, show_texts=show_texts)
+    result_of = _question_results(scope, data)
+    tabs = _protect_surveys(survey, scope, data, result_of, suppress=suppress, dimension=dimension)
+    results = [result_of[q.pk] for q in scope.own]
+    if dimension:
+        _attach_crosstabs(results, scope.own, data, tabs[dimension], dimension)
+    invited, rate_rows = _rates(survey, suppress)
+    answered = Cell(data.responses.get(survey.pk, 0), invited.n)
+    if suppress and _small(answered.n):
+        answered.suppressed = True
+    return SurveyResults(
+        survey=survey,
+        suppressed=suppress,
+        show_texts=show_texts,
+        invited=invited,
+        answered=answered,
+        questions=results,
+        rate_rows=rate_rows,
+        dimension=dimension,
+        yoy=_yoy(survey, neighbours, results, scope.others, result_of) if neighbours else None,
+    )
 
+
+def _scope(survey: Survey, neighbours: list[Survey], *, suppress: bool) -> _Scope:
+    """Query 1: the questions of this survey and its neighbours."""
+    survey_ids = [survey.pk] + [s.pk for s in neighbours]
     questions = list(
         Question.objects.filter(survey_id__in=survey_ids).order_by("survey_id", "order", "pk")
     )
@@ -448,19 +520,29 @@ def compute(
     # Suppressed figures of a neighbouring year are those of its own results
     # page, which depend on all its questions (sums and show-if links).
     wanted = own + ([q for q in questions if q.survey_id != survey.pk] if suppress else others)
-    ids = [q.pk for q in wanted]
-    by_id = {q.pk: q for q in wanted}
+    return _Scope(survey_ids, own, others, wanted)
 
+
+def _grouped(rows) -> dict[int, list[dict]]:
+    by_question: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_question[row["question_id"]].append(row)
+    return by_question
+
+
+def _read(survey: Survey, scope: _Scope, user, *, show_texts: bool) -> _Counts:
+    """Queries 3–7 of the module's list, summed per question."""
+    ids = [q.pk for q in scope.wanted]
+    by_id = {q.pk: q for q in scope.wanted}
     responses = dict(
-        Response.objects.filter(survey_id__in=survey_ids, submitted_at__isnull=False)
+        Response.objects.filter(survey_id__in=scope.survey_ids, submitted_at__isnull=False)
         .values("survey_id")
         .annotate(n=Count("pk"))
         .order_by()
         .values_list("survey_id", "n")
     )
-
     choice_rows = list(
-        _submitted_answers([q.pk for q in wanted if q.kind in _COUNTED])
+        _submitted_answers([q.pk for q in scope.wanted if q.kind in _COUNTED])
         .values("question_id", "choice", "number", *_ATTRS)
         .annotate(n=Count("response_id", distinct=True))
         .order_by()
@@ -472,9 +554,33 @@ def compute(
         .annotate(n=Count("response_id", distinct=True))
         .order_by()
     )
-    stats = {
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in choice_rows:
+        question = by_id[row["question_id"]]
+        counts[question.pk][_value_key(question, row["choice"], row["number"])] += row["n"]
+    answered: dict[int, int] = defaultdict(int)
+    for row in respondent_rows:
+        answered[row["question_id"]] += row["n"]
+    texts = {}
+    if show_texts:
+        named = access.sees_text_respondents(user, survey)
+        texts = _texts(survey, [q.pk for q in scope.own], named=named)
+    return _Counts(
+        responses=responses,
+        counts=counts,
+        answered=answered,
+        choice_rows=_grouped(choice_rows),
+        respondent_rows=_grouped(respondent_rows),
+        stats=_stats(ids),
+        texts=texts,
+    )
+
+
+def _stats(question_ids) -> dict[int, dict]:
+    """Query 6: count, mean, minimum and maximum of numbers; number of texts."""
+    return {
         row["question_id"]: row
-        for row in _submitted_answers(ids)
+        for row in _submitted_answers(question_ids)
         .values("question_id")
         .annotate(
             count=Count("number"),
@@ -485,104 +591,90 @@ def compute(
         )
         .order_by()
     }
-    texts = _texts(survey, [q.pk for q in own]) if show_texts else {}
 
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in choice_rows:
-        question = by_id[row["question_id"]]
-        counts[question.pk][_value_key(question, row["choice"], row["number"])] += row["n"]
-    answered: dict[int, int] = defaultdict(int)
-    for row in respondent_rows:
-        answered[row["question_id"]] += row["n"]
-    choice_rows_of: dict[int, list] = defaultdict(list)
-    for row in choice_rows:
-        choice_rows_of[row["question_id"]].append(row)
-    respondent_rows_of: dict[int, list] = defaultdict(list)
-    for row in respondent_rows:
-        respondent_rows_of[row["question_id"]].append(row)
 
-    numbers = {q.pk: i for i, q in enumerate(own, start=1)}
-    result_of = {
+def _question_results(scope: _Scope, data: _Counts) -> dict[int, QuestionResult]:
+    numbers = {q.pk: i for i, q in enumerate(scope.own, start=1)}
+    return {
         q.pk: _question_result(
             q,
             numbers.get(q.pk, 0),
-            answered[q.pk],
-            counts.get(q.pk, {}),
-            stats.get(q.pk),
-            texts.get(q.pk, []),
+            data.answered[q.pk],
+            data.counts.get(q.pk, {}),
+            data.stats.get(q.pk),
+            data.texts.get(q.pk, []),
         )
-        for q in wanted
+        for q in scope.wanted
     }
 
-    # Which surveys' counts are protected, and over which axes: for the
-    # committee every survey shown (this one, the neighbours' year-over-year
-    # figures) over every axis, whichever the page shows, so that all views
-    # are parts of one suppressed whole; for the secretariat the
-    # cross-tabulations of an anonymous survey (its own figures stay as they are).
-    tabs: dict[str, dict[int, _Tab]] = {}
-    for sid in survey_ids:
-        results_of_survey = [result_of[q.pk] for q in wanted if q.survey_id == sid]
+
+def _protect_surveys(
+    survey: Survey,
+    scope: _Scope,
+    data: _Counts,
+    result_of: dict[int, QuestionResult],
+    *,
+    suppress: bool,
+    dimension: str | None,
+) -> dict[str, dict[int, _Tab]]:
+    """Which surveys' counts are protected, and over which axes: for the
+    committee every survey shown (this one, the neighbours' year-over-year
+    figures) over every axis, whichever the page shows, so that all views
+    are parts of one suppressed whole; for the secretariat the
+    cross-tabulations of an anonymous survey (its own figures stay as they
+    are). Returns this survey's cross-tabulations by axis."""
+    own_tabs: dict[str, dict[int, _Tab]] = {}
+    for sid in scope.survey_ids:
+        results_of_survey = [result_of[q.pk] for q in scope.wanted if q.survey_id == sid]
         protect = suppress or (sid == survey.pk and survey.anonymous)
         if protect:
-            axes = [key for key, _label in DIMENSIONS]
+            axes = list(ResultDimension.values)
         elif sid == survey.pk and dimension:
             axes = [dimension]
         else:
             axes = []
-        survey_tabs = {
-            axis: {
-                qr.question.pk: _tab(
-                    qr,
-                    axis,
-                    choice_rows_of[qr.question.pk],
-                    respondent_rows_of[qr.question.pk],
-                )
-                for qr in results_of_survey
-                if qr.question.kind in _COUNTED
-            }
-            for axis in axes
-        }
+        survey_tabs = {axis: _tabs(results_of_survey, axis, data) for axis in axes}
         if protect:
             _protect(results_of_survey, survey_tabs, suppress=suppress)
-        if sid == survey.pk and dimension:
-            tabs = survey_tabs
-
-    results = [result_of[q.pk] for q in own]
-    if dimension:
-        own_rows = [row for q in own for row in respondent_rows_of[q.pk]]
-        columns = _columns(dimension, own_rows)
-        for qr in results:
-            tab = tabs[dimension].get(qr.question.pk)
-            if tab is not None:
-                qr.crosstab = _display_tab(qr, tab, dimension, columns)
-
-    invited, rate_rows = _rates(survey, suppress)
-    answered_cell = Cell(responses.get(survey.pk, 0), invited.n)
-    if suppress and _small(answered_cell.n):
-        answered_cell.suppressed = True
-    yoy = None
-    if neighbours:
-        yoy = _yoy(survey, neighbours, results, others, result_of)
-    return SurveyResults(
-        survey=survey,
-        suppressed=suppress,
-        show_texts=show_texts,
-        invited=invited,
-        answered=answered_cell,
-        questions=results,
-        rate_rows=rate_rows,
-        dimension=dimension,
-        yoy=yoy,
-    )
+        if sid == survey.pk:
+            own_tabs = survey_tabs
+    return own_tabs
 
 
-_COUNTED = (Question.Kind.SINGLE, Question.Kind.MULTIPLE, Question.Kind.SCALE)
+def _tabs(results: list[QuestionResult], axis: str, data: _Counts) -> dict[int, _Tab]:
+    return {
+        qr.question.pk: _tab(
+            qr, axis, data.choice_rows[qr.question.pk], data.respondent_rows[qr.question.pk]
+        )
+        for qr in results
+        if qr.question.kind in _COUNTED
+    }
 
 
-def _texts(survey: Survey, question_ids) -> dict[int, list[TextAnswer]]:
-    """The latest TEXT_LIMIT free texts per question, one query. For an
-    anonymous survey no respondent attribute is read, and the texts are put in
-    text order so that their order cannot be matched with who answered when."""
+def _attach_crosstabs(
+    results: list[QuestionResult],
+    own: list[Question],
+    data: _Counts,
+    tabs: dict[int, _Tab],
+    dimension: str,
+) -> None:
+    own_rows = [row for q in own for row in data.respondent_rows[q.pk]]
+    columns = _columns(dimension, own_rows)
+    for qr in results:
+        tab = tabs.get(qr.question.pk)
+        if tab is not None:
+            qr.crosstab = _display_tab(qr, tab, dimension, columns)
+
+
+_COUNTED = (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.SCALE)
+
+
+def _texts(survey: Survey, question_ids, *, named: bool) -> dict[int, list[TextAnswer]]:
+    """The latest TEXT_LIMIT free texts per question, one query. Who wrote
+    each is read only when `named` (access.sees_text_respondents); otherwise
+    — an anonymous survey — no respondent attribute is read, and the texts are
+    put in text order so that their order cannot be matched with who answered
+    when."""
     rows = (
         _submitted_answers(question_ids)
         .exclude(text="")
@@ -596,7 +688,7 @@ def _texts(survey: Survey, question_ids) -> dict[int, list[TextAnswer]]:
         .filter(rank__lte=TEXT_LIMIT)
     )
     fields = ["question_id", "choice", "text"]
-    if not survey.anonymous:
+    if named:
         fields += [
             "response__submitted_at",
             "response__organisation__name",
@@ -606,7 +698,7 @@ def _texts(survey: Survey, question_ids) -> dict[int, list[TextAnswer]]:
     result: dict[int, list[TextAnswer]] = defaultdict(list)
     for row in rows.values(*fields):
         respondent = ""
-        if not survey.anonymous:
+        if named:
             person = row["response__user__full_name"] or row["response__user__email"] or ""
             org = row["response__organisation__name"] or ""
             respondent = f"{person}（{org}）" if person and org else (org or person)
@@ -619,16 +711,16 @@ def _texts(survey: Survey, question_ids) -> dict[int, list[TextAnswer]]:
             )
         )
     for items in result.values():
-        if survey.anonymous:
-            items.sort(key=lambda t: (t.choice, t.text))
-        else:
+        if named:
             items.sort(key=lambda t: t.submitted_at, reverse=True)
+        else:
+            items.sort(key=lambda t: (t.choice, t.text))
     return result
 
 
 def _row_values(question: Question, counts: dict[str, int]) -> list[tuple[str, str, bool]]:
     """(stored value, label, is the "その他" option) in display order."""
-    if question.kind == Question.Kind.SCALE:
+    if question.kind == QuestionKind.SCALE:
         labels = {5: question.scale_max_label, 1: question.scale_min_label}
         return [
             (str(v), f"{v}（{labels[v]}）" if labels.get(v) else str(v), False)
@@ -655,12 +747,12 @@ def _question_result(question, number, n_answered, counts, stats, texts) -> Ques
         qr.count = stats["count"]
     qr.text_cell = Cell(qr.text_count)
     qr.count_cell = Cell(qr.count)
-    if question.kind == Question.Kind.SCALE:
+    if question.kind == QuestionKind.SCALE:
         top_n = sum(counts.get(str(v), 0) for v in TOP_VALUES)
         qr.top = Cell(top_n, n_answered, of=qr.answered)
         if stats and stats["mean"] is not None:
             qr.mean = Decimal(str(stats["mean"])).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    if question.kind == Question.Kind.NUMBER and stats and stats["count"]:
+    if question.kind == QuestionKind.NUMBER and stats and stats["count"]:
         qr.mean = Decimal(str(stats["mean"])).quantize(Decimal("0.1"), ROUND_HALF_UP)
         qr.minimum = stats["minimum"]
         qr.maximum = stats["maximum"]
@@ -669,7 +761,7 @@ def _question_result(question, number, n_answered, counts, stats, texts) -> Ques
 
 def _exclusive(question: Question) -> bool:
     """Each respondent gives exactly one of the rows."""
-    return question.kind in (Question.Kind.SINGLE, Question.Kind.SCALE)
+    return question.kind in (QuestionKind.SINGLE, QuestionKind.SCALE)
 
 
 def _own_cells(qr: QuestionResult) -> list[Cell]:
@@ -683,42 +775,62 @@ def _protect(results: list[QuestionResult], tabs: dict, *, suppress: bool) -> No
     own figures too, else only the cross-tabulations in `tabs`), then settle
     every sum and link among them (see the module's docstring)."""
     ledger = _Ledger()
-    by_pk = {qr.question.pk: qr for qr in results}
     for qr in results:
-        if suppress:
-            if _small(qr.answered.n):
-                for cell in _own_cells(qr):
-                    cell.hide()
-            suppress_small(_own_cells(qr))
-        else:
-            for cell in _own_cells(qr):
-                cell.pinned = True
-        row_cells = [row.cell for row in qr.rows]
-        if _exclusive(qr.question):
-            ledger.sum(qr.answered, row_cells)
-        if qr.top is not None:
-            # The headline share goes before a choice's count does.
-            ledger.sum(qr.top, [qr.row(v).cell for v in TOP_VALUES], total_first=True)
-        if qr.kind == Question.Kind.TEXT:
-            ledger.link(qr.answered, qr.text_cell)
-        elif qr.text_count:
-            other = qr.row(OTHER_CHOICE)
-            ledger.link(other.cell if other else qr.answered, qr.text_cell)
-        if qr.kind == Question.Kind.NUMBER:
-            ledger.link(qr.answered, qr.count_cell)
+        _hide_or_pin_own(qr, suppress=suppress)
+        _enter_question(ledger, qr)
         for by_question in tabs.values():
             tab = by_question.get(qr.question.pk)
-            if tab is None:
-                continue
-            _suppress_tab(tab)
-            ledger.sum(qr.answered, tab.heads.values())
-            for row in qr.rows:
-                ledger.sum(row.cell, [tab.cells[(row.value, key)] for key in tab.heads])
-            if _exclusive(qr.question):
-                for key, head in tab.heads.items():
-                    ledger.sum(head, [tab.cells[(row.value, key)] for row in qr.rows])
-    # A show-if question is answered by those who gave its parent's answer:
-    # its n (in total and per column) follows that answer's count.
+            if tab is not None:
+                _suppress_tab(tab)
+                _enter_tab(ledger, qr, tab)
+    _enter_conditions(ledger, results, tabs)
+    ledger.settle()
+    if suppress:
+        _hide_revealing_statistics(results)
+
+
+def _hide_or_pin_own(qr: QuestionResult, *, suppress: bool) -> None:
+    if not suppress:
+        for cell in _own_cells(qr):
+            cell.pinned = True
+        return
+    if _small(qr.answered.n):
+        for cell in _own_cells(qr):
+            cell.hide()
+    suppress_small(_own_cells(qr))
+
+
+def _enter_question(ledger: _Ledger, qr: QuestionResult) -> None:
+    """The sums and links among one question's own figures."""
+    if _exclusive(qr.question):
+        ledger.sum(qr.answered, [row.cell for row in qr.rows])
+    if qr.top is not None:
+        # The headline share goes before a choice's count does.
+        ledger.sum(qr.top, [qr.row(v).cell for v in TOP_VALUES], total_first=True)
+    if qr.is_text:
+        ledger.link(qr.answered, qr.text_cell)
+    elif qr.text_count:
+        other = qr.row(OTHER_CHOICE)
+        ledger.link(other.cell if other else qr.answered, qr.text_cell)
+    if qr.is_number:
+        ledger.link(qr.answered, qr.count_cell)
+
+
+def _enter_tab(ledger: _Ledger, qr: QuestionResult, tab: _Tab) -> None:
+    """A cross-tabulation's columns add up to the n, its rows to each choice's
+    count and (one answer each) each column to its n."""
+    ledger.sum(qr.answered, tab.heads.values())
+    for row in qr.rows:
+        ledger.sum(row.cell, [tab.cells[(row.value, key)] for key in tab.heads])
+    if _exclusive(qr.question):
+        for key, head in tab.heads.items():
+            ledger.sum(head, [tab.cells[(row.value, key)] for row in qr.rows])
+
+
+def _enter_conditions(ledger: _Ledger, results: list[QuestionResult], tabs: dict) -> None:
+    """A show-if question is answered by those who gave its parent's answer:
+    its n (in total and per column) follows that answer's count."""
+    by_pk = {qr.question.pk: qr for qr in results}
     for qr in results:
         parent = by_pk.get(qr.question.show_if_question_id)
         row = parent.row(qr.question.show_if_value) if parent else None
@@ -733,14 +845,15 @@ def _protect(results: list[QuestionResult], tabs: dict, *, suppress: bool) -> No
                 leader = parent_tab.cells.get((row.value, key))
                 if leader is not None:
                     ledger.link(leader, head)
-    ledger.settle()
-    if not suppress:
-        return
+
+
+def _hide_revealing_statistics(results: list[QuestionResult]) -> None:
+    """Statistics that would give a hidden count or one respondent away."""
     for qr in results:
         hidden = qr.answered.suppressed or any(row.cell.suppressed for row in qr.rows)
-        if qr.kind == Question.Kind.SCALE and hidden:
+        if qr.is_scale and hidden:
             qr.mean = None
-        if qr.kind == Question.Kind.NUMBER:
+        if qr.is_number:
             # The extremes are single respondents' values.
             qr.minimum = qr.maximum = None
             if qr.count < MIN_CELL:
@@ -760,10 +873,14 @@ def _columns(dimension: str, respondent_rows) -> list[tuple[str, str]]:
         )
         for r in respondent_rows
     }
-    if dimension == "kind":
+    if dimension == ResultDimension.KIND:
         # その他 (国・関係行政, other, none) only when someone of it answered.
-        return [(key, str(label)) for key, label in GROUPS if key != "other" or "other" in present]
-    if dimension == "region":
+        return [
+            (key, str(label))
+            for key, label in GROUPS
+            if key != AudienceGroup.OTHER or AudienceGroup.OTHER in present
+        ]
+    if dimension == ResultDimension.REGION:
         columns = [
             (str(pk), name)
             for pk, name in Region.objects.order_by("order").values_list("pk", "short_name")
@@ -778,9 +895,9 @@ def _columns(dimension: str, respondent_rows) -> list[tuple[str, str]]:
 def _column_order(dimension: str, key: str):
     """Columns in a fixed order whichever page is shown (the suppression's
     choices depend on it): kind and participation as displayed, 振興局 by id."""
-    if dimension == "kind":
+    if dimension == ResultDimension.KIND:
         return [k for k, _label in GROUPS].index(key)
-    if dimension == "participation":
+    if dimension == ResultDimension.PARTICIPATION:
         return ["yes", "no", UNKNOWN[0]].index(key)
     return int(key) if key != UNKNOWN[0] else 10**9
 
@@ -917,51 +1034,44 @@ def _yoy(survey, neighbours, results, others, other_results) -> Yoy:
     lines_of = []
     for qr in results:
         key = qr.question.key
-        if not key or qr.kind == Question.Kind.TEXT:
+        if not key or qr.is_text:
             continue
         pairs = [by_survey_key.get((s.pk, key)) for s in ordered]
         pairs = [p if p is not None and p.kind == qr.kind else None for p in pairs]
         if sum(p is not None for p in pairs) < 2:
             continue
         lines = [YoyLine(str(_("回答者数")), [p.answered.display if p else "" for p in pairs])]
-        if qr.kind == Question.Kind.SCALE:
-            lines.append(
-                YoyLine(str(_("4・5の割合")), [_figure(p.top) if p else "" for p in pairs])
-            )
-            lines.append(
-                YoyLine(
-                    str(_("平均")),
-                    [
-                        (str(p.mean) if p.mean is not None else SUPPRESSED) if p else ""
-                        for p in pairs
-                    ],
-                )
-            )
-        elif qr.kind == Question.Kind.NUMBER:
-            lines.append(
-                YoyLine(
-                    str(_("平均")),
-                    [
-                        (str(p.mean) if p.mean is not None else SUPPRESSED) if p else ""
-                        for p in pairs
-                    ],
-                )
-            )
-        else:
-            values = [row.value for row in qr.rows]
-            for p in pairs:
-                for row in p.rows if p else []:
-                    if row.value not in values:
-                        values.append(row.value)
-            for value in values:
-                lines.append(
-                    YoyLine(
-                        value,
-                        [
-                            (_figure(p.row(value).cell) if p.row(value) else "") if p else ""
-                            for p in pairs
-                        ],
-                    )
-                )
+        lines += _yoy_lines(qr, pairs)
         lines_of.append(YoyQuestion(key=key, text=qr.question.text, lines=lines))
     return Yoy(surveys=ordered, questions=lines_of)
+
+
+def _mean_figure(qr: QuestionResult | None) -> str:
+    if qr is None:
+        return ""
+    return str(qr.mean) if qr.mean is not None else SUPPRESSED
+
+
+def _yoy_lines(qr: QuestionResult, pairs: list[QuestionResult | None]) -> list[YoyLine]:
+    """The headline lines of one question over the years in `pairs` (None: a
+    year without it): 4・5 and the mean of a scale, the mean of a number,
+    each choice's share of a choice question."""
+    if qr.is_scale:
+        return [
+            YoyLine(str(_("4・5の割合")), [_figure(p.top) if p else "" for p in pairs]),
+            YoyLine(str(_("平均")), [_mean_figure(p) for p in pairs]),
+        ]
+    if qr.is_number:
+        return [YoyLine(str(_("平均")), [_mean_figure(p) for p in pairs])]
+    values = [row.value for row in qr.rows]
+    for p in pairs:
+        for row in p.rows if p else []:
+            if row.value not in values:
+                values.append(row.value)
+    return [
+        YoyLine(
+            value,
+            [(_figure(p.row(value).cell) if p.row(value) else "") if p else "" for p in pairs],
+        )
+        for value in values
+    ]

@@ -3,12 +3,16 @@
 Every function is keyword-only, typed and atomic; a refusal raises SurveyError
 with a Japanese message meant for the person (forms show it as is).
 
-Invitation links. Only a SHA-256 of a link's token is stored, like every other
-token in the portal. The token itself is an HMAC of the invitation's survey and
-addressee under SECRET_KEY (`invitation_token`), so a reminder can carry the
-same link as the first mail without the token ever being stored. Rotating
-SECRET_KEY therefore changes the links: a reminder then issues a new token for
-that invitation (the old link stops working), see `_link_token`.
+What a survey's state allows is a Survey method (`can_be_published`,
+`can_send_reminders`, …); the services refuse through those same methods, so a
+page that hides a button and the service behind it cannot disagree. Invitation
+links and mails are surveys.mailing (see there for how links are made).
+
+Reminders. An invitation is reminded at most once per Asia/Tokyo day:
+"reminded today" is `last_reminded_at` on or after the start of the local day
+(InvitationQuerySet.reminder_due), for the count the page shows and for the
+sending alike; the outbox key per invitation and day is the guard against a
+double send when two runs race.
 
 Anonymous surveys. A draft is tied to its invitation (that is how "save and
 come back later" finds it). On submission the Response loses invitation, user
@@ -19,7 +23,6 @@ so neither a key nor a precise time joins it back to the invitation, whose
 
 from __future__ import annotations
 
-import base64
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,18 +30,20 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max
-from django.urls import reverse
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from core.models import OutboxMessage
+from core.dates import local_day_start
+from core.tokens import hash_token
 from events.models import Event, Registration
 from network.models import Membership, Organisation, User
 
-from . import access, catalog, notifications
+from . import access, catalog, mailing, notifications
+from .enums import CHOICE_KINDS, QuestionAudience, QuestionKind, SurveyStatus
+from .mailing import invitation_token, link_token, respond_url
 from .models import OTHER_CHOICE, Answer, Invitation, Question, Response, Survey
+from .results import percent
 
 SCALE_VALUES = (1, 2, 3, 4, 5)
 TEXT_MAX_LENGTH = 4000
@@ -75,12 +80,6 @@ def check_open(survey: Survey) -> None:
         raise SurveyError(_(NOT_OPEN), code="not_open")
     if now >= survey.closes_at:
         raise SurveyError(_(CLOSED), code="closed")
-
-
-def _local_day_start(moment: datetime.datetime) -> datetime.datetime:
-    """Midnight (Asia/Tokyo) of the day `moment` falls on, as an aware datetime."""
-    day = timezone.localtime(moment).date()
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 # --- building -----------------------------------------------------------------
@@ -218,56 +217,180 @@ def copy_survey(*, survey: Survey, by: User) -> Survey:
     return copy
 
 
+# --- questions ------------------------------------------------------------------
+#
+# The rules a question keeps, in one place for adding and editing: the
+# builder's form only reads what was typed and shows these refusals on its
+# fields (SurveyError.code names the field: QUESTION_ERROR_FIELDS).
+
+# Answer.choice and Question.show_if_value hold a choice.
+CHOICE_MAX_LENGTH = 200
+CHOICES_MAX = 30
+# The field of the builder's question form each refusal belongs to.
+QUESTION_ERROR_FIELDS = {
+    "text": "text",
+    "kind": "kind",
+    "choices": "choices",
+    "allow_other": "allow_other",
+    "key": "key",
+    "audience": "audience",
+    "show_if": "condition",
+}
+
+
+def _truncate(text: str, length: int = 30) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def clean_choices(choices) -> list[str]:
+    """Lines (or a list) → the choices: blanks dropped, runs of spaces made one."""
+    if isinstance(choices, str):
+        choices = choices.splitlines()
+    cleaned = (" ".join(str(choice).split()) for choice in (choices or []))
+    return [choice for choice in cleaned if choice]
+
+
+def _validate_choices(choices: list[str]) -> None:
+    """A choice question needs at least two real choices: 「その他」 is not one
+    (it is the allow_other option, always last, with its own text), so one
+    choice plus その他 is refused — it would be a yes/no question without the
+    no, and a literal 「その他」 choice could never be answered."""
+    seen = set()
+    for choice in choices:
+        if len(choice) > CHOICE_MAX_LENGTH:
+            raise SurveyError(
+                _("選択肢は1つ%(max)d文字以内にしてください（「%(c)s」）。")
+                % {"max": CHOICE_MAX_LENGTH, "c": _truncate(choice)},
+                code="choices",
+            )
+        if choice in seen:
+            raise SurveyError(
+                _("選択肢「%(c)s」が重複しています。") % {"c": choice}, code="choices"
+            )
+        seen.add(choice)
+    if OTHER_CHOICE in seen:
+        raise SurveyError(
+            _(
+                "「その他」は「その他＋自由記入を付ける」で自動で付きます。選択肢から消してください。"
+            ),
+            code="choices",
+        )
+    if len(choices) > CHOICES_MAX:
+        raise SurveyError(
+            _("選択肢は%(max)d個までにしてください（いま%(n)d個）。")
+            % {"max": CHOICES_MAX, "n": len(choices)},
+            code="choices",
+        )
+    if len(choices) < 2:
+        raise SurveyError(
+            _(
+                "単一選択・複数選択では、選択肢を1行に1つずつ2つ以上入力してください。"
+                "「その他」は数えません。"
+            ),
+            code="choices",
+        )
+
+
+def _validate_condition(
+    survey: Survey, show_if_question: Question, show_if_value: str, order: int | None
+) -> None:
+    if show_if_question.survey_id != survey.pk:
+        raise SurveyError(_("表示条件の質問は同じアンケートから選んでください。"), code="show_if")
+    if not show_if_question.has_choices:
+        raise SurveyError(
+            _("表示条件には選択式（単一・複数）の質問を選んでください。"), code="show_if"
+        )
+    if show_if_value not in show_if_question.choices:
+        raise SurveyError(
+            _("表示条件の回答は、条件の質問の選択肢から選んでください。"), code="show_if"
+        )
+    if order is not None and show_if_question.order >= order:
+        raise SurveyError(_("表示条件の質問は、この質問より前に置いてください。"), code="show_if")
+
+
+def _question_numbers(survey: Survey) -> dict[int, int]:
+    """{question pk: its number (Q1, Q2…)} by position in the survey."""
+    pks = survey.questions.order_by("order", "pk").values_list("pk", flat=True)
+    return {pk: number for number, pk in enumerate(pks, start=1)}
+
+
+def _validate_edit(question: Question, *, kind: str, choices: list[str], allow_other: bool) -> None:
+    """An edited question keeps what its answers and the conditions on it need."""
+    answered = set(question.answers.exclude(choice="").values_list("choice", flat=True).distinct())
+    has_answers = bool(answered) or question.answers.exists()
+    if has_answers and kind != question.kind:
+        # The stored answers would not mean anything under another kind.
+        raise SurveyError(_("回答があるため、形式は変更できません。"), code="kind")
+    removed = sorted(answered - set(choices) - {OTHER_CHOICE})
+    if removed:
+        raise SurveyError(
+            _("回答がある選択肢は消したり書き換えたりできません（集計が分かれてしまうため）：%(c)s")
+            % {"c": "、".join(f"「{c}」" for c in removed)},
+            code="choices",
+        )
+    if OTHER_CHOICE in answered and question.allow_other and not allow_other:
+        raise SurveyError(
+            _("「その他」の回答があるため、「その他」は外せません。"), code="allow_other"
+        )
+    dependents = list(question.dependents.all())
+    if not dependents:
+        return
+    numbers = _question_numbers(question.survey)
+    for dependent in sorted(dependents, key=lambda q: numbers.get(q.pk, 0)):
+        number = numbers.get(dependent.pk)
+        if kind not in CHOICE_KINDS:
+            raise SurveyError(
+                _("Q%(n)dの表示条件にこの質問が使われているため、選択式のままにしてください。")
+                % {"n": number},
+                code="kind",
+            )
+        if dependent.show_if_value not in choices:
+            raise SurveyError(
+                _(
+                    "Q%(n)dの表示条件で選択肢「%(c)s」が使われています。先にQ%(n)dの表示条件を変えてください。"
+                )
+                % {"n": number, "c": dependent.show_if_value},
+                code="choices",
+            )
+
+
 def _validate_question(
     *,
     survey: Survey,
-    kind: str,
-    choices: list[str],
-    show_if_question: Question | None,
-    show_if_value: str,
-    order: int | None = None,
+    values: dict,
+    question: Question | None = None,
 ) -> None:
-    if kind not in Question.Kind.values:
+    """Every rule of a question being added (`question` None) or edited."""
+    kind = values["kind"]
+    if not values["text"]:
+        raise SurveyError(_("質問文を入力してください。"), code="text")
+    if kind not in QuestionKind.values:
         raise SurveyError(_("質問の形式が正しくありません。"), code="kind")
-    if kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
-        if len(choices) < 2:
-            raise SurveyError(_("選択肢を2つ以上入力してください。"), code="choices")
-        if len(set(choices)) != len(choices):
-            raise SurveyError(_("同じ選択肢が重複しています。"), code="choices")
-        if OTHER_CHOICE in choices:
-            raise SurveyError(
-                _("「その他」は選択肢に入れず、「その他＋自由記入を付ける」を使ってください。"),
-                code="choices",
-            )
-    if show_if_question is not None:
-        if show_if_question.survey_id != survey.pk:
-            raise SurveyError(
-                _("表示条件の質問は同じアンケートから選んでください。"), code="show_if"
-            )
-        if not show_if_question.has_choices:
-            raise SurveyError(
-                _("表示条件には選択式（単一・複数）の質問を選んでください。"), code="show_if"
-            )
-        if show_if_value not in show_if_question.choices:
-            raise SurveyError(
-                _("表示条件の回答は、条件の質問の選択肢から選んでください。"), code="show_if"
-            )
-        if order is not None and show_if_question.order >= order:
-            raise SurveyError(
-                _("表示条件の質問は、この質問より前に置いてください。"), code="show_if"
-            )
+    if values["audience"] not in QuestionAudience.values:
+        raise SurveyError(_("表示対象が正しくありません。"), code="audience")
+    if kind in CHOICE_KINDS:
+        _validate_choices(values["choices"])
+    key = values["key"]
+    if key and survey.questions.filter(key=key).exclude(pk=getattr(question, "pk", None)).exists():
+        raise SurveyError(
+            _("キー「%(key)s」はこのアンケートの別の質問で使われています。") % {"key": key},
+            code="key",
+        )
+    if question is not None:
+        _validate_edit(
+            question, kind=kind, choices=values["choices"], allow_other=values["allow_other"]
+        )
+    if values["show_if_question"] is not None:
+        _validate_condition(
+            survey,
+            values["show_if_question"],
+            values["show_if_value"],
+            order=question.order if question is not None else None,
+        )
 
 
-def _clean_choices(choices) -> list[str]:
-    if isinstance(choices, str):
-        choices = choices.splitlines()
-    return [c.strip() for c in (choices or []) if c and c.strip()]
-
-
-@transaction.atomic
-def add_question(
+def _question_values(
     *,
-    survey: Survey,
     text: str,
     kind: str,
     required: bool = False,
@@ -275,51 +398,84 @@ def add_question(
     allow_other: bool = False,
     scale_min_label: str = "",
     scale_max_label: str = "",
-    audience: str = Question.Audience.ALL,
+    audience: str = QuestionAudience.ALL,
     help_text: str = "",
     key: str = "",
     show_if_question: Question | None = None,
     show_if_value: str = "",
-) -> Question:
-    """Append a question at the end of the survey."""
-    text = (text or "").strip()
-    if not text:
-        raise SurveyError(_("質問文を入力してください。"), code="text")
-    choices = (
-        _clean_choices(choices) if kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE) else []
-    )
-    _validate_question(
-        survey=survey,
-        kind=kind,
-        choices=choices,
-        show_if_question=show_if_question,
-        show_if_value=show_if_value,
-    )
-    last = survey.questions.aggregate(last=Max("order"))["last"] or 0
-    return Question.objects.create(
-        survey=survey,
-        order=last + 1,
-        key=key,
-        text=text,
-        help_text=help_text,
-        kind=kind,
-        required=required,
-        choices=choices,
-        allow_other=allow_other and kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE),
-        scale_min_label=scale_min_label if kind == Question.Kind.SCALE else "",
-        scale_max_label=scale_max_label if kind == Question.Kind.SCALE else "",
-        audience=audience,
-        show_if_question=show_if_question,
-        show_if_value=show_if_value if show_if_question else "",
-    )
+) -> dict:
+    """A question's fields as stored: `choices` as lines or a list; settings
+    another kind does not use are cleared. The fields add_question and
+    update_question take."""
+    has_choices = kind in CHOICE_KINDS
+    is_scale = kind == QuestionKind.SCALE
+    return {
+        "text": (text or "").strip(),
+        "kind": kind,
+        "required": bool(required),
+        "choices": clean_choices(choices) if has_choices else [],
+        "allow_other": bool(allow_other) and has_choices,
+        "scale_min_label": (scale_min_label or "") if is_scale else "",
+        "scale_max_label": (scale_max_label or "") if is_scale else "",
+        "audience": audience,
+        "help_text": help_text or "",
+        "key": (key or "").strip(),
+        "show_if_question": show_if_question,
+        "show_if_value": (show_if_value or "") if show_if_question else "",
+    }
 
 
 @transaction.atomic
-def move_question(*, question: Question, direction: str) -> Question:
+def add_question(*, survey: Survey, by: User, **fields) -> Question:
+    """Append a question at the end of the survey; `fields` as _question_values
+    takes them (text, kind, choices, allow_other, show_if_question, …)."""
+    _require_manager(by)
+    values = _question_values(**fields)
+    _validate_question(survey=survey, values=values)
+    last = survey.questions.aggregate(last=Max("order"))["last"] or 0
+    return Question.objects.create(survey=survey, order=last + 1, **values)
+
+
+@transaction.atomic
+def update_question(*, question: Question, by: User, **fields) -> Question:
+    """Change a question (`fields` as for add_question), keeping what its
+    answers and the conditions on it need."""
+    _require_manager(by)
+    # As stored (a bound form may have changed the instance it was given).
+    question = (
+        Question.objects.select_for_update(of=("self",))
+        .select_related("survey")
+        .get(pk=question.pk)
+    )
+    values = _question_values(**fields)
+    _validate_question(survey=question.survey, values=values, question=question)
+    for name, value in values.items():
+        setattr(question, name, value)
+    question.save()
+    return question
+
+
+def _move_blocker(questions: list[Question], index: int, other: int) -> str | None:
+    """Why the questions at `index` and `other` cannot swap, or None. A
+    condition must stay on an earlier question: a question shown on Q1's
+    answer cannot move above Q1, nor Q1 below it."""
+    upper, lower = sorted((index, other))
+    if questions[lower].show_if_question_id == questions[upper].pk:
+        return _(
+            "Q%(lower)dはQ%(upper)dの答えで表示が決まるため、Q%(upper)dより前には移動できません。"
+            "先にQ%(lower)dの表示条件を変えてください。"
+        ) % {"lower": lower + 1, "upper": upper + 1}
+    return None
+
+
+@transaction.atomic
+def move_question(*, question: Question, direction: str, by: User) -> Question:
     """Swap the question with its neighbour ("up" or "down"); orders are
-    renumbered 1..n first so that duplicates cannot make a move do nothing."""
+    renumbered 1..n first so that duplicates cannot make a move do nothing.
+    At either end nothing moves."""
+    _require_manager(by)
     if direction not in ("up", "down"):
-        raise SurveyError(_("移動の方向が正しくありません。"), code="direction")
+        raise SurveyError(_("移動の向きが正しくありません。"), code="direction")
     questions = list(
         Question.objects.select_for_update(of=("self",))
         .filter(survey_id=question.survey_id)
@@ -328,6 +484,9 @@ def move_question(*, question: Question, direction: str) -> Question:
     index = next(i for i, q in enumerate(questions) if q.pk == question.pk)
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(questions):
+        blocker = _move_blocker(questions, index, other)
+        if blocker:
+            raise SurveyError(blocker, code="condition")
         questions[index], questions[other] = questions[other], questions[index]
     for position, q in enumerate(questions, start=1):
         q.order = position
@@ -337,11 +496,22 @@ def move_question(*, question: Question, direction: str) -> Question:
     return question
 
 
+def answer_count(question: Question) -> int:
+    """How many responses (drafts too) answered the question."""
+    return question.answers.values("response").distinct().count()
+
+
 @transaction.atomic
-def delete_question(*, question: Question) -> None:
+def delete_question(*, question: Question, by: User) -> None:
     """Delete a question; questions shown on a condition on it lose the condition."""
-    if question.answers.exists():
-        raise SurveyError(_("回答のある質問は削除できません。"), code="answered")
+    _require_manager(by)
+    answered = answer_count(question)
+    if answered:
+        raise SurveyError(
+            _("「%(text)s」には%(n)d件の回答があるため削除できません。文言の修正はできます。")
+            % {"text": question.text, "n": answered},
+            code="answered",
+        )
     question.dependents.update(show_if_question=None, show_if_value="")
     question.delete()
 
@@ -378,6 +548,11 @@ def _event_ready(event: Event | None) -> bool:
     return event.status == Event.Status.PUBLISHED and event.ends_at <= timezone.now() - delay
 
 
+def _waits_for_event(survey: Survey) -> bool:
+    """A survey for an event's attendees invites nobody before the event is over."""
+    return survey.for_event_attendees and not _event_ready(survey.event)
+
+
 @dataclass(frozen=True)
 class _Addressee:
     user: User | None
@@ -385,81 +560,50 @@ class _Addressee:
     email: str
 
 
+def _audience_people(survey: Survey):
+    """The rows naming the active people a person-unit survey is addressed to:
+    the event's registrations counted as present, or the audience's memberships.
+    A person in several rows is one addressee."""
+    if survey.for_event_attendees:
+        return Registration.objects.counted_as_present(survey.event).filter(user__is_active=True)
+    return Membership.objects.filter(
+        organisation__in=audience_organisations(survey), user__is_active=True
+    )
+
+
+def _reachable(organisations):
+    """The organisations an invitation reaches: with an active member (its
+    admins first) or a representative address — exactly those for which
+    notifications.organisation_recipients is not empty."""
+    members = Membership.objects.filter(organisation=OuterRef("pk"), user__is_active=True)
+    return organisations.alias(has_members=Exists(members)).filter(
+        Q(has_members=True) | ~Q(email="")
+    )
+
+
 def _person_addressees(survey: Survey) -> list[_Addressee]:
     """One per person: (user, the organisation they answer for, their e-mail)."""
+    if _waits_for_event(survey):
+        return []
+    # An attendee answers for the organisation of their first registration,
+    # a member for their first organisation.
+    order = ("pk",) if survey.for_event_attendees else ("user_id", "organisation_id")
     seen: dict[int, _Addressee] = {}
-    if survey.audience == Survey.Audience.EVENT_ATTENDEES:
-        if not _event_ready(survey.event):
-            return []
-        present = (
-            Registration.objects.counted_as_present(survey.event)
-            .filter(user__is_active=True)
-            .select_related("user", "organisation")
-            .order_by("pk")
-        )
-        for registration in present:
-            if registration.user_id not in seen:
-                seen[registration.user_id] = _Addressee(
-                    registration.user, registration.organisation, registration.user.email
-                )
-        return list(seen.values())
-    memberships = (
-        Membership.objects.filter(
-            organisation__in=audience_organisations(survey), user__is_active=True
-        )
-        .select_related("user", "organisation")
-        .order_by("user_id", "organisation_id")
-    )
-    for membership in memberships:
-        if membership.user_id not in seen:
-            seen[membership.user_id] = _Addressee(
-                membership.user, membership.organisation, membership.user.email
-            )
+    for row in _audience_people(survey).select_related("user", "organisation").order_by(*order):
+        if row.user_id not in seen:
+            seen[row.user_id] = _Addressee(row.user, row.organisation, row.user.email)
     return list(seen.values())
 
 
 def _organisation_addressees(survey: Survey) -> list[_Addressee]:
-    if survey.audience == Survey.Audience.EVENT_ATTENDEES and not _event_ready(survey.event):
+    if _waits_for_event(survey):
         return []
     result = []
-    for organisation in audience_organisations(survey).order_by("pk"):
+    for organisation in _reachable(audience_organisations(survey)).order_by("pk"):
         recipients = notifications.organisation_recipients(organisation)
         if recipients:
             result.append(_Addressee(None, organisation, recipients[0]))
     return result
-
-
-def invitation_token(*, survey_id: int, user_id: int | None, organisation_id: int | None) -> str:
-    """The secret of an invitation's link, derived (HMAC under SECRET_KEY) from
-    whom it is for, so it can be re-created for a reminder without storing it."""
-    value = f"{survey_id}:{user_id or ''}:{organisation_id or ''}"
-    digest = salted_hmac("surveys.invitation", value, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _token_of(invitation: Invitation) -> str:
-    return invitation_token(
-        survey_id=invitation.survey_id,
-        user_id=invitation.user_id,
-        organisation_id=invitation.organisation_id if invitation.user_id is None else None,
-    )
-
-
-def _link_token(invitation: Invitation) -> str:
-    """The token for a mail about this invitation. When it no longer matches the
-    stored hash (SECRET_KEY rotated, or the invitation was made elsewhere), a new
-    one is issued: the older link stops working, the new mail carries a working one."""
-    token = _token_of(invitation)
-    token_hash = Invitation.hash_token(token)
-    if token_hash != invitation.token_hash:
-        token, token_hash = Invitation.new_token()
-        Invitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash)
-        invitation.token_hash = token_hash
-    return token
-
-
-def respond_url(token: str) -> str:
-    return settings.SITE_URL + reverse("surveys:respond", args=[token])
 
 
 def invitation_for_token(token: str) -> Invitation | None:
@@ -468,7 +612,7 @@ def invitation_for_token(token: str) -> Invitation | None:
         return None
     return (
         Invitation.objects.select_related("survey", "user", "organisation")
-        .filter(token_hash=Invitation.hash_token(token))
+        .filter(token_hash=hash_token(token))
         .first()
     )
 
@@ -480,32 +624,65 @@ def _new_addressees(survey: Survey) -> list[_Addressee]:
         existing = set(
             survey.invitations.filter(user__isnull=True).values_list("organisation_id", flat=True)
         )
-        new = [a for a in addressees if a.organisation.pk not in existing]
-    else:
-        addressees = _person_addressees(survey)
-        existing = set(
-            survey.invitations.filter(user__isnull=False).values_list("user_id", flat=True)
-        )
-        new = [a for a in addressees if a.user.pk not in existing]
-    return new
+        return [a for a in addressees if a.organisation.pk not in existing]
+    addressees = _person_addressees(survey)
+    existing = set(survey.invitations.filter(user__isnull=False).values_list("user_id", flat=True))
+    return [a for a in addressees if a.user.pk not in existing]
+
+
+def _uninvited_organisations(survey: Survey):
+    invited = survey.invitations.filter(user__isnull=True).values("organisation_id")
+    return audience_organisations(survey).exclude(pk__in=invited)
 
 
 def count_new_invitations(*, survey: Survey) -> int:
-    """How many invitations publishing (again) would create now. A post-event
-    survey for attendees counts none before its event is over."""
-    return len(_new_addressees(survey))
+    """How many invitations publishing (again) would create now — the same
+    audience, reachability and "not invited yet" as publishing, counted in the
+    database (the publish page stays cheap with thousands of members). 0
+    for a closed survey (publishing refuses it), nor for a post-event survey
+    for attendees before its event is over (the sweep invites them then)."""
+    if survey.is_closed or _waits_for_event(survey):
+        return 0
+    if survey.by_organisation:
+        return _reachable(_uninvited_organisations(survey)).count()
+    invited = survey.invitations.filter(user__isnull=False).values("user_id")
+    return (
+        _audience_people(survey).exclude(user_id__in=invited).values("user_id").distinct().count()
+    )
+
+
+def publish_preview(*, survey: Survey) -> dict:
+    """What the publish page says publishing would do now: `count` new
+    invitations (count_new_invitations; None while waiting for the event),
+    `unreachable` organisations of the audience without any address, and
+    `waiting_for_event`."""
+    if not survey.is_closed and _waits_for_event(survey):
+        return {"count": None, "unreachable": 0, "waiting_for_event": True}
+    count = count_new_invitations(survey=survey)
+    unreachable = 0
+    if survey.by_organisation and not survey.is_closed:
+        unreachable = _uninvited_organisations(survey).count() - count
+    return {"count": count, "unreachable": unreachable, "waiting_for_event": False}
+
+
+def invitation_counts(*, survey: Survey) -> dict:
+    """invited / answered / unanswered / reminded, the last reminder and the
+    response rate (results.percent, the one rounding), in one query."""
+    counts = survey.invitations.aggregate(
+        invited=Count("pk"),
+        answered=Count("pk", filter=Q(responded_at__isnull=False)),
+        reminded=Count("pk", filter=Q(reminder_count__gt=0)),
+        last_reminded_at=Max("last_reminded_at"),
+    )
+    counts["unanswered"] = counts["invited"] - counts["answered"]
+    counts["rate"] = percent(counts["answered"], counts["invited"])
+    return counts
 
 
 def count_reminders_due(*, survey: Survey) -> int:
-    """How many invitations a reminder would go to now (unanswered, not yet
-    reminded today)."""
-    today = timezone.localdate()
-    pending = list(survey.invitations.unanswered().values_list("pk", flat=True))
-    keys = [
-        notifications.remind_key(Invitation(pk=pk, survey_id=survey.pk), today) for pk in pending
-    ]
-    done = OutboxMessage.objects.filter(key__in=keys).count() if keys else 0
-    return len(pending) - done
+    """How many invitations a reminder would go to now: unanswered and not
+    reminded yet this Asia/Tokyo day (the same queryset send_reminders sends to)."""
+    return survey.invitations.reminder_due(local_day_start(timezone.localdate())).count()
 
 
 def _create_invitations(survey: Survey) -> list[Invitation]:
@@ -523,44 +700,13 @@ def _create_invitations(survey: Survey) -> list[Invitation]:
                 user=addressee.user,
                 organisation=addressee.organisation,
                 email=addressee.email,
-                token_hash=Invitation.hash_token(token),
+                token_hash=hash_token(token),
             )
         )
     created = Invitation.objects.bulk_create(invitations)
     if created and created[0].pk is None:  # a backend that does not return keys
         created = list(survey.invitations.filter(token_hash__in=[i.token_hash for i in created]))
     return created
-
-
-# --- mails ------------------------------------------------------------------------
-
-
-INVITE_BATCH = 200
-
-
-def queue_invitation_mails(*, survey: Survey, batch: int = INVITE_BATCH) -> int:
-    """Queue the invitation mail of every invitation of the survey not mailed
-    yet (sent_at empty), a batch per transaction; returns how many were queued.
-    Runs as tasks.send_invitations after publishing, so publishing to thousands
-    of people does not hold the secretariat's request. Idempotent: the outbox
-    key per invitation, and sent_at, make a second run queue nothing."""
-    queued = 0
-    while True:
-        with transaction.atomic():
-            invitations = list(
-                survey.invitations.filter(sent_at__isnull=True, responded_at__isnull=True)
-                .select_for_update(of=("self",), skip_locked=True)
-                .select_related("survey", "user", "organisation")
-                .order_by("pk")[:batch]
-            )
-            if not invitations:
-                return queued
-            for invitation in invitations:
-                if notifications.invite(invitation, respond_url(_link_token(invitation))):
-                    queued += 1
-            Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(
-                sent_at=timezone.now()
-            )
 
 
 # --- publishing, reminding, closing --------------------------------------------------
@@ -578,15 +724,15 @@ def publish_survey(*, survey: Survey, by: User) -> int:
     )
     if not survey.questions.exists():
         raise SurveyError(_("質問を1つ以上追加してから公開してください。"), code="no_questions")
-    if survey.closes_at <= timezone.now():
+    if not survey.can_send_invitations:
         raise SurveyError(
             _("回答締切が過ぎています。締切を変更してから公開してください。"), code="closed"
         )
     _validate_audience(kind=survey.kind, audience=survey.audience, event=survey.event)
-    if survey.audience == Survey.Audience.CHOSEN and not survey.chosen_organisations.exists():
+    if survey.has_chosen_audience and not survey.chosen_organisations.exists():
         raise SurveyError(_("対象の組織を選んでください。"), code="audience")
-    if survey.status != Survey.Status.PUBLISHED:
-        survey.status = Survey.Status.PUBLISHED
+    if survey.can_be_published:
+        survey.status = SurveyStatus.PUBLISHED
         survey.save(update_fields=["status", "updated_at"])
     return extend_invitations(survey=survey)
 
@@ -594,16 +740,14 @@ def publish_survey(*, survey: Survey, by: User) -> int:
 @transaction.atomic
 def extend_invitations(*, survey: Survey) -> int:
     """Invite audience members of a published, not yet closed survey who have no
-    invitation yet; their mails are queued once this commits (tasks.send_invitations).
+    invitation yet; their mails are queued once this commits (mailing.send_invitations).
     Returns how many invitations were created.
     Used by publish_survey and the post-event sweep (no user: not a refusal point)."""
-    if survey.status != Survey.Status.PUBLISHED or survey.is_closed:
-        return 0
+    if not survey.is_published or not survey.can_send_invitations:
+        return 0  # a draft, or closed
     created = _create_invitations(survey)
     if created or survey.invitations.filter(sent_at__isnull=True).exists():
-        from .tasks import send_invitations  # tasks import this module
-
-        send_invitations.delay_on_commit(survey.pk)
+        mailing.send_invitations.delay_on_commit(survey.pk)
     return len(created)
 
 
@@ -611,32 +755,30 @@ def extend_invitations(*, survey: Survey) -> int:
 def send_reminders(*, survey: Survey, by: User | None = None) -> int:
     """Remind those who have not answered; returns how many were reminded.
 
-    Never twice in one day (Asia/Tokyo) per invitation: the outbox key carries
-    the date, so a second call — a double click, the next hourly sweep, a
-    worker restarted mid-run — queues nothing. `by` is None for the sweep."""
+    Never twice in one Asia/Tokyo day per invitation: only those not reminded
+    since today began are reminded (InvitationQuerySet.reminder_due, the count
+    the page shows), and the outbox key carries the date, so a second call —
+    a double click, the next hourly sweep, a worker restarted mid-run — queues
+    nothing. `by` is None for the sweep."""
     if by is not None:
         _require_manager(by)
     survey = Survey.objects.get(pk=survey.pk)
-    if survey.status != Survey.Status.PUBLISHED:
-        raise SurveyError(_("公開中のアンケートだけリマインドできます。"), code="not_published")
-    if survey.is_closed:
-        raise SurveyError(_(CLOSED), code="closed")
-    if survey.opens_at > timezone.now():
+    if not survey.can_send_reminders:
+        if survey.is_draft:
+            raise SurveyError(_("公開中のアンケートだけリマインドできます。"), code="not_published")
+        if survey.is_closed:
+            raise SurveyError(_(CLOSED), code="closed")
         raise SurveyError(_("回答期間が始まってからリマインドしてください。"), code="not_open")
-    today = timezone.localdate()
-    pending = list(
-        survey.invitations.unanswered()
+    now = timezone.now()
+    today = timezone.localdate(now)
+    pending = (
+        survey.invitations.reminder_due(local_day_start(today))
         .select_related("survey", "user", "organisation")
         .order_by("pk")
     )
-    keys = {invitation.pk: notifications.remind_key(invitation, today) for invitation in pending}
-    done = set(OutboxMessage.objects.filter(key__in=keys.values()).values_list("key", flat=True))
-    now = timezone.now()
     reminded = []
     for invitation in pending:
-        if keys[invitation.pk] in done:
-            continue
-        if notifications.remind(invitation, respond_url(_link_token(invitation)), today):
+        if notifications.remind(invitation, respond_url(link_token(invitation)), today):
             reminded.append(invitation.pk)
     if reminded:
         Invitation.objects.filter(pk__in=reminded).update(
@@ -647,15 +789,19 @@ def send_reminders(*, survey: Survey, by: User | None = None) -> int:
 
 @transaction.atomic
 def close_survey(*, survey: Survey, by: User) -> Survey:
-    """Stop taking answers now (the deadline moves to now if it was later)."""
+    """Stop taking answers now: the deadline (and an opening still ahead) moves
+    to now. Only a published survey not closed yet (Survey.can_be_closed)."""
     _require_manager(by)
     survey = Survey.objects.select_for_update(of=("self",)).get(pk=survey.pk)
+    if not survey.can_be_closed:
+        if survey.is_draft:
+            raise SurveyError(_("下書きのアンケートは締め切れません。"), code="draft")
+        raise SurveyError(_("このアンケートはすでに締め切られています。"), code="closed")
     now = timezone.now()
-    if survey.closes_at > now:
-        survey.closes_at = now
-        if survey.opens_at > now:
-            survey.opens_at = now
-        survey.save(update_fields=["closes_at", "opens_at", "updated_at"])
+    survey.closes_at = now
+    if survey.opens_at > now:
+        survey.opens_at = now
+    survey.save(update_fields=["closes_at", "opens_at", "updated_at"])
     return survey
 
 
@@ -956,7 +1102,7 @@ def _submit(response: Response) -> Response:
         organisation_id=organisation.pk if survey.by_organisation and organisation else None,
     )
     if survey.anonymous:
-        day = _local_day_start(now)
+        day = local_day_start(now)
         response.invitation = None
         response.user = None
         response.organisation = None

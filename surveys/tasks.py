@@ -11,6 +11,10 @@ post-event sweep, created: their mails follow through send_invitations).
 Events do not import surveys (the import direction is surveys → events), so a
 post-event survey is not sent by finish_event: sweep_post_event_surveys runs
 every 10 minutes and sends it to the attendees of events marked finished.
+
+Tasks call services (and mailing); services never import this module — the
+task publishing queues, send_invitations, lives in surveys.mailing under its
+historic name "surveys.tasks.send_invitations" and is re-exported here.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from events.models import Event
+from events.enums import EventStatus
 
-from . import services
+from . import mailing, services
+from .enums import SurveyAudience, SurveyState, SurveyStatus
+from .mailing import send_invitations  # noqa: F401  (the task's historic home)
 from .models import Survey
 
 logger = logging.getLogger(__name__)
@@ -32,24 +38,8 @@ logger = logging.getLogger(__name__)
 UNSENT_AFTER = datetime.timedelta(minutes=10)
 
 
-def _local_day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _open_surveys():
-    now = timezone.now()
-    return Survey.objects.filter(
-        status=Survey.Status.PUBLISHED, opens_at__lte=now, closes_at__gt=now
-    ).order_by("pk")
-
-
-@shared_task
-def send_invitations(survey_id: int) -> int:
-    """Mail the survey's invitations not mailed yet (queued by publishing)."""
-    survey = Survey.objects.filter(pk=survey_id).first()
-    if survey is None or survey.status != Survey.Status.PUBLISHED or survey.is_closed:
-        return 0
-    return services.queue_invitation_mails(survey=survey)
+    return Survey.objects.in_state(SurveyState.OPEN, timezone.now()).order_by("pk")
 
 
 @shared_task
@@ -59,20 +49,20 @@ def sweep_invitations() -> int:
     queued send_invitations) are mailed now."""
     cutoff = timezone.now() - UNSENT_AFTER
     surveys = Survey.objects.filter(
-        status=Survey.Status.PUBLISHED,
+        status=SurveyStatus.PUBLISHED,
         closes_at__gt=timezone.now(),
         invitations__sent_at__isnull=True,
         invitations__responded_at__isnull=True,
         invitations__created_at__lt=cutoff,
     ).distinct()
-    return sum(services.queue_invitation_mails(survey=survey) for survey in surveys)
+    return sum(mailing.queue_invitation_mails(survey=survey) for survey in surveys)
 
 
 @shared_task
 def send_survey_reminders(survey_id: int) -> int:
     """Remind one survey's non-responders now (at most once a day each)."""
     survey = Survey.objects.filter(pk=survey_id).first()
-    if survey is None or not survey.is_open:
+    if survey is None or not survey.can_send_reminders:
         return 0
     return services.send_reminders(survey=survey)
 
@@ -107,10 +97,10 @@ def sweep_post_event_surveys() -> int:
     surveys = (
         _open_surveys()
         .filter(
-            audience=Survey.Audience.EVENT_ATTENDEES,
+            audience=SurveyAudience.EVENT_ATTENDEES,
             event__isnull=False,
         )
-        .filter(Q(event__status=Event.Status.FINISHED) | Q(event__status=Event.Status.PUBLISHED))
+        .filter(Q(event__status=EventStatus.FINISHED) | Q(event__status=EventStatus.PUBLISHED))
         .select_related("event")
     )
     invited = 0

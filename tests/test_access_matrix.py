@@ -1,17 +1,45 @@
-"""Every URL × every actor (DESIGN §4), as one table.
+"""Every URL × every actor (DESIGN §4), as two tables: what a GET answers each
+actor (MATRIX), and what a POST by each actor answers and writes (POST_MATRIX).
 
-The table below is the access policy in executable form. `test_every_url_has_a_row`
+The tables are the access policy in executable form. `test_every_url_has_a_row`
 fails as soon as someone adds a URL pattern to a project app without deciding
-who may open it. Third-party URL sets (allauth, Django admin) are covered by a
-few representative rows; their own access logic is theirs.
+who may open it; `test_every_post_accepting_url_has_a_post_row` fails as soon as
+a URL answers a POST with anything but 405 and has no row in POST_MATRIX.
+A forbidden POST must answer 404 (anonymous: the login page) and leave every
+table as it was (tests/snapshots.py); the same payload from an allowed actor
+must write, which proves the payload would have done harm. Third-party URL sets
+(allauth, Django admin) are covered by a few representative GET rows; their own
+access logic is theirs.
+
+Two more actors are checked on every row of both tables without a column of
+their own: a deactivated account (a former secretariat member, so a leak would
+show) must fare exactly like the anonymous visitor, and the admin of a
+deactivated organisation exactly like the outsider (MIRRORED).
 """
 
-import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from network.models import Invitation, JoinRequest
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from network.models import Invitation, JoinRequest, Organisation
+from tests import snapshots
 from tests.conftest import ACTOR_NAMES
-from tests.factories import MembershipFactory, municipality
+from tests.factories import (
+    MembershipFactory,
+    OrganisationFactory,
+    UserFactory,
+    municipality,
+    program,
+)
 
 # Column order of the rows: see ACTOR_NAMES in conftest.
 #        anon outsider contractor municipal org_admin committee secretariat superuser
@@ -32,6 +60,25 @@ NOBODY_AT_ALL = (404, 404, 404, 404, 404, 404, 404, 404)
 GUEST_FORM = (200, 200, 302, 302, 302, 302, 302, 302)  # members are sent to the member form
 ADMIN_SITE = (302, 302, 302, 302, 302, 302, 302, 200)
 LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302, 302)
+# Event audiences (events.access): 受託団体 members; members of an organisation
+# running the event's program (the 自治体 runs 就労準備支援 here); a program
+# none of the actors' organisations runs (the committee and the secretariat only).
+CONTRACTOR_AUDIENCE = (302, 404, 200, 404, 200, 200, 200, 200)
+PROGRAM_AUDIENCE = (302, 404, 404, 200, 404, 200, 200, 200)
+STAFF_AUDIENCE = (302, 404, 404, 404, 404, 200, 200, 200)
+# Registration for a cancelled or finished event: members are sent back to it.
+CLOSED_TO_MEMBERS = (302, 404, 302, 302, 302, 302, 302, 302)
+
+# Actors without a column: each must get exactly what the actor named gets.
+MIRRORED = {"inactive_user": "anonymous", "inactive_org_admin": "outsider"}
+LOGGED_OUT = {"anonymous", "inactive_user"}
+
+
+def columns(expected):
+    """(actor name, expected) for every actor, the mirrored ones included."""
+    named = dict(zip(ACTOR_NAMES, expected, strict=True))
+    return [*named.items(), *((actor, named[like]) for actor, like in MIRRORED.items())]
+
 
 # (url name, target, expected statuses). Targets are built by `targets` below.
 MATRIX = [
@@ -46,6 +93,10 @@ MATRIX = [
     ("network:organisation_list", None, MEMBERS),
     ("network:organisation_detail", "own_org", MEMBERS),
     ("network:organisation_detail", "other_org", MEMBERS),
+    # Deactivated: the secretariat's only, also for the org admin who ran it.
+    ("network:organisation_detail", "inactive_org", SECRETARIAT),
+    ("network:organisation_edit", "inactive_org", SECRETARIAT),
+    ("network:staff_list", "inactive_org", SECRETARIAT),
     ("network:organisation_edit", "own_org", OWN_ORG_ADMIN),
     ("network:organisation_edit", "other_org", OTHER_ORG_ADMIN),
     ("network:staff_list", "own_org", OWN_ORG_ADMIN),
@@ -54,6 +105,8 @@ MATRIX = [
     ("network:staff_invite", "other_org", OTHER_ORG_ADMIN),
     ("network:membership_edit", "own_membership", OWN_ORG_ADMIN),
     ("network:membership_edit", "other_membership", OTHER_ORG_ADMIN),
+    # A colleague whose account was deactivated: still the org admin's to tidy up.
+    ("network:membership_edit", "inactive_staff_membership", OWN_ORG_ADMIN),
     ("network:membership_remove", "own_membership", OWN_ORG_ADMIN),
     ("network:membership_remove", "other_membership", OTHER_ORG_ADMIN),
     ("network:invitation_revoke", "own_invitation", OWN_ORG_ADMIN),
@@ -72,19 +125,33 @@ MATRIX = [
     ("events:detail", "draft_event", SECRETARIAT),
     # Called off before it was ever published: still nobody's but the secretariat's.
     ("events:detail", "cancelled_draft_event", SECRETARIAT),
+    ("events:detail", "contractor_event", CONTRACTOR_AUDIENCE),
+    ("events:detail", "program_event", PROGRAM_AUDIENCE),
+    ("events:detail", "unrun_program_event", STAFF_AUDIENCE),
+    # Announced, then called off or held: still the members' to look up.
+    ("events:detail", "cancelled_event", MEMBERS),
+    ("events:detail", "finished_event", MEMBERS),
     ("events:calendar", "members_event", MEMBERS),
     ("events:calendar", "public_event", PUBLIC),
     ("events:register", "open_event", MEMBERS),
     ("events:register", "municipal_event", MUNICIPAL_AUDIENCE),
+    ("events:register", "contractor_event", CONTRACTOR_AUDIENCE),
+    ("events:register", "program_event", PROGRAM_AUDIENCE),
+    ("events:register", "unrun_program_event", STAFF_AUDIENCE),
+    ("events:register", "cancelled_event", CLOSED_TO_MEMBERS),
+    ("events:register", "finished_event", CLOSED_TO_MEMBERS),
     ("events:register_guest", "public_event", GUEST_FORM),
     ("events:confirm_guest", "guest_token", PUBLIC),
     ("events:feed", "feed_token", PUBLIC),
+    # A deactivated account's feed stops with the account.
+    ("events:feed", "inactive_feed_token", NOBODY_AT_ALL),
     ("events:mine", None, LOGGED_IN),
     ("events:calendar_settings", None, LOGGED_IN),
     ("events:registration_edit", "own_registration", OWNER_ONLY),
     ("events:registration_cancel", "own_registration", OWNER_ONLY),
     ("events:organisation_registrations", "own_org_registrations", OWN_ORG_ADMIN),
     ("events:organisation_registrations", "other_org_registrations", OTHER_ORG_ADMIN),
+    ("events:organisation_registrations", "inactive_org_registrations", SECRETARIAT),
     # events: secretariat
     ("events:manage_list", None, SECRETARIAT),
     ("events:create", None, SECRETARIAT),
@@ -146,7 +213,16 @@ MATRIX = [
     ("dashboard:need_detail", "need", DASHBOARD),
 ]
 
-PROJECT_APPS = ("core", "network", "events", "surveys", "directory", "config")
+PROJECT_APPS = (
+    "core",
+    "network",
+    "events",
+    "surveys",
+    "directory",
+    "committee",
+    "portal",
+    "config",
+)
 
 
 def _project_url_names(resolver=None, prefix=""):
@@ -176,20 +252,59 @@ def test_matrix_rows_have_a_status_per_actor():
     assert all(len(expected) == len(ACTOR_NAMES) for _n, _t, expected in MATRIX)
 
 
-def _event_targets(owner, secretariat):
+# --- the objects every row points at -------------------------------------------------
+
+
+def _local(value) -> str:
+    """A datetime as the forms' datetime-local inputs send it."""
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _event_targets(owner, secretariat, municipal_org, inactive_user):
     from events import services as event_services
     from events.models import CalendarFeed, Event
     from tests.event_factories import EventFactory, RegistrationFactory
 
-    members_event = EventFactory(audience=Event.Audience.MEMBERS)
-    open_event = EventFactory(audience=Event.Audience.MEMBERS)  # nobody registered yet
-    public_event = EventFactory(audience=Event.Audience.PUBLIC)
-    municipal_event = EventFactory(audience=Event.Audience.MUNICIPAL)
-    draft_event = EventFactory(status=Event.Status.DRAFT)
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+    members_event = EventFactory(title="メンバーの会", audience=Event.Audience.MEMBERS)
+    open_event = EventFactory(title="受付中の会", audience=Event.Audience.MEMBERS)
+    public_event = EventFactory(title="一般公開の会", audience=Event.Audience.PUBLIC)
+    municipal_event = EventFactory(title="自治体の会", audience=Event.Audience.MUNICIPAL)
+    contractor_event = EventFactory(title="受託団体の会", audience=Event.Audience.CONTRACTOR)
+    municipal_org.programs.add(program("shuro_junbi"))
+    program_event = EventFactory(
+        title="就労準備支援の会",
+        audience=Event.Audience.PROGRAM,
+        audience_program=program("shuro_junbi"),
+    )
+    unrun_program_event = EventFactory(
+        title="住居確保の会",
+        audience=Event.Audience.PROGRAM,
+        audience_program=program("jukyo_kakuho"),
+    )
+    draft_event = EventFactory(title="下書きの会", status=Event.Status.DRAFT)
     cancelled_draft = EventFactory(
-        audience=Event.Audience.PUBLIC, status=Event.Status.CANCELLED, published_at=None
+        title="公開前に中止した会",
+        audience=Event.Audience.PUBLIC,
+        status=Event.Status.CANCELLED,
+        published_at=None,
+    )
+    cancelled_event = EventFactory(
+        title="中止した会", status=Event.Status.CANCELLED, published_at=now - 10 * day
+    )
+    finished_event = EventFactory(
+        title="終了した会",
+        status=Event.Status.FINISHED,
+        starts_at=now - 8 * day,
+        ends_at=now - 8 * day + datetime.timedelta(hours=3),
+    )
+    # Held yesterday and not finished yet: the one the secretariat can finish.
+    held_event = EventFactory(
+        title="昨日の会", starts_at=now - day, ends_at=now - day + datetime.timedelta(hours=3)
     )
     own_registration = RegistrationFactory(event=members_event, user=owner)
+    asked = RegistrationFactory(event=held_event, question="ケース会議に福祉事務所が来ません。")
     guest = event_services.register_guest(
         event=public_event,
         email="guest@example.org",
@@ -199,41 +314,57 @@ def _event_targets(owner, secretariat):
         mode="venue",
     )
     feed = CalendarFeed.objects.create(user=owner, token=CalendarFeed.new_token())
-    return {
+    inactive_feed = CalendarFeed.objects.create(user=inactive_user, token=CalendarFeed.new_token())
+    objects = {
+        "members_event": members_event,
+        "held_event": held_event,
+        "own_registration": own_registration,
+        "asked_registration": asked,
+    }
+    targets = {
         "members_event": {"pk": members_event.pk},
         "open_event": {"pk": open_event.pk},
         "public_event": {"pk": public_event.pk},
         "municipal_event": {"pk": municipal_event.pk},
+        "contractor_event": {"pk": contractor_event.pk},
+        "program_event": {"pk": program_event.pk},
+        "unrun_program_event": {"pk": unrun_program_event.pk},
         "draft_event": {"pk": draft_event.pk},
         "cancelled_draft_event": {"pk": cancelled_draft.pk},
+        "cancelled_event": {"pk": cancelled_event.pk},
+        "finished_event": {"pk": finished_event.pk},
+        "held_event": {"pk": held_event.pk},
         "own_registration": {"pk": own_registration.pk},
         "checkin_registration": {"pk": members_event.pk, "registration_pk": own_registration.pk},
         "guest_token": {"token": guest.raw_token},
         "feed_token": {"token": feed.token},
+        "inactive_feed_token": {"token": inactive_feed.token},
         "export_csv": {"pk": members_event.pk, "fmt": "csv"},
     }
+    return targets, objects
 
 
 def _survey_targets(respondent, own_org, other_org, secretariat):
-    import datetime
-
-    from django.utils import timezone
-
-    from surveys.models import Need, Question, Survey
+    from committee.models import Need
+    from surveys.models import Question, Survey
     from tests.survey_factories import InvitationFactory, QuestionFactory, SurveyFactory
 
     survey = SurveyFactory(title="効果検証アンケート")
     question = QuestionFactory(survey=survey, kind=Question.Kind.SCALE)
+    # A second question, so that the first one can move down.
+    QuestionFactory(survey=survey, kind=Question.Kind.SCALE)
     invitation = InvitationFactory(survey=survey, user=respondent)
     anonymous = SurveyFactory(anonymous=True)
     draft = SurveyFactory(status=Survey.Status.DRAFT)
+    QuestionFactory(survey=draft)  # a survey without questions cannot be published
     closed = SurveyFactory(closes_at=timezone.now() - datetime.timedelta(minutes=1))
     need = Need.objects.create(
         title="主任どうしのつながり",
         text="主任相談支援員同士のつながりが欲しい。",
         fiscal_year=2021,
     )
-    return {
+    objects = {"survey": survey, "question": question, "need": need}
+    targets = {
         "survey": {"pk": survey.pk},
         "anonymous_survey": {"pk": anonymous.pk},
         "draft_survey": {"pk": draft.pk},
@@ -247,12 +378,36 @@ def _survey_targets(respondent, own_org, other_org, secretariat):
         "csv": {"fmt": "csv"},
         "need": {"pk": need.pk},
     }
+    return targets, objects
+
+
+@dataclass
+class World:
+    targets: dict  # target name -> URL kwargs
+    objects: dict  # what the POST payloads are built from
+    people: dict  # every actor, the mirrored ones included
 
 
 @pytest.fixture
-def targets(contractor_org, other_org, org_admin, contractor_member, secretariat):
+def world(
+    actors, contractor_org, other_org, municipal_org, org_admin, contractor_member, secretariat
+):
     """URL kwargs for each target kind. 'own' = the org admin's organisation."""
+    # A former secretariat member: were deactivation ignored, they could do anything.
+    inactive_user = UserFactory(
+        email="former@example.org", full_name="退職 六郎", groups=["secretariat"], is_active=False
+    )
+    # The org admin also ran an organisation that has since been deactivated.
+    inactive_org = OrganisationFactory(name="解散した相談室", is_active=False)
+    MembershipFactory(organisation=inactive_org, user=org_admin, is_org_admin=True)
+    inactive_org_admin = MembershipFactory(
+        organisation=inactive_org,
+        is_org_admin=True,
+        user__email="closed-admin@example.org",
+        user__full_name="閉鎖 七子",
+    ).user
     own_membership = MembershipFactory(organisation=contractor_org)
+    inactive_staff = MembershipFactory(organisation=contractor_org, user__is_active=False)
     other_membership = MembershipFactory(organisation=other_org)
     invitations = {}
     for label, membership in (("own", own_membership), ("other", other_membership)):
@@ -276,35 +431,712 @@ def targets(contractor_org, other_org, org_admin, contractor_member, secretariat
         contact_name="申請 太郎",
         contact_email="apply@example.org",
     )
-    events = _event_targets(contractor_member, secretariat)
-    surveys = _survey_targets(contractor_member, contractor_org, other_org, secretariat)
-    return {
+    event_targets, event_objects = _event_targets(
+        contractor_member, secretariat, municipal_org, inactive_user
+    )
+    survey_targets, survey_objects = _survey_targets(
+        contractor_member, contractor_org, other_org, secretariat
+    )
+    targets = {
         None: {},
-        **events,
-        **surveys,
+        **event_targets,
+        **survey_targets,
         "own_org_registrations": {"org_pk": contractor_org.pk},
         "other_org_registrations": {"org_pk": other_org.pk},
+        "inactive_org_registrations": {"org_pk": inactive_org.pk},
         "token": {"token": public_token},
         "own_org": {"pk": contractor_org.pk},
         "other_org": {"pk": other_org.pk},
+        "inactive_org": {"pk": inactive_org.pk},
         "own_membership": {"pk": contractor_org.pk, "membership_pk": own_membership.pk},
         "other_membership": {"pk": other_org.pk, "membership_pk": other_membership.pk},
+        "inactive_staff_membership": {
+            "pk": contractor_org.pk,
+            "membership_pk": inactive_staff.pk,
+        },
         "own_invitation": {"pk": contractor_org.pk, "invitation_pk": invitations["own"].pk},
         "other_invitation": {"pk": other_org.pk, "invitation_pk": invitations["other"].pk},
         "join_request": {"pk": join_request.pk},
     }
+    objects = {
+        **event_objects,
+        **survey_objects,
+        "own_org": contractor_org,
+        "other_org": other_org,
+    }
+    people = {**actors, "inactive_user": inactive_user, "inactive_org_admin": inactive_org_admin}
+    return World(targets=targets, objects=objects, people=people)
+
+
+@pytest.fixture
+def targets(world):
+    return world.targets
+
+
+# --- GET ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "url_name,target,expected", MATRIX, ids=[f"{n}[{t or '-'}]" for n, t, _e in MATRIX]
 )
-def test_access_matrix(url_name, target, expected, actors, targets, client_for):
-    url = reverse(url_name, kwargs=targets[target])
+def test_access_matrix(url_name, target, expected, world, client_for):
+    url = reverse(url_name, kwargs=world.targets[target])
     failures = []
-    for actor_name, status in zip(ACTOR_NAMES, expected, strict=True):
-        response = client_for(actors[actor_name]).get(url)
+    for actor_name, status in columns(expected):
+        response = client_for(world.people[actor_name]).get(url)
         if response.status_code != status:
             failures.append(f"{actor_name}: expected {status}, got {response.status_code}")
-        elif status == 302 and actor_name == "anonymous":
-            assert "/login/" in response["Location"], response["Location"]
+        elif status == 302 and actor_name in LOGGED_OUT:
+            assert "/login/" in response["Location"], (actor_name, response["Location"])
     assert not failures, f"{url}: " + "; ".join(failures)
+
+
+# Upcoming events each actor finds on the list (events.access: audience, state).
+_PUBLIC_EVENTS = {"一般公開の会"}
+_MEMBER_EVENTS = _PUBLIC_EVENTS | {"メンバーの会", "受付中の会", "中止した会"}
+_STAFF_EVENTS = _MEMBER_EVENTS | {"自治体の会", "受託団体の会", "就労準備支援の会", "住居確保の会"}
+_SECRETARIAT_EVENTS = _STAFF_EVENTS | {"下書きの会", "公開前に中止した会"}
+LISTED_EVENTS = {
+    "anonymous": _PUBLIC_EVENTS,
+    "outsider": _PUBLIC_EVENTS,
+    "contractor_member": _MEMBER_EVENTS | {"受託団体の会"},
+    "municipal_member": _MEMBER_EVENTS | {"自治体の会", "就労準備支援の会"},
+    "org_admin": _MEMBER_EVENTS | {"受託団体の会"},
+    "committee": _STAFF_EVENTS,
+    "secretariat": _SECRETARIAT_EVENTS,
+    "superuser": _SECRETARIAT_EVENTS,
+}
+PAST_EVENTS = {
+    name: set() if listed == _PUBLIC_EVENTS else {"終了した会", "昨日の会"}
+    for name, listed in LISTED_EVENTS.items()
+}
+
+
+def _listed_titles(response) -> set:
+    return {event.title for event in response.context["page_obj"]}
+
+
+def test_event_list_shows_each_actor_exactly_their_events(world, client_for):
+    shown = {}
+    past = {}
+    for actor_name, _like in columns(ACTOR_NAMES):
+        client = client_for(world.people[actor_name])
+        shown[actor_name] = _listed_titles(client.get(reverse("events:list")))
+        past[actor_name] = _listed_titles(client.get(reverse("events:list"), {"when": "past"}))
+    expected = {actor: LISTED_EVENTS[MIRRORED.get(actor, actor)] for actor in shown}
+    assert shown == expected
+    assert past == {actor: PAST_EVENTS[MIRRORED.get(actor, actor)] for actor in past}
+
+
+# --- POST -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Writes:
+    """The POST is answered with `status` and writes to the database."""
+
+    status: int
+
+    def __repr__(self):
+        return f"{self.status}+write"
+
+
+W200, W302 = Writes(200), Writes(302)
+
+# An int answers and writes nothing; W… answers and writes.
+ANYONE_WRITES = (W302,) * 8
+ANYONE_WRITES_200 = (W200,) * 8
+OWN_ORG_ADMIN_WRITES = (302, 404, 404, 404, W302, 404, W302, W302)
+OTHER_ORG_ADMIN_WRITES = (302, 404, 404, 404, 404, 404, W302, W302)
+SECRETARIAT_WRITES = (302, 404, 404, 404, 404, 404, W302, W302)
+SECRETARIAT_WRITES_200 = (302, 404, 404, 404, 404, 404, W200, W200)
+SECRETARIAT_READS = (302, 404, 404, 404, 404, 404, 200, 200)
+OWNER_WRITES = (302, 404, W302, 404, 404, 404, 404, 404)
+MEMBERS_WRITE = (302, 404, W302, W302, W302, W302, W302, W302)
+MUNICIPAL_AUDIENCE_WRITES = (302, 404, 404, W302, 404, W302, W302, W302)
+CONTRACTOR_AUDIENCE_WRITES = (302, 404, W302, 404, W302, W302, W302, W302)
+PROGRAM_AUDIENCE_WRITES = (302, 404, 404, W302, 404, W302, W302, W302)
+STAFF_AUDIENCE_WRITES = (302, 404, 404, 404, 404, W302, W302, W302)
+GUESTS_WRITE = (W200, W200, 302, 302, 302, 302, 302, 302)
+# "create" makes a feed for whoever has none; the 受託団体 member has one already.
+FEED_CREATED = (302, W302, 302, W302, W302, W302, W302, W302)
+DASHBOARD_WRITES = (302, 404, 404, 404, 404, W302, W302, W302)
+
+
+@dataclass(frozen=True)
+class Post:
+    url_name: str
+    target: str | None
+    outcomes: tuple
+    # The payload, built afresh for every actor from World.objects.
+    data: Callable = field(default=lambda objects: {})
+    # Puts into the actor's session what the POST relies on (e.g. an upload).
+    prepare: Callable | None = None
+
+
+def _join_request(objects):
+    from network.models import Program
+
+    return {
+        "organisation_name": "釧路くらしの相談室",
+        "organisation_kana": "くしろくらしのそうだんしつ",
+        "kind": Organisation.Kind.SUPPORT,
+        "municipality": str(municipality("012068").pk),
+        "programs": [str(p.pk) for p in Program.objects.order_by("order")[:2]],
+        "contact_name": "申請 七海",
+        "contact_kana": "しんせい ななみ",
+        "contact_email": "nanami@example.org",
+        "contact_phone": "0154-00-0000",
+        "message": "ネットワークに参加したいです。",
+        "website": "",
+    }
+
+
+def _profile(org_name):
+    def data(objects):
+        org = objects[org_name]
+        return {
+            "kind": org.kind,
+            "is_active": "on",
+            "name": "書き換えた名前",
+            "kana": org.kana,
+            "municipality": org.municipality_id or "",
+            "email": org.email,
+            "phone": "",
+            "website": "",
+            "address": "",
+            "description": "",
+        }
+
+    return data
+
+
+def _organisation(objects):
+    return {
+        "kind": "contractor",
+        "name": "旭川ささえあいセンター",
+        "kana": "あさひかわささえあいせんたー",
+        "municipality": municipality("012041").pk,
+        "email": "info@example.org",
+        "is_active": "on",
+    }
+
+
+def _event_form(objects):
+    event = objects["members_event"]
+    return {
+        "kind": event.kind,
+        "number": event.number,
+        "fiscal_year": event.fiscal_year,
+        "title": "書き換えた題名",
+        "theme": event.theme,
+        "description": event.description,
+        "starts_at": _local(event.starts_at),
+        "ends_at": _local(event.ends_at),
+        "registration_opens_at": "",
+        "registration_closes_at": "",
+        "format": event.format,
+        "venue_name": event.venue_name,
+        "venue_address": event.venue_address,
+        "municipality": "",
+        "venue_capacity": event.venue_capacity,
+        "online_capacity": event.online_capacity,
+        "online_url": event.online_url,
+        "social_capacity": "",
+        "social_details": "",
+        "audience": event.audience,
+        "audience_program": "",
+        "host_organisation": "",
+        "report_url": "",
+        "video_url": "",
+        # The edit page asks before mailing the registrants; this is the "yes".
+        "confirm_changes": "yes",
+        "change_id": "0123456789abcdef0123456789abcdef",
+    }
+
+
+def _sessions(objects):
+    event = objects["members_event"]
+    return {
+        "sessions-TOTAL_FORMS": "1",
+        "sessions-INITIAL_FORMS": "0",
+        "sessions-MIN_NUM_FORMS": "0",
+        "sessions-MAX_NUM_FORMS": "50",
+        "sessions-0-title": "就労準備支援",
+        "sessions-0-description": "",
+        "sessions-0-capacity": "",
+        "sessions-0-order": "1",
+        "sessions-0-event": str(event.pk),
+    }
+
+
+def _venue(objects):
+    return {"mode": "venue"}
+
+
+def _walk_in(objects):
+    return {
+        "email": "walkin@example.org",
+        "full_name": "当日 参加者",
+        "full_name_kana": "とうじつ さんかしゃ",
+        "organisation": "",
+        "organisation_name": "",
+        "mode": "venue",
+        "session": "",
+        "question": "",
+    }
+
+
+def _bulk_message(objects):
+    return {
+        "subject": "会場変更のお知らせ",
+        "body": "会場が3階に変わりました。",
+        "statuses": ["confirmed"],
+        "action": "send",
+    }
+
+
+def _attendance_csv(objects) -> bytes:
+    from events.importing import COLUMNS
+
+    row = [
+        str(objects["held_event"].pk),
+        "walkin@example.org",
+        "当日 参加者",
+        "とうじつ さんかしゃ",
+    ]
+    row += ["", "", "", "会場", "", "○"]
+    return (",".join(COLUMNS) + "\n" + ",".join(row) + "\n").encode("utf-8")
+
+
+def _attendance_upload(objects):
+    return {"file": SimpleUploadedFile("attendance.csv", _attendance_csv(objects))}
+
+
+UPLOAD_TOKEN = "matrix-upload-token"
+
+
+def _pending_upload(client, objects):
+    """A previewed upload waiting in the actor's session, exactly as the
+    upload step leaves it: only the access check stands between it and the
+    database."""
+    from events.views.manage_import import SESSION_KEY, STORAGE_DIR
+
+    path = default_storage.save(f"{STORAGE_DIR}/matrix.csv", ContentFile(_attendance_csv(objects)))
+    session = client.session
+    session[SESSION_KEY] = {"token": UPLOAD_TOKEN, "path": path, "name": "attendance.csv"}
+    session.save()
+
+
+def _answers(objects):
+    from surveys.services import field_name
+
+    return {"action": "save", field_name(objects["question"]): "4"}
+
+
+def _survey_form(objects):
+    survey = objects["survey"]
+    return {
+        "title": "書き換えた題名",
+        "introduction": survey.introduction,
+        "kind": survey.kind,
+        "event": "",
+        "fiscal_year": survey.fiscal_year,
+        "audience": survey.audience,
+        "respondent_unit": survey.respondent_unit,
+        "opens_at": _local(survey.opens_at),
+        "closes_at": _local(survey.closes_at),
+        "reminder_days": "",
+    }
+
+
+def _new_survey(objects):
+    return {
+        "title": "令和3年度 効果検証アンケート",
+        "introduction": "情報交換会の効果検証のためのアンケートです。",
+        "kind": "annual",
+        "event": "",
+        "fiscal_year": "",
+        "template": "",
+        "audience": "all_organisations",
+        "respondent_unit": "organisation",
+        "opens_at": "2022-01-10T09:00",
+        "closes_at": "2022-01-31T17:00",
+        "reminder_days": "7, 3",
+    }
+
+
+def _question(objects):
+    return {
+        "text": "今後も参加したいですか",
+        "help_text": "",
+        "kind": "single",
+        "choices": "はい\nいいえ",
+        "scale_min_label": "",
+        "scale_max_label": "",
+        "audience": "all",
+        "condition": "",
+        "key": "",
+    }
+
+
+def _new_need(objects):
+    from core.dates import fiscal_year_of
+
+    return {
+        "title": "ケース会議への参加",
+        "text": "福祉事務所にケース会議へ来てもらう工夫を知りたい。",
+        "fiscal_year": fiscal_year_of(timezone.now()),
+        "status": "new",
+        "function": "",
+        "owner": "",
+        "due_date": "",
+        "notes": "",
+        "event": "",
+    }
+
+
+def _triage(objects):
+    return {
+        "status": "sorting",
+        "function": "",
+        "owner": "",
+        "due_date": "",
+        "notes": "",
+        "note": "整理を始めます。",
+    }
+
+
+POST_MATRIX = [
+    # network: public forms
+    Post("network:join_request", None, ANYONE_WRITES, _join_request),
+    Post(
+        "network:accept_invitation",
+        "token",
+        ANYONE_WRITES,
+        lambda o: {
+            "new_password1": "Kushiro-2021-tsunagari",
+            "new_password2": "Kushiro-2021-tsunagari",
+        },
+    ),
+    # network: org admins and the secretariat
+    Post("network:organisation_edit", "own_org", OWN_ORG_ADMIN_WRITES, _profile("own_org")),
+    Post("network:organisation_edit", "other_org", OTHER_ORG_ADMIN_WRITES, _profile("other_org")),
+    Post(
+        "network:membership_edit",
+        "own_membership",
+        OWN_ORG_ADMIN_WRITES,
+        lambda o: {"staff_role": "shunin_sodan", "experience": "5to10"},
+    ),
+    Post(
+        "network:membership_edit",
+        "other_membership",
+        OTHER_ORG_ADMIN_WRITES,
+        lambda o: {"staff_role": "shunin_sodan", "experience": "5to10"},
+    ),
+    Post("network:membership_remove", "own_membership", OWN_ORG_ADMIN_WRITES),
+    Post("network:membership_remove", "other_membership", OTHER_ORG_ADMIN_WRITES),
+    Post("network:membership_remove", "inactive_staff_membership", OWN_ORG_ADMIN_WRITES),
+    Post(
+        "network:staff_invite",
+        "own_org",
+        OWN_ORG_ADMIN_WRITES,
+        lambda o: {
+            "email": "new-staff@example.org",
+            "full_name": "新人 八郎",
+            "staff_role": "sodan",
+        },
+    ),
+    Post(
+        "network:staff_invite",
+        "other_org",
+        OTHER_ORG_ADMIN_WRITES,
+        lambda o: {
+            "email": "new-staff@example.org",
+            "full_name": "新人 八郎",
+            "staff_role": "sodan",
+        },
+    ),
+    Post("network:invitation_resend", "own_invitation", OWN_ORG_ADMIN_WRITES),
+    Post("network:invitation_resend", "other_invitation", OTHER_ORG_ADMIN_WRITES),
+    Post("network:invitation_revoke", "own_invitation", OWN_ORG_ADMIN_WRITES),
+    Post("network:invitation_revoke", "other_invitation", OTHER_ORG_ADMIN_WRITES),
+    Post("network:organisation_create", None, SECRETARIAT_WRITES, _organisation),
+    Post(
+        "network:join_request_detail",
+        "join_request",
+        SECRETARIAT_WRITES,
+        lambda o: {"action": "approve"},
+    ),
+    # events: everyone and members
+    Post(
+        "events:register_guest",
+        "public_event",
+        GUESTS_WRITE,
+        lambda o: {
+            "full_name": "一般 参加者",
+            "full_name_kana": "いっぱん さんかしゃ",
+            "email": "visitor@example.net",
+            "organisation_name": "NPO法人 どさんこ",
+            "mode": "venue",
+            "question": "",
+            "website": "",
+        },
+    ),
+    Post("events:confirm_guest", "guest_token", ANYONE_WRITES_200),
+    Post("events:register", "open_event", MEMBERS_WRITE, _venue),
+    Post("events:register", "municipal_event", MUNICIPAL_AUDIENCE_WRITES, _venue),
+    Post("events:register", "contractor_event", CONTRACTOR_AUDIENCE_WRITES, _venue),
+    Post("events:register", "program_event", PROGRAM_AUDIENCE_WRITES, _venue),
+    Post("events:register", "unrun_program_event", STAFF_AUDIENCE_WRITES, _venue),
+    Post("events:register", "cancelled_event", CLOSED_TO_MEMBERS, _venue),
+    Post("events:register", "finished_event", CLOSED_TO_MEMBERS, _venue),
+    Post("events:calendar_settings", None, FEED_CREATED, lambda o: {"action": "create"}),
+    Post(
+        "events:registration_edit", "own_registration", OWNER_WRITES, lambda o: {"mode": "online"}
+    ),
+    Post("events:registration_cancel", "own_registration", OWNER_WRITES),
+    # events: the secretariat
+    Post("events:create", None, SECRETARIAT_WRITES, _event_form),
+    Post("events:edit", "members_event", SECRETARIAT_WRITES, _event_form),
+    Post("events:sessions", "members_event", SECRETARIAT_WRITES, _sessions),
+    Post("events:copy", "members_event", SECRETARIAT_WRITES),
+    Post("events:publish", "draft_event", SECRETARIAT_WRITES),
+    Post(
+        "events:cancel",
+        "members_event",
+        SECRETARIAT_WRITES,
+        lambda o: {"reason": "台風のため中止します。", "confirm": "on"},
+    ),
+    Post("events:delete", "draft_event", SECRETARIAT_WRITES),
+    Post("events:finish", "held_event", SECRETARIAT_WRITES),
+    Post("events:registration_add", "members_event", SECRETARIAT_WRITES, _walk_in),
+    Post(
+        "events:registration_change",
+        "checkin_registration",
+        SECRETARIAT_WRITES,
+        lambda o: {"mode": "online"},
+    ),
+    Post("events:registration_cancel_on_behalf", "checkin_registration", SECRETARIAT_WRITES),
+    Post(
+        "events:checkin_toggle",
+        "checkin_registration",
+        SECRETARIAT_WRITES,
+        lambda o: {"attended": "1"},
+    ),
+    Post("events:message", "members_event", SECRETARIAT_WRITES, _bulk_message),
+    # The upload is a dry run: the file waits in storage, the database is untouched.
+    Post("events:import", None, SECRETARIAT_READS, _attendance_upload),
+    Post(
+        "events:import_confirm",
+        None,
+        SECRETARIAT_WRITES,
+        lambda o: {"token": UPLOAD_TOKEN},
+        prepare=_pending_upload,
+    ),
+    # surveys: respondents (the link is the credential) and members
+    Post("surveys:respond", "survey_token", ANYONE_WRITES, _answers),
+    Post("surveys:answer", "survey", OWNER_WRITES, _answers),
+    # surveys: the secretariat
+    Post("surveys:create", None, SECRETARIAT_WRITES, _new_survey),
+    Post("surveys:edit", "survey", SECRETARIAT_WRITES, _survey_form),
+    # The preview checks answers as a respondent would; it saves nothing.
+    Post("surveys:preview", "survey", SECRETARIAT_READS, _answers),
+    Post("surveys:copy", "survey", SECRETARIAT_WRITES),
+    Post("surveys:publish", "draft_survey", SECRETARIAT_WRITES),
+    Post("surveys:close", "survey", SECRETARIAT_WRITES),
+    Post("surveys:question_add", "survey", SECRETARIAT_WRITES, _question),
+    Post("surveys:question_edit", "question", SECRETARIAT_WRITES, _question),
+    Post("surveys:question_delete", "question", SECRETARIAT_WRITES),
+    Post("surveys:question_move", "question", SECRETARIAT_WRITES, lambda o: {"direction": "down"}),
+    Post("surveys:remind", "survey", SECRETARIAT_WRITES),
+    # committee: the needs register
+    Post("dashboard:need_create", None, DASHBOARD_WRITES, _new_need),
+    Post(
+        "dashboard:need_raise",
+        None,
+        DASHBOARD_WRITES,
+        lambda o: {"kind": "registration", "id": o["asked_registration"].pk},
+    ),
+    Post("dashboard:need_detail", "need", DASHBOARD_WRITES, _triage),
+]
+
+# Pages that answer a POST like a GET and change nothing: every GET row of
+# theirs is a POST row too, with the same statuses and a payload that would
+# write if the page took it.
+READ_ONLY = {
+    "home",
+    "account_email",
+    "network:join_request_done",
+    "network:organisation_list",
+    "network:organisation_detail",
+    "network:staff_list",
+    "network:manage_home",
+    "network:people_list",
+    "network:join_request_list",
+    "events:list",
+    "events:detail",
+    "events:calendar",
+    "events:feed",
+    "events:mine",
+    "events:organisation_registrations",
+    "events:manage_list",
+    "events:registrations",
+    "events:checkin",
+    "events:export",
+    "surveys:thanks",
+    "surveys:list",
+    "surveys:results",
+    "surveys:responses",
+    "surveys:organisation_responses",
+    "surveys:export",
+    "surveys:manage_list",
+    "surveys:detail",
+    "surveys:invitations",
+    "dashboard:home",
+    "dashboard:participation_json",
+    "dashboard:participation_csv",
+    "dashboard:needs",
+    "dashboard:need_export",
+}
+
+
+# Pages that take a form by POST and show its outcome without saving it.
+DRY_RUNS = {"events:import", "surveys:preview"}
+
+
+def _hostile(objects):
+    return {"action": "delete", "status": "closed", "name": "書き換え", "title": "書き換え"}
+
+
+POST_MATRIX += [
+    Post(name, target, expected, _hostile) for name, target, expected in MATRIX if name in READ_ONLY
+]
+
+
+def test_snapshots_name_each_table_a_write_changed(contractor_org):
+    from events.models import Event
+    from tests.event_factories import EventFactory
+
+    before = snapshots.take()
+    EventFactory(title="増えた会")
+    Organisation.objects.filter(pk=contractor_org.pk).update(name="書き換えた名前")
+
+    assert snapshots.take().changes_from(before) == [
+        f"{Event._meta.db_table}: 0 → 1 rows",
+        f"{Organisation._meta.db_table}: rows changed",
+    ]
+    assert snapshots.take().changes_from(snapshots.take()) == []
+
+
+def test_post_matrix_rows_have_an_outcome_per_actor():
+    assert [row for row in POST_MATRIX if len(row.outcomes) != len(ACTOR_NAMES)] == []
+
+
+def test_post_matrix_every_writing_url_has_an_actor_it_writes_for():
+    """A payload nobody's POST writes with proves nothing about the refusals.
+    Per URL: registering for a cancelled event writes for nobody, and the same
+    payload writes on the open event's row."""
+    writes_somewhere = {
+        row.url_name
+        for row in POST_MATRIX
+        if any(isinstance(outcome, Writes) for outcome in row.outcomes)
+    }
+    posted = {row.url_name for row in POST_MATRIX}
+    assert sorted(posted - writes_somewhere - READ_ONLY - DRY_RUNS) == []
+
+
+def _probe_actor(expected) -> str:
+    """Someone the GET row lets in (200, or 405 for a POST-only URL), so that
+    what answers the POST is the view, not the access check."""
+    for actor_name, status in zip(ACTOR_NAMES, expected, strict=True):
+        if status in (200, 405):
+            return actor_name
+    return "superuser"
+
+
+def test_every_post_accepting_url_has_a_post_row(world, client_for):
+    """Every project URL is POSTed (empty) by someone its GET row lets in: a
+    view that answers anything but 405 takes POSTs, and needs POST rows; one
+    that refuses them must not have any."""
+    posted = {row.url_name for row in POST_MATRIX}
+    first_row = {}
+    for name, target, expected in MATRIX:
+        first_row.setdefault(name, (target, expected))
+    missing, stale = [], []
+    for url_name in sorted(_project_url_names()):
+        target, expected = first_row[url_name]
+        url = reverse(url_name, kwargs=world.targets[target])
+        client = client_for(world.people[_probe_actor(expected)])
+        cache.clear()
+        savepoint = transaction.savepoint()
+        try:
+            status = client.post(url, {}).status_code
+        finally:
+            transaction.savepoint_rollback(savepoint)
+        if status != 405 and url_name not in posted:
+            missing.append(f"{url_name} ({status})")
+        if status == 405 and url_name in posted:
+            stale.append(url_name)
+    assert (missing, stale) == ([], []), (
+        f"POST-accepting URLs without a POST row: {missing}; "
+        f"POST rows for URLs that refuse POST: {stale}"
+    )
+
+
+@pytest.fixture
+def stray_uploads():
+    """Uploads the import pages leave in storage during the test, removed after."""
+    from events.views.manage_import import STORAGE_DIR
+
+    def listing():
+        try:
+            return set(default_storage.listdir(STORAGE_DIR)[1])
+        except FileNotFoundError:
+            return set()
+
+    before = listing()
+    yield
+    for name in listing() - before:
+        default_storage.delete(f"{STORAGE_DIR}/{name}")
+
+
+def _form_errors(response) -> str:
+    """A refused form's errors, to tell a bad payload from a refused actor."""
+    form = (response.context or {}).get("form") if hasattr(response, "context") else None
+    errors = getattr(form, "errors", None)
+    return f" (form errors: {dict(errors)})" if errors else ""
+
+
+@pytest.mark.parametrize(
+    "row", POST_MATRIX, ids=[f"{row.url_name}[{row.target or '-'}]" for row in POST_MATRIX]
+)
+def test_post_matrix(row, world, client_for, stray_uploads):
+    """Each actor POSTs in a savepoint rolled back afterwards, so every actor
+    meets the same database and the row's payload."""
+    url = reverse(row.url_name, kwargs=world.targets[row.target])
+    failures = []
+    for actor_name, outcome in columns(row.outcomes):
+        client = client_for(world.people[actor_name])
+        cache.clear()  # rate limits count in the cache: every actor starts afresh
+        savepoint = transaction.savepoint()
+        try:
+            if row.prepare:
+                row.prepare(client, world.objects)
+            before = snapshots.take()
+            response = client.post(url, row.data(world.objects))
+            changed = snapshots.take().changes_from(before)
+        finally:
+            transaction.savepoint_rollback(savepoint)
+        writes = isinstance(outcome, Writes)
+        status = outcome.status if writes else outcome
+        got = f"{response.status_code}{'+write' if changed else ''}"
+        if response.status_code != status or writes != bool(changed):
+            failures.append(
+                f"{actor_name}: expected {outcome!r}, got {got} {changed or ''}"
+                + _form_errors(response)
+            )
+        elif status == 302 and not writes and actor_name in LOGGED_OUT:
+            if "/login/" not in response["Location"]:
+                failures.append(f"{actor_name}: sent to {response['Location']}, not to log in")
+    assert not failures, f"POST {url}: " + "; ".join(failures)

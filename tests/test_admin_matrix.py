@@ -20,8 +20,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from committee.models import Need, NeedUpdate
 from core.models import OutboxMessage
-from events.models import CalendarFeed, Event, Registration, Session
+from events.models import CalendarFeed, Event, GuestRequest, Registration, Session
 from network.models import (
     Commission,
     Invitation,
@@ -83,10 +84,15 @@ def _objects(contractor_member, secretariat):
     session = SessionFactory(event=event)
     registration = RegistrationFactory(event=event, user=contractor_member)
     feed = CalendarFeed.objects.create(user=contractor_member, token=CalendarFeed.new_token())
+    guest_request = GuestRequest.objects.create(
+        event=event, email="guest@example.org", confirmation_token_hash="0" * 64
+    )
     question = QuestionFactory(kind=Question.Kind.TEXT)
     survey_invitation = InvitationFactory(survey=question.survey, user=contractor_member)
     response = ResponseFactory(invitation=survey_invitation, submitted_at=timezone.now())
     [the_answer] = answer(response, question, "秘密の回答")
+    need = Need.objects.create(title="課題（秘）", text="内容", fiscal_year=2024)
+    need_update = NeedUpdate.objects.create(need=need, author=secretariat, note="経過")
     outbox = OutboxMessage.objects.create(
         key="matrix:1", kind="test", to_email="a@example.org", subject="件名", body="本文"
     )
@@ -104,12 +110,15 @@ def _objects(contractor_member, secretariat):
         Session: session,
         Registration: registration,
         CalendarFeed: feed,
+        GuestRequest: guest_request,
         Survey: question.survey,
         Question: question,
         SurveyInvitation: survey_invitation,
         Response: response,
         Answer: the_answer,
         OutboxMessage: outbox,
+        Need: need,
+        NeedUpdate: need_update,
         Group: Group.objects.get(name="committee"),
         EmailAddress: EmailAddress.objects.create(
             user=contractor_member, email=contractor_member.email, verified=True, primary=True

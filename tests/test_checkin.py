@@ -6,7 +6,7 @@ from django.urls import reverse
 from events.models import Event, Registration
 
 from .event_factories import EventFactory, RegistrationFactory
-from .test_organisations import assert_flat_query_count
+from .queries import assert_flat_query_count
 
 
 def checkin_url(event):

@@ -13,7 +13,10 @@ may open it (404 for members, login for anonymous), its query count (a literal,
 the same with 1 and 50 meetings, with and without the cache) and bad ?fy=.
 """
 
+import csv
 import datetime
+import io
+import json
 import re
 from io import StringIO
 
@@ -25,15 +28,19 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from committee import participation as p
+from core.dates import FIRST_FISCAL_YEAR, last_fiscal_year
 from events import services as event_services
 from events.models import Event, Registration
 from network.models import Organisation, User
-from surveys import participation as p
 
 from .event_factories import EventFactory, RegistrationFactory
 from .factories import OrganisationFactory, UserFactory
 
 K = Organisation.Kind
+# A 年度 the portal accepts (core.dates.parse_fiscal_year) for which the demo
+# has no meeting, no annual survey and no commission.
+EMPTY_YEAR = 2023
 DASHBOARD_URLS = [
     "/dashboard/",
     "/dashboard/?fy=2021",
@@ -189,7 +196,7 @@ def test_dashboard_charts_are_accessible_svg_with_their_numbers(seeded, client_f
     html = client_for(demo_user("committee@example.org")).get("/dashboard/?fy=2021")
     html = html.content.decode()
 
-    charts = re.findall(r"<svg[^>]*>.*?</svg>", html, re.S)
+    charts = re.findall(r'<svg [^>]*class="chart"[^>]*>.*?</svg>', html, re.S)
     assert len(charts) == 2
     for svg in charts:
         assert 'role="img"' in svg
@@ -200,6 +207,14 @@ def test_dashboard_charts_are_accessible_svg_with_their_numbers(seeded, client_f
     assert "第1回 6月4日：27名（団体 13、自治体 4、国 10、その他 0）" in attendance
     assert "27名</text>" in attendance
     assert "石狩：" in coverage
+    # The legends' swatches are filled by attribute (no style=: the CSP allows
+    # no inline style); the muted one is left to site.css's hatching.
+    swatches = re.findall(r'<svg class="swatch( muted)?"[^>]*><rect [^>]*fill="([^"]+)"/>', html)
+    assert swatches == [
+        ("", "#1d6f5f"), ("", "#2f6db5"), ("", "#c9731d"), ("", "#7b8a93"),
+        ("", "#2f6db5"), ("", "#1d6f5f"), (" muted", "none"),
+    ]  # fmt: skip
+    assert "style=" not in "".join(charts)
     # Nothing from the internet, no chart library.
     assert "<script src" not in html.split("</footer>")[0]
     assert not re.search(r'(src|href)="https?://', html)
@@ -251,11 +266,59 @@ def at(year, month, day) -> datetime.datetime:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("fy", ["abc", "1999", "2101", "20.5", "２０２１x"])
+@pytest.mark.parametrize("fy", ["abc", "1999", "2015", "2101", "20.5", "２０２１x"])
 def test_dashboard_bad_fiscal_year_is_a_400_page(fy, seeded, client_for):
     response = client_for(demo_user("committee@example.org")).get("/dashboard/", {"fy": fy})
     assert response.status_code == 400
     assert "年度（fy）は" in response.content.decode()
+
+
+# The four pages that take ?fy=, and how each shows the Japanese message of a bad one.
+FY_PAGES = [
+    "/dashboard/",
+    "/dashboard/participation.json",
+    "/dashboard/participation.csv",
+    "/dashboard/needs/new/",
+]
+
+
+def _fy_error(url: str, response) -> str:
+    body = response.content.decode()
+    if url.endswith(".json"):
+        return json.loads(body)["error"]
+    if url.endswith(".csv"):
+        return body
+    found = re.search(r'<p class="message error" role="alert">(.*?)</p>', body, flags=re.S)
+    return found.group(1).strip() if found else ""
+
+
+def _year_shown(url: str, response) -> int:
+    if url.endswith(".json"):
+        return json.loads(response.content)["fiscal_year"]
+    if url.endswith(".csv"):
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        return int(rows[-1][0])  # the totals row
+    if "needs" in url:
+        return response.context["candidate_year"]
+    return response.context["fiscal_year"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", FY_PAGES)
+def test_dashboard_fiscal_year_outside_2016_to_next_year_is_a_400_in_japanese(
+    url, seeded, client_for
+):
+    """One ?fy= rule (core.dates.parse_fiscal_year) for the dashboard, its two
+    exports and the needs register's candidate list: 2016 (the relay's first
+    年度) to the 年度 after the current one."""
+    client = client_for(demo_user("committee@example.org"))
+    expected = f"年度（fy）は {FIRST_FISCAL_YEAR}〜{last_fiscal_year()} の範囲で指定してください。"
+    for fy in (FIRST_FISCAL_YEAR - 1, last_fiscal_year() + 1):
+        response = client.get(url, {"fy": fy})
+        assert (response.status_code, _fy_error(url, response)) == (400, expected), fy
+    for fy in (FIRST_FISCAL_YEAR, last_fiscal_year()):
+        response = client.get(url, {"fy": fy})
+        assert (response.status_code, _year_shown(url, response)) == (200, fy)
 
 
 @pytest.mark.django_db
@@ -276,21 +339,24 @@ def test_dashboard_defaults_to_the_latest_year_with_meetings(seeded, client_for)
 @pytest.mark.django_db
 def test_dashboard_year_without_meetings_shows_empty_states(seeded, client_for):
     client = client_for(demo_user("committee@example.org"))
-    html = client.get("/dashboard/?fy=2030").content.decode()
-    assert "令和12年度に開催済みの情報交換会はまだありません。" in html
-    assert "令和12年度の年次アンケートはまだありません。" in html
-    assert "<svg" in html  # the coverage chart, all regions at 0
+    html = client.get(f"/dashboard/?fy={EMPTY_YEAR}").content.decode()
+    assert "令和5年度に開催済みの情報交換会はまだありません。" in html
+    assert "令和5年度の年次アンケートはまだありません。" in html
+    # The coverage chart, all regions at 0; no attendance chart.
+    assert 'class="chart" id="chart-coverage"' in html
+    assert 'id="chart-attendance"' not in html
     assert "この年度の委託の記録はありません。" in html
 
 
 @pytest.mark.django_db
 def test_dashboard_page_follows_a_checkin(seeded, client_for):
-    event = EventFactory(starts_at=at(2030, 6, 4), status=Event.Status.FINISHED, number=1)
+    event = EventFactory(starts_at=at(EMPTY_YEAR, 6, 4), status=Event.Status.FINISHED, number=1)
     npo = OrganisationFactory(name="札幌の団体")
     registrations = [RegistrationFactory(event=event, organisation=npo) for _i in range(3)]
     client = client_for(demo_user("committee@example.org"))
     assert (
-        "第1回 6月4日 3名 (1機関：団体1(3))" in client.get("/dashboard/?fy=2030").content.decode()
+        "第1回 6月4日 3名 (1機関：団体1(3))"
+        in client.get(f"/dashboard/?fy={EMPTY_YEAR}").content.decode()
     )
 
     event_services.set_attended(
@@ -298,7 +364,8 @@ def test_dashboard_page_follows_a_checkin(seeded, client_for):
     )
 
     assert (
-        "第1回 6月4日 1名 (1機関：団体1(1))" in client.get("/dashboard/?fy=2030").content.decode()
+        "第1回 6月4日 1名 (1機関：団体1(1))"
+        in client.get(f"/dashboard/?fy={EMPTY_YEAR}").content.decode()
     )
 
 
@@ -308,7 +375,7 @@ def test_dashboard_page_follows_a_checkin(seeded, client_for):
 def meetings(count: int) -> None:
     for i in range(count):
         event = EventFactory(
-            starts_at=at(2030, 4, 5) + datetime.timedelta(days=7 * i),
+            starts_at=at(EMPTY_YEAR, 4, 5) + datetime.timedelta(days=7 * i),
             status=Event.Status.FINISHED,
         )
         npo = OrganisationFactory(name=f"団体 {i}")
@@ -325,12 +392,12 @@ def test_dashboard_page_query_count_is_fixed(count, seeded, client_for):
     # Cold: session, user, roles (2), 年度 list, data versions (2), the annual survey,
     # then the 9 queries of participation.compute.
     with CaptureQueriesContext(connection) as cold:
-        response = client.get("/dashboard/?fy=2030")
+        response = client.get(f"/dashboard/?fy={EMPTY_YEAR}")
     assert len(response.context["numbers"].data.events) == count
     assert len(cold) == 17
     # Warm: the numbers and the rendered tables come from the cache.
     with CaptureQueriesContext(connection) as warm:
-        assert client.get("/dashboard/?fy=2030").status_code == 200
+        assert client.get(f"/dashboard/?fy={EMPTY_YEAR}").status_code == 200
     assert len(warm) == 7
 
 

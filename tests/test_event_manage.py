@@ -15,7 +15,7 @@ from network.models import Organisation, User
 
 from .event_factories import EventFactory, RegistrationFactory, SessionFactory
 from .factories import MembershipFactory, OrganisationFactory, UserFactory, program
-from .test_organisations import assert_flat_query_count
+from .queries import assert_flat_query_count
 
 LIST_URL = reverse("events:manage_list")
 CREATE_URL = reverse("events:create")
@@ -143,12 +143,17 @@ def test_manage_list_shows_drafts_counts_and_actions(manager):
     assert (rows[event.pk].confirmed_count, rows[event.pk].waitlisted_count) == (2, 1)
     assert rows[event.pk].attended_count == 2
     assert (rows[draft.pk].confirmed_count, rows[draft.pk].attended_count) == (0, 0)
-    # At most three actions per row (issue 9); the rest are on the event's own page.
-    for name in ("edit", "registrations", "publish"):
+    # At most three actions per row (issue 9): what the status allows, as in the
+    # event's header (issue 10); the title opens the event's own page.
+    for name in ("registrations", "publish", "delete"):
         assert url(name, draft) in content
     own_page = manager.get(url("registrations", draft)).content.decode()
-    for name in ("edit", "registrations", "checkin", "copy", "publish", "message", "sessions"):
+    for name in ("edit", "registrations", "copy", "publish", "sessions", "delete"):
         assert url(name, draft) in own_page
+    # A draft has nobody to check in or to write to (Event.can_check_in,
+    # can_send_bulk_message), so neither page is offered.
+    for name in ("checkin", "message"):
+        assert url(name, draft) not in own_page
     own_page = manager.get(url("registrations", event)).content.decode()
     assert reverse("events:export", kwargs={"pk": event.pk, "fmt": "csv"}) in own_page
     assert reverse("events:export", kwargs={"pk": event.pk, "fmt": "xlsx"}) in own_page
@@ -1027,12 +1032,16 @@ def test_event_edit_raising_a_capacity_promotes_the_waiting_list(
     assert OutboxMessage.objects.filter(to_email=waiting.user.email).exists()
 
 
-def test_registration_add_refuses_a_draft_event_with_the_services_message(manager):
+def test_registration_add_refuses_a_draft_event(manager):
+    # Event.can_add_registrations decides before the form (issue 10); the
+    # service refuses too (test_event_services).
     event = EventFactory(status=Event.Status.DRAFT)
     person = UserFactory()
-    response = manager.post(url("registration_add", event), add_data(email=person.email))
-    assert response.status_code == 200
-    assert "このイベントは申し込みを受け付けていません。" in response.content.decode()
+    response = manager.post(
+        url("registration_add", event), add_data(email=person.email), follow=True
+    )
+    assert response.redirect_chain == [(url("registrations", event), 302)]
+    assert "参加者を追加できるのは公開中のイベントだけです。" in response.content.decode()
     assert not Registration.objects.exists()
 
 

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from network import services
+from core.models import OutboxMessage
+from core.tasks import deliver_outbox_message
+from network import notifications, services
 from network.models import Invitation, JoinRequest, Membership, Organisation, Program, User
-from network.tasks import send_invitation, send_join_request_declined
 
 from .factories import PASSWORD, MembershipFactory, OrganisationFactory, UserFactory, municipality
 
@@ -180,7 +181,7 @@ def test_staff_invite_form_rejects_garbage_without_error(org_admin, contractor_o
     assert not Invitation.objects.exists()
 
 
-# --- the invitation e-mail and the task ------------------------------------------
+# --- the invitation e-mail and its outbox message ----------------------------------
 
 
 def test_invitation_email_contains_working_link(invite, mailoutbox, client):
@@ -203,27 +204,45 @@ def test_invitation_email_contains_working_link(invite, mailoutbox, client):
     assert 'name="new_password1"' in content
 
 
-def test_send_invitation_task_is_idempotent(invite, mailoutbox):
+def test_invitation_outbox_message_delivered_again_sends_nothing(invite, mailoutbox):
     invitation = invite()
-    sent_at = Invitation.objects.get(pk=invitation.pk).sent_at
-    assert sent_at is not None
+    message = OutboxMessage.objects.get()
+    assert message.key == f"invitation:{invitation.pk}:link:1"
+    assert message.status == OutboxMessage.Status.SENT
 
-    assert send_invitation(invitation.pk, invitation.raw_token) is False
+    assert deliver_outbox_message(message.pk) is False
     assert len(mailoutbox) == 1
-    assert Invitation.objects.get(pk=invitation.pk).sent_at == sent_at
 
 
-def test_send_invitation_task_skips_accepted_revoked_and_superseded(invite, mailoutbox):
-    invitation = invite()
-    Invitation.objects.filter(pk=invitation.pk).update(sent_at=None, accepted_at=timezone.now())
-    assert send_invitation(invitation.pk, invitation.raw_token) is False
+def test_invitation_superseded_link_mail_waiting_is_skipped_and_redacted(
+    secretariat, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A resend before the first mail left: the old link no longer works, so
+    its mail is given up (it used to be the task's token check)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        invitation = services.invite_member(
+            organisation=OrganisationFactory(),
+            email="slow@example.org",
+            full_name="遅延 太郎",
+            invited_by=secretariat,
+        )
+    old_token = invitation.raw_token
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = services.resend_invitation(invitation=invitation, resent_by=secretariat)
 
-    Invitation.objects.filter(pk=invitation.pk).update(accepted_at=None)
-    # A token that is not the invitation's current one (replaced by a resend).
-    assert send_invitation(invitation.pk, "stale-token") is False
-    assert send_invitation(999999, invitation.raw_token) is False
+    old, new = OutboxMessage.objects.order_by("pk")
+    assert (old.key, old.status, old.secret) == (
+        f"invitation:{invitation.pk}:link:1",
+        OutboxMessage.Status.SKIPPED,
+        "",
+    )
+    assert old_token not in old.body
+    assert (new.key, new.status) == (f"invitation:{invitation.pk}:link:2", "sent")
+    assert [m.to for m in mailoutbox] == [["slow@example.org"]]
+    assert fresh.raw_token in mailoutbox[0].body
+    assert old_token not in mailoutbox[0].body
+    assert deliver_outbox_message(old.pk) is False
     assert len(mailoutbox) == 1
-    assert Invitation.objects.get(pk=invitation.pk).sent_at is None
 
 
 # --- accepting -------------------------------------------------------------------
@@ -596,9 +615,9 @@ def test_join_request_decline_stores_reason_and_mails_it(
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["nanami@example.org"]
     assert reason in mailoutbox[0].body
-    # The task is a no-op once the mail is out of date (e.g. state changed).
-    JoinRequest.objects.filter(pk=join_request.pk).update(status=JoinRequest.Status.PENDING)
-    assert send_join_request_declined(join_request.pk) is False
+    # Its key is taken: queuing the same occasion again mails nothing.
+    assert notifications.join_request_declined(join_request) is None
+    assert OutboxMessage.objects.filter(kind="network.join_request_declined").count() == 1
 
 
 def test_join_request_decline_requires_reason(secretariat, join_request, client_for, mailoutbox):

@@ -9,14 +9,15 @@ from html import unescape
 import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
-from django.template.loader import render_to_string
+from django.template import engines
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from committee import needs
+from committee.models import Need, NeedUpdate
 from core.dates import fiscal_year_of
-from surveys import needs
-from surveys.models import Answer, Need, NeedUpdate, Question
+from surveys.models import Answer, Question
 from surveys.results import TextAnswer
 
 from .event_factories import EventFactory, RegistrationFactory
@@ -313,9 +314,13 @@ def test_need_from_anonymous_answer_shows_no_respondent(client_for, secretariat,
 
 
 def _button(user, **context):
+    """The {% raise_need_button %} tag as a page of `user` renders it."""
     request = RequestFactory().get("/surveys/1/results/")
     request.user = user
-    return render_to_string("dashboard/_raise_need_button.html", context, request=request)
+    template = engines["django"].from_string(
+        "{% load needs %}{% raise_need_button source source_kind question=question %}"
+    )
+    return template.render({"question": None, **context}, request=request)
 
 
 def _posted(html: str) -> dict:
@@ -506,6 +511,21 @@ def test_need_create_lists_unraised_questions_without_names(
     page = client.get(CREATE, {"fy": 2021}).content.decode()
     assert QUESTION not in page
     assert "まだ課題になっていないものはありません" in page
+
+
+@pytest.mark.parametrize("fy", ["abc", "2015", "2021.5"])
+def test_need_create_bad_fiscal_year_is_the_dashboards_400_page(
+    fy, client_for, committee_member, asked
+):
+    """The candidate list used to fall back to the current 年度 on a bad ?fy=;
+    now it answers like the dashboard (core.dates.parse_fiscal_year)."""
+    response = client_for(committee_member).get(CREATE, {"fy": fy})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert [t.name for t in response.templates][0] == "committee/bad_year.html"
+    assert "年度の指定が正しくありません" in page
+    assert QUESTION not in page and "手入力で登録" not in page
 
 
 def test_need_raise_button_on_the_registration_list(client_for, secretariat, asked):
@@ -780,14 +800,33 @@ def test_need_export_unknown_format_is_404(client_for, committee_member):
 
 
 def test_need_export_query_count_is_flat(
-    client_for, committee_member, asked, django_assert_num_queries
+    client_for, committee_member, secretariat, third_meeting, django_assert_num_queries
 ):
-    for i in range(20):
-        make_need(title=f"課題{i}", owner=committee_member, raised_by=committee_member)
-    client = client_for(committee_member)
+    from .queries import assert_flat_query_count
+
+    def add_rows(n):
+        # Every row has a source, an owner and a raiser to look up.
+        for registration in RegistrationFactory.create_batch(
+            n, event=third_meeting, question=QUESTION
+        ):
+            need, _created = needs.raise_need(
+                source="registration", registration=registration, by=committee_member
+            )
+            needs.update_need(need=need, by=committee_member, owner=secretariat)
+
     # session, user, roles x2, 年度 choices, the needs with their sources
-    with django_assert_num_queries(6):
-        client.get(reverse("dashboard:need_export", args=["csv"]))
+    assert_flat_query_count(
+        django_assert_num_queries,
+        client_for(committee_member),
+        reverse("dashboard:need_export", args=["csv"]),
+        add_rows,
+        6,
+        # Rows counted only with their owner and source filled in from the joins.
+        lambda response: sum(
+            row[5:8] == ["事務 四郎", "", "第3回 情報交換会の事前質問"]
+            for row in _csv_rows(response)[1:]
+        ),
+    )
 
 
 # --- in the browser --------------------------------------------------------------------------

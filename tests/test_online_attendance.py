@@ -14,11 +14,12 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from committee import participation
 from core.models import OutboxMessage
 from events import services as event_services
 from events import tasks as event_tasks
 from events.models import Event, Registration
-from surveys import participation, services, tasks
+from surveys import services, tasks
 from surveys.models import Invitation, Survey
 
 from .event_factories import EventFactory, RegistrationFactory

@@ -4,11 +4,11 @@ import datetime
 from smtplib import SMTPException
 
 import pytest
+from celery.canvas import Signature
 from celery.exceptions import Retry
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
-from core import tasks
 from core.models import OutboxMessage
 from core.outbox import queue_message
 from core.tasks import MAX_ATTEMPTS, deliver_outbox_message, requeue_stale_outbox
@@ -141,8 +141,47 @@ def test_deliver_gives_up_after_max_attempts(failing_mail):
     assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)
 
 
-def test_deliver_task_has_bounded_retries():
-    assert deliver_outbox_message.max_retries == MAX_ATTEMPTS - 1
+def _run_on_worker(message_id, retries):
+    """One delivery as a Celery worker runs it: the `retries`-th retry."""
+    deliver_outbox_message.push_request(
+        called_directly=False,
+        is_eager=False,
+        retries=retries,
+        id="t-1",
+        args=[message_id],
+        kwargs={},
+    )
+    try:
+        return deliver_outbox_message.run(message_id)
+    finally:
+        deliver_outbox_message.pop_request()
+
+
+def test_deliver_on_a_worker_retries_with_growing_delays_then_gives_up(failing_mail, monkeypatch):
+    # The broker: holds the retries Celery schedules instead of running them at
+    # once, as the eager test settings would.
+    scheduled = []
+    monkeypatch.setattr(Signature, "apply_async", lambda sig, *a, **kw: scheduled.append(sig))
+    message = _queue()
+
+    delays = []
+    for retries in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(Retry) as retry:
+            _run_on_worker(message.pk, retries)
+        delays.append(retry.value.when)
+    # The last attempt records the failure instead of asking for another retry.
+    assert _run_on_worker(message.pk, MAX_ATTEMPTS - 1) is False
+    # A late redelivery of the task finds nothing to claim.
+    assert _run_on_worker(message.pk, MAX_ATTEMPTS) is False
+
+    assert delays == [60, 120, 240, 480]
+    assert [(sig.args, sig.options["countdown"]) for sig in scheduled] == [
+        ((message.pk,), delay) for delay in delays
+    ]
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)
+    assert message.last_error == "SMTPException: 接続できません"
+    assert message.sent_at is None
 
 
 def _age(message, *, created=None, claimed=None, **fields):
@@ -204,6 +243,29 @@ def test_requeue_stale_outbox_twice_sends_once(django_capture_on_commit_callback
     assert len(mailoutbox) == 1
 
 
-def test_stale_windows_are_as_documented():
-    assert tasks.STALE_PENDING_AFTER == datetime.timedelta(minutes=5)
-    assert tasks.STALE_SENDING_AFTER == datetime.timedelta(minutes=30)
+def test_requeue_stale_outbox_waits_5_minutes_for_pending_and_30_for_sending(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    young = _queue(key="pending-4", to_email="young@example.org")
+    _age(young, created=4)
+    old = _queue(key="pending-6", to_email="old@example.org")
+    _age(old, created=6)
+    tried_recently = _queue(key="tried-4", to_email="tried@example.org")
+    _age(tried_recently, created=60, claimed=4, attempts=1)
+    still_sending = _queue(key="sending-29", to_email="sending@example.org")
+    _age(still_sending, created=60, claimed=29, status="sending", attempts=1)
+    abandoned = _queue(key="sending-31", to_email="abandoned@example.org")
+    _age(abandoned, created=60, claimed=31, status="sending", attempts=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = requeue_stale_outbox()
+
+    assert result == {"requeued": 1, "failed": 0, "unknown": 1}
+    assert [m.to for m in mailoutbox] == [["old@example.org"]]
+    assert dict(OutboxMessage.objects.values_list("key", "status")) == {
+        "pending-4": "pending",
+        "pending-6": "sent",
+        "tried-4": "pending",
+        "sending-29": "sending",
+        "sending-31": "unknown",
+    }

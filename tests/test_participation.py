@@ -1,4 +1,4 @@
-"""surveys.participation: who came to the exchange meetings, per 年度 (issue 5).
+"""committee.participation: who came to the exchange meetings, per 年度 (issue 5).
 
 Small data sets built with factories, one rule per test: what counts as an
 event and as present (the check-in rule), the groups and 機関, totals, repeat
@@ -15,10 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from committee import participation as p
 from events import services as event_services
 from events.models import Event, Registration
 from network.models import Commission, Municipality, Organisation, Program
-from surveys import participation as p
 
 from .event_factories import EventFactory, RegistrationFactory
 from .factories import OrganisationFactory, UserFactory, region

@@ -11,12 +11,13 @@ from django.urls import reverse
 from django_filters import FilterSet
 from django_filters import filters as django_filters
 
+from committee.models import Need
 from core.filters import ModelChoiceFilter, ModelMultipleChoiceFilter
 from core.forms import CheckedKeyMixin, CheckedKeysMixin, InputRules
 from core.models import OutboxMessage
 from events.models import Event, Registration, Session
 from network.models import JoinRequest, Organisation
-from surveys.models import Need, Survey
+from surveys.models import Survey
 
 from .event_factories import EventFactory, SessionFactory
 from .factories import OrganisationFactory, municipality, program
@@ -324,14 +325,14 @@ FORM_MODULES = [
     "events.forms_manage",
     "surveys.forms",
     "surveys.forms_manage",
-    "surveys.forms_needs",
+    "committee.forms",
 ]
 FILTER_MODULES = [
     "network.filters",
     "events.filters",
     "events.filters_manage",
     "surveys.filters",
-    "surveys.filters_needs",
+    "committee.filters",
 ]
 
 

@@ -16,10 +16,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from committee.models import Need, NeedUpdate
 from events import services as event_services
 from events.models import Event, Registration
 from network.models import JoinRequest, Organisation
-from surveys.models import Need, NeedUpdate, Question
+from surveys.models import Question
 
 from .event_factories import EventFactory, RegistrationFactory, SessionFactory
 from .factories import MembershipFactory, OrganisationFactory, UserFactory, municipality

@@ -10,8 +10,9 @@ may read it; anything else answers 404 and creates no need.
 import pytest
 from django.urls import reverse
 
+from committee.models import Need
 from events.models import Event, Registration
-from surveys.models import Answer, Need, Question, Response
+from surveys.models import Answer, Question, Response
 from tests.event_factories import EventFactory, RegistrationFactory
 from tests.factories import UserFactory
 from tests.survey_factories import QuestionFactory, SurveyFactory, submitted_response

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.models import OutboxMessage
 from events.models import Event
+from surveys import services
 from surveys.forms_manage import parse_reminder_days
 from surveys.models import Invitation, Question, Response, Survey
 
@@ -603,6 +604,58 @@ def test_question_add_refuses_bad_input_with_japanese_messages(manager, changes,
     assert response.status_code == 200
     assert any(message in error for error in errors_of(response, field)), errors_of(response, field)
     assert not survey.questions.exists()
+
+
+ONE_CHOICE_REFUSED = (
+    "単一選択・複数選択では、選択肢を1行に1つずつ2つ以上入力してください。「その他」は数えません。"
+)
+LITERAL_OTHER_REFUSED = (
+    "「その他」は「その他＋自由記入を付ける」で自動で付きます。選択肢から消してください。"
+)
+
+
+@pytest.mark.parametrize(
+    "choices, allow_other, message",
+    [
+        # One real choice plus the その他 option is not a choice (the form let it through).
+        ("はい", True, ONE_CHOICE_REFUSED),
+        # A typed 「その他」 could never be answered without the option (the form let it through).
+        ("はい\nいいえ\nその他", False, LITERAL_OTHER_REFUSED),
+    ],
+)
+def test_question_choice_rule_is_the_same_on_the_page_and_in_the_service(
+    manager, secretariat, choices, allow_other, message
+):
+    survey = draft_survey()
+    data = question_data(choices=choices, **({"allow_other": "on"} if allow_other else {}))
+
+    response = manager.post(url("question_add", survey), data)
+    with pytest.raises(services.SurveyError) as excinfo:
+        services.add_question(
+            survey=survey,
+            text="今後も参加したいですか",
+            kind=Question.Kind.SINGLE,
+            choices=choices,
+            allow_other=allow_other,
+            by=secretariat,
+        )
+
+    assert response.status_code == 200
+    assert errors_of(response, "choices") == [message]
+    assert excinfo.value.messages == [message]
+    assert not survey.questions.exists()
+
+
+def test_question_choice_rule_accepts_two_choices_and_the_other_option(manager):
+    survey = draft_survey()
+
+    response = manager.post(
+        url("question_add", survey), question_data(choices="はい\nいいえ", allow_other="on")
+    )
+
+    assert response.status_code == 302
+    question = survey.questions.get()
+    assert (question.choices, question.allow_other) == (["はい", "いいえ"], True)
 
 
 def test_question_key_is_unique_within_the_survey(manager):

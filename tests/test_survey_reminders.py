@@ -9,8 +9,10 @@ import sys
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
+from core.dates import local_day_start
 from core.models import OutboxMessage
 from events import services as event_services
 from events.models import Event, Registration
@@ -56,7 +58,7 @@ def fresh_import(module_name: str):
     import surveys
     from config.celery import app
 
-    names = ["surveys.tasks", "surveys.services", "surveys.notifications"]
+    names = ["surveys.tasks", "surveys.services", "surveys.mailing", "surveys.notifications"]
     saved_modules = {name: sys.modules[name] for name in names}
     saved_tasks = {name: task for name, task in app.tasks.items() if name.startswith("surveys.")}
     try:
@@ -109,6 +111,42 @@ def test_send_reminders_twice_in_a_day_sends_once(secretariat, committed, mailou
     assert len(remind_keys()) == 3
     assert {i.reminder_count for i in Invitation.objects.filter(survey=survey)} == {1}
     assert len(invitations) == 3
+
+
+def test_reminders_due_means_not_reminded_since_the_tokyo_day_began_on_page_and_in_service(
+    secretariat, client_for, committed, mailoutbox
+):
+    """ "Reminded today" is one rule for the remind page's count, the count
+    function and the sending: last reminded on or after 00:00 Asia/Tokyo of
+    today. Just after midnight counts as today even where the UTC date is
+    still yesterday; one second before midnight was yesterday. (The page
+    counted reminders by date and the function by outbox key, which
+    disagreed for an invitation reminded today without a key of today.)"""
+    survey = closing_in(5)
+    day_start = local_day_start(timezone.localdate())
+    InvitationFactory(
+        survey=survey,
+        user__email="today@example.org",
+        last_reminded_at=day_start + datetime.timedelta(seconds=1),
+        reminder_count=1,
+    )
+    InvitationFactory(
+        survey=survey,
+        user__email="yesterday@example.org",
+        last_reminded_at=day_start - datetime.timedelta(seconds=1),
+        reminder_count=1,
+    )
+    InvitationFactory(survey=survey, user__email="never@example.org")
+    assert not OutboxMessage.objects.filter(key__contains=":remind:").exists()
+
+    page = client_for(secretariat).get(reverse("surveys:remind", args=[survey.pk]))
+
+    assert page.context["due_count"] == 2
+    assert "未回答の2件にリマインドを送ります。" in page.content.decode()
+    assert services.count_reminders_due(survey=survey) == 2
+    assert committed(services.send_reminders, survey=survey, by=secretariat) == 2
+    assert sorted(m.to[0] for m in mailoutbox) == ["never@example.org", "yesterday@example.org"]
+    assert services.count_reminders_due(survey=survey) == 0
 
 
 def test_send_reminders_again_the_next_day(secretariat, committed, mailoutbox, monkeypatch):

@@ -137,11 +137,16 @@ def test_copy_survey_copies_questions_and_conditions_as_draft(secretariat):
     assert not copy.invitations.exists()
 
 
-def test_add_and_move_question_keep_a_clean_order():
+def test_add_and_move_question_keep_a_clean_order(secretariat):
     survey = SurveyFactory()
-    first = services.add_question(survey=survey, text="質問A", kind="scale")
+    first = services.add_question(survey=survey, text="質問A", kind="scale", by=secretariat)
     second = services.add_question(
-        survey=survey, text="質問B", kind="single", choices="はい\nいいえ\n", required=True
+        survey=survey,
+        text="質問B",
+        kind="single",
+        choices="はい\nいいえ\n",
+        required=True,
+        by=secretariat,
     )
     third = services.add_question(
         survey=survey,
@@ -149,31 +154,47 @@ def test_add_and_move_question_keep_a_clean_order():
         kind="text",
         show_if_question=second,
         show_if_value="はい",
+        by=secretariat,
     )
     assert (first.order, second.order, third.order) == (1, 2, 3)
     assert second.choices == ["はい", "いいえ"]
 
-    services.move_question(question=third, direction="up")
-    services.move_question(question=first, direction="up")  # already first: no change
+    # A condition stays on an earlier question: C (shown on B's answer) cannot pass B.
+    with pytest.raises(SurveyError) as excinfo:
+        services.move_question(question=third, direction="up", by=secretariat)
+    services.move_question(question=first, direction="down", by=secretariat)
+    services.move_question(question=second, direction="up", by=secretariat)  # first: no change
 
+    assert refusal(excinfo).startswith("Q3はQ2の答えで表示が決まるため")
     assert list(survey.questions.order_by("order").values_list("text", flat=True)) == [
+        "質問B",
         "質問A",
         "質問C",
-        "質問B",
     ]
 
 
-def test_add_question_refuses_condition_on_a_text_question():
+def test_add_question_refuses_condition_on_a_text_question(secretariat):
     survey = SurveyFactory()
-    text = services.add_question(survey=survey, text="自由記述", kind="text")
+    text = services.add_question(survey=survey, text="自由記述", kind="text", by=secretariat)
     with pytest.raises(SurveyError) as excinfo:
         services.add_question(
-            survey=survey, text="次", kind="scale", show_if_question=text, show_if_value="x"
+            survey=survey,
+            text="次",
+            kind="scale",
+            show_if_question=text,
+            show_if_value="x",
+            by=secretariat,
         )
     assert refusal(excinfo) == "表示条件には選択式（単一・複数）の質問を選んでください。"
     with pytest.raises(SurveyError) as excinfo:
-        services.add_question(survey=survey, text="一択", kind="single", choices=["はい"])
-    assert refusal(excinfo) == "選択肢を2つ以上入力してください。"
+        services.add_question(
+            survey=survey, text="一択", kind="single", choices=["はい"], by=secretariat
+        )
+    assert refusal(excinfo) == (
+        "単一選択・複数選択では、選択肢を1行に1つずつ2つ以上入力してください。"
+        "「その他」は数えません。"
+    )
+    assert list(survey.questions.values_list("text", flat=True)) == ["自由記述"]
 
 
 # --- publishing: audiences and units ---------------------------------------------------------
@@ -395,7 +416,9 @@ def test_close_survey_moves_the_deadline_to_now(secretariat):
     assert before <= survey.closes_at <= timezone.now()
     assert survey.is_closed
     old = survey.closes_at
-    services.close_survey(survey=survey, by=secretariat)  # closing again changes nothing
+    with pytest.raises(SurveyError) as excinfo:  # nothing left to close
+        services.close_survey(survey=survey, by=secretariat)
+    assert refusal(excinfo) == "このアンケートはすでに締め切られています。"
     survey.refresh_from_db()
     assert survey.closes_at == old
 

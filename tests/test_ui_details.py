@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 # The templates of the committee's pages: no inline script or style (a strict
 # Content-Security-Policy is the design).
-DASHBOARD_TEMPLATES = sorted((ROOT / "templates" / "dashboard").glob("*.html"))
+DASHBOARD_TEMPLATES = sorted((ROOT / "templates" / "committee").glob("*.html"))
 
 
 @pytest.fixture(autouse=True)
@@ -174,7 +174,7 @@ def pages(secretariat, municipal_member, contractor_org, municipal_org):
         ("dashboard:need_create", []),
         ("dashboard:need_detail", []),
     ]
-    from surveys.models import Need
+    from committee.models import Need
 
     need = Need.objects.create(title="課題", text="内容", fiscal_year=2021)
     urls = {

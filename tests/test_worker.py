@@ -3,7 +3,9 @@
 The in-process suite runs tasks eagerly; these tests cover the broker path the
 scale-out deployment uses (DESIGN §5): a message goes through Redis to a
 separate `celery worker` process, which re-fetches the rows from the test
-database, sends the e-mail and records it. Without PostgreSQL + Redis they skip,
+database, sends the e-mail and records it. The task is the outbox delivery,
+here of an invitation mail (network's mails go through the outbox, decision
+0005). Without PostgreSQL + Redis they skip,
 unless TSUNAGARI_REQUIRE_SERVICES=1 (CI), where they fail.
 """
 
@@ -20,13 +22,15 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-from network.models import Invitation, User
+from core import outbox
+from core.models import OutboxMessage
+from network import services
 
-from .factories import MembershipFactory, UserFactory
+from .factories import OrganisationFactory, UserFactory
 from .services import require_services
 
 ROOT = Path(__file__).resolve().parent.parent
-TASK = "network.tasks.send_invitation"
+TASK = "core.tasks.deliver_outbox_message"
 WORKER_START_TIMEOUT = 60
 TASK_TIMEOUT = 30
 
@@ -157,54 +161,65 @@ def forget_queue(queue: str) -> None:
         client.close()
 
 
-def make_invitation(email_address: str) -> tuple[Invitation, str]:
-    inviter = UserFactory(full_name="事務 四郎")
-    invitee = User.objects.create_contact(email_address, full_name="招待 花子")
-    membership = MembershipFactory(user=invitee)
-    token, token_hash = Invitation.new_token()
-    invitation = Invitation.objects.create(
-        membership=membership,
-        invited_by=inviter,
-        token_hash=token_hash,
-        expires_at=Invitation.default_expiry(),
+class HeldBack:
+    """Stands in for the delivery task in core.outbox: queues nothing."""
+
+    def delay_on_commit(self, *args, **kwargs):
+        return None
+
+
+def make_invitation(email_address: str, monkeypatch) -> tuple[OutboxMessage, str]:
+    """An invitation and its queued mail, left for the worker: the in-process
+    delivery that a commit would start is held back."""
+    monkeypatch.setattr(outbox, "deliver_outbox_message", HeldBack())
+    invitation = services.invite_member(
+        organisation=OrganisationFactory(),
+        email=email_address,
+        full_name="招待 花子",
+        invited_by=UserFactory(full_name="事務 四郎"),
     )
-    return invitation, token
+    return OutboxMessage.objects.get(key__startswith=f"invitation:{invitation.pk}:"), (
+        invitation.raw_token
+    )
 
 
 def body_of(message) -> str:
     return message.get_payload(decode=True).decode(message.get_content_charset() or "utf-8")
 
 
-def test_worker_sends_invitation_and_records_sent_at(worker):
-    invitation, token = make_invitation("worker-invitee@example.org")
-    assert invitation.sent_at is None
+def test_worker_sends_invitation_and_records_sent_at(worker, monkeypatch):
+    message, token = make_invitation("worker-invitee@example.org", monkeypatch)
+    assert message.status == OutboxMessage.Status.PENDING
 
-    task_id = worker.send(invitation.pk, token)
+    task_id = worker.send(message.pk)
     worker.wait_until_done(task_id)
 
-    invitation.refresh_from_db()
-    assert invitation.sent_at is not None
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.sent_at is not None
     mails = worker.mails_to("worker-invitee@example.org")
     assert len(mails) == 1
     assert token in body_of(mails[0])
+    # Sent: the row no longer holds the link's token.
+    assert (token in message.body, message.secret) == (False, "")
     assert worker.alive, worker.log()
 
 
-def test_worker_sends_invitation_once_when_task_is_delivered_twice(worker):
-    invitation, token = make_invitation("worker-twice@example.org")
+def test_worker_sends_invitation_once_when_task_is_delivered_twice(worker, monkeypatch):
+    message, _token = make_invitation("worker-twice@example.org", monkeypatch)
 
     # Two deliveries of the same task queued before either runs...
-    first = worker.send(invitation.pk, token)
-    second = worker.send(invitation.pk, token)
+    first = worker.send(message.pk)
+    second = worker.send(message.pk)
     worker.wait_until_done(first)
     worker.wait_until_done(second)
-    invitation.refresh_from_db()
-    sent_at = invitation.sent_at
-    assert sent_at is not None
+    message.refresh_from_db()
+    sent_at = message.sent_at
+    assert (message.status, message.attempts) == (OutboxMessage.Status.SENT, 1)
 
-    # ...and a third after the invitation was sent change nothing.
-    worker.wait_until_done(worker.send(invitation.pk, token))
-    invitation.refresh_from_db()
-    assert invitation.sent_at == sent_at
+    # ...and a third after the message was sent change nothing.
+    worker.wait_until_done(worker.send(message.pk))
+    message.refresh_from_db()
+    assert message.sent_at == sent_at
     assert len(worker.mails_to("worker-twice@example.org")) == 1
     assert worker.alive, worker.log()

@@ -19,8 +19,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.forms import error_text
 from core.pagination import is_filtered, paginate, querystring_without_page
-from network.models import Organisation, User
+from network.enums import OrganisationKind
+from network.models import User
 
 from .. import services
 from ..access import events_manager_required
@@ -56,8 +58,11 @@ def _managed_event(request, pk):
     return get_object_or_404(Event.objects.manageable_by(request.user), pk=pk)
 
 
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
+def _refuse(request, event, text):
+    """A page the event's state does not allow (Event.can_…): back to its
+    申込者 page, saying why."""
+    messages.warning(request, text)
+    return redirect("events:registrations", pk=event.pk)
 
 
 # --- the list of events --------------------------------------------------------
@@ -249,7 +254,7 @@ def event_publish(request, pk):
         try:
             services.publish_event(event=event, by=request.user)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(
                 request,
@@ -301,7 +306,7 @@ def event_delete(request, pk):
         try:
             title = services.delete_draft_event(event=event, by=request.user)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("下書き「%(title)s」を削除しました。") % {"title": title})
             return redirect("events:manage_list")
@@ -320,14 +325,14 @@ def event_delete(request, pk):
 @events_manager_required
 def event_finish(request, pk):
     event = _managed_event(request, pk)
-    finishable = event.can_be_finished() or event.offers_thanks_mail()
+    finishable = event.can_be_finished() or event.can_send_thanks()
     if request.method == "POST" and (finishable or event.awaits_start()):
         # Before the start the service refuses with its own message.
-        was_finished = event.offers_thanks_mail()
+        was_finished = event.can_send_thanks()
         try:
             services.finish_event(event=event, by=request.user)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             if was_finished:
                 text = _("まだお礼メールを受け取っていない参加者に送ります。")
@@ -376,7 +381,7 @@ def _registration_summary(event, sessions):
         aggregates[f"session_{session.pk}_w"] = Count("pk", filter=waitlisted & Q(session=session))
     aggregates["session_none_c"] = Count("pk", filter=confirmed & Q(session__isnull=True))
     aggregates["session_none_w"] = Count("pk", filter=waitlisted & Q(session__isnull=True))
-    for kind in Organisation.Kind.values:
+    for kind in OrganisationKind.values:
         aggregates[f"kind_{kind}"] = Count("pk", filter=confirmed & Q(organisation__kind=kind))
     aggregates["kind_none"] = Count("pk", filter=confirmed & Q(organisation__isnull=True))
     counts = active.aggregate(**aggregates)
@@ -398,10 +403,13 @@ def _registration_summary(event, sessions):
     if sessions:
         session_rows.append(row(_("分科会なし"), "session_none"))
     kinds = [
-        {"kind": kind, "label": label, "count": counts[f"kind_{kind}"]}
-        for kind, label in Organisation.Kind.choices
+        {"kind": kind, "label": label, "count": counts[f"kind_{kind}"], "badge": True}
+        for kind, label in OrganisationKind.choices
     ]
-    kinds.append({"kind": "none", "label": _("登録組織なし"), "count": counts["kind_none"]})
+    # Registrations without an organisation of the network: no kind, no badge.
+    kinds.append(
+        {"kind": "none", "label": _("登録組織なし"), "count": counts["kind_none"], "badge": False}
+    )
     return {"counts": counts, "modes": modes, "sessions": session_rows, "kinds": kinds}
 
 
@@ -434,44 +442,24 @@ def registration_list(request, pk):
 @events_manager_required
 def registration_add(request, pk):
     event = _managed_event(request, pk)
+    if not event.can_add_registrations():
+        return _refuse(request, event, _("参加者を追加できるのは公開中のイベントだけです。"))
     # Coming from the check-in page (a walk-in) returns there afterwards.
     from_checkin = request.GET.get("from") == "checkin" or request.POST.get("from") == "checkin"
     form = RegistrationAddForm(request.POST or None, event=event)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            with transaction.atomic():
-                # An unknown e-mail becomes a contact (no password) who can
-                # claim the account later; it is rolled back with a refusal.
-                user = form.user or User.objects.create_contact(
-                    data["email"],
-                    full_name=data["full_name"].strip(),
-                    full_name_kana=data["full_name_kana"].strip(),
-                )
-                registration = services.register(
-                    event=event,
-                    user=user,
-                    mode=data["mode"],
-                    session=data.get("session"),
-                    social=data.get("social", False),
-                    question=data["question"],
-                    organisation=data.get("organisation"),
-                    organisation_name=data["organisation_name"],
-                    by=request.user,
-                )
-                if data["force_confirm"] and registration.status == Registration.Status.WAITLISTED:
-                    registration = services.confirm_over_capacity(
-                        registration=registration, by=request.user
-                    )
+            registration = _add_registration(form, event, by=request.user)
         except ValidationError as error:
             form.add_error(_ERROR_FIELDS.get(error.code), error)
         else:
+            user = registration.user
             messages.success(
                 request,
                 _("%(name)s さんを登録しました（%(status)s）。")
                 % {"name": user, "status": registration.get_status_display()},
             )
-            if registration.status == Registration.Status.WAITLISTED:
+            if registration.is_waitlisted:
                 messages.warning(
                     request,
                     _("定員に達しているため、キャンセル待ちとして登録しました。"),
@@ -488,6 +476,33 @@ def registration_add(request, pk):
         "events/manage_registration_add.html",
         {"event": event, "form": form, "from_checkin": from_checkin},
     )
+
+
+@transaction.atomic
+def _add_registration(form, event, *, by) -> Registration:
+    """The manual-add form's person, registered (and confirmed over capacity
+    when asked). An unknown e-mail becomes a contact (no password) who can
+    claim the account later; it is rolled back with a refusal."""
+    data = form.cleaned_data
+    user = form.user or User.objects.create_contact(
+        data["email"],
+        full_name=data["full_name"].strip(),
+        full_name_kana=data["full_name_kana"].strip(),
+    )
+    registration = services.register(
+        event=event,
+        user=user,
+        mode=data["mode"],
+        session=data.get("session"),
+        social=data.get("social", False),
+        question=data["question"],
+        organisation=data.get("organisation"),
+        organisation_name=data["organisation_name"],
+        by=by,
+    )
+    if data["force_confirm"] and registration.is_waitlisted:
+        registration = services.confirm_over_capacity(registration=registration, by=by)
+    return registration
 
 
 # --- one registration, on the person's behalf -------------------------------------------
@@ -552,7 +567,7 @@ def registration_cancel_on_behalf(request, pk, registration_pk):
         try:
             registration = services.cancel_registration(registration=registration, by=request.user)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(
                 request,
@@ -579,7 +594,7 @@ def _checkin_query(raw) -> str:
 def _checkin_mode(event, raw) -> str:
     """The 会場/オンライン list of a hybrid event's check-in page ("" = everyone);
     anything else in the query string is ignored."""
-    if event.format == Event.Format.HYBRID and raw in Registration.Mode.values:
+    if event.is_hybrid and raw in Registration.Mode.values:
         return raw
     return ""
 
@@ -607,6 +622,8 @@ def _checkin_url(event, **params) -> str:
 @events_manager_required
 def checkin(request, pk):
     event = _managed_event(request, pk)
+    if not event.can_check_in():
+        return _refuse(request, event, _("受付できるのは公開中か終了したイベントだけです。"))
     query = _checkin_query(request.GET.get("q"))
     mode = _checkin_mode(event, request.GET.get("mode"))
     registrations = search_registrations(_checkin_list(event, mode), query)
@@ -614,7 +631,7 @@ def checkin(request, pk):
         "user__full_name_kana", "user__email", "pk"
     )
     mode_tabs = []
-    if event.format == Event.Format.HYBRID:
+    if event.is_hybrid:
         mode_tabs = [
             {
                 "label": label,
@@ -631,6 +648,7 @@ def checkin(request, pk):
             "query": query,
             "mode": mode,
             "mode_label": Registration.Mode(mode).label if mode else "",
+            "online_list": mode == Registration.Mode.ONLINE,
             "mode_tabs": mode_tabs,
             "clear_url": _checkin_url(event, mode=mode),
             "page_obj": paginate(request, registrations),
@@ -663,7 +681,7 @@ def checkin_toggle(request, pk, registration_pk):
             registration=registration, attended=attended, by=request.user
         )
     except ValidationError as exc:
-        error = _error_text(exc)
+        error = error_text(exc)
     if _wants_json(request):
         counts = _checkin_counts(event, mode)
         return JsonResponse(
@@ -707,6 +725,10 @@ PREVIEW_RECIPIENTS = 50
 @events_manager_required
 def message(request, pk):
     event = _managed_event(request, pk)
+    if not event.can_send_bulk_message():
+        return _refuse(
+            request, event, _("下書きのイベントには申込者がいないため、メールを送れません。")
+        )
     form = BulkMessageForm(request.POST or None, event=event)
     step = "edit"
     preview = None

@@ -7,7 +7,7 @@ then narrowed to the user's own, so someone else's registration is a 404.
 """
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.forms import error_text
 from core.pagination import paginate, querystring_without_page
 from network import access as network_access
 from network.models import Organisation
@@ -22,7 +23,8 @@ from network.models import Organisation
 from .. import access, services
 from ..forms import RegistrationForm
 from ..models import CalendarFeed, Event, Registration
-from .public import outcome_message, registration_window, seats_left
+from ..querysets import over_q
+from .public import outcome_message
 
 # Changing and cancelling one's own registration needs an account, not a
 # current membership: someone who left their organisation can still withdraw
@@ -32,8 +34,7 @@ login_required = network_access.login_required_404
 
 def _own_registration(request, pk):
     return get_object_or_404(
-        Registration.objects.visible_to(request.user)
-        .filter(user=request.user)
+        access.own_registrations(Registration.objects.all(), request.user)
         .active()
         .select_related("event", "session", "organisation"),
         pk=pk,
@@ -50,7 +51,7 @@ def register(request, pk):
             request, _("このイベントにはすでに申し込んでいます。内容の変更はこちらからできます。")
         )
         return redirect("events:registration_edit", pk=existing.pk)
-    if registration_window(event) != "open" or not access.may_register(user, event):
+    if not access.may_register_as_member(user, event):
         messages.warning(request, _("このイベントは現在申込を受け付けていません。"))
         return redirect(event)
     form = RegistrationForm(
@@ -74,20 +75,17 @@ def register(request, pk):
 
 
 def _seats(event):
-    taken = dict(
-        Registration.objects.filter(event=event, status=Registration.Status.CONFIRMED)
-        .values_list("mode")
-        .annotate(n=Count("pk"))
-        .order_by()
+    taken = Registration.objects.taken_seats(event)
+    return event.seats_left(
+        taken.get(Registration.Mode.VENUE, 0), taken.get(Registration.Mode.ONLINE, 0)
     )
-    return seats_left(event, taken.get("venue", 0), taken.get("online", 0))
 
 
 @login_required
 def registration_edit(request, pk):
     registration = _own_registration(request, pk)
     event = registration.event
-    if registration_window(event) != "open":
+    if not registration.can_be_changed_by_owner():
         messages.warning(
             request,
             _(
@@ -123,11 +121,14 @@ def registration_edit(request, pk):
 def registration_cancel(request, pk):
     registration = _own_registration(request, pk)
     event = registration.event
+    if not registration.can_be_cancelled_by_owner():
+        messages.warning(request, _("このイベントの申し込みはキャンセルできません。"))
+        return redirect(event)
     if request.method == "POST":
         try:
             services.cancel_registration(registration=registration, by=request.user)
         except services.RegistrationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(
                 request, _("「%(title)s」の申込をキャンセルしました。") % {"title": event.title}
@@ -144,12 +145,10 @@ def registration_cancel(request, pk):
 def my_registrations(request):
     now = timezone.now()
     past = request.GET.get("when") == "past"
-    over = Q(event__ends_at__lt=now) | Q(event__status=Event.Status.FINISHED)
-    registrations = (
-        Registration.objects.visible_to(request.user)
-        .filter(user=request.user)
-        .select_related("event__municipality", "session", "organisation")
-    )
+    over = over_q(now, prefix="event__")
+    registrations = access.own_registrations(
+        Registration.objects.all(), request.user
+    ).select_related("event__municipality", "session", "organisation")
     if past:
         # Meetings that are over, and every cancellation.
         registrations = registrations.filter(
@@ -160,7 +159,7 @@ def my_registrations(request):
             registrations.active().exclude(over).order_by("event__starts_at", "created_at", "pk")
         )
     page_obj = paginate(request, registrations)
-    admin_of = network_access.roles(request.user).admin_of
+    admin_of = access.followed_organisations(request.user)
     return render(
         request,
         "events/mine.html",

@@ -20,10 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from core.clientip import client_ip
+from core.forms import error_text
 from core.pagination import paginate, querystring_without_page
 from network import access as network_access
 
 from .. import access, ics, services
+from ..enums import EventStatus
 from ..filters import EventFilter
 from ..forms import GuestRegistrationForm, sessions_with_seats
 from ..models import CalendarFeed, Event, Registration
@@ -36,33 +38,16 @@ FEED_HISTORY = datetime.timedelta(days=400)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-# --- helpers shared with views.member ------------------------------------------------
-
-
-def registration_window(event, now=None) -> str:
-    """'open', 'not_yet' or 'closed' (also for cancelled, finished and past
-    events). The same rule as services._check_open for a member: without a
-    closing time, registration stays open until the meeting ends."""
-    now = now or timezone.now()
-    if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
-        return "closed"
-    if event.registration_opens_at and now < event.registration_opens_at:
-        return "not_yet"
-    if event.registration_closes_at and now >= event.registration_closes_at:
-        return "closed"
-    return "open"
-
-
-def is_over(event, now=None) -> bool:
-    now = now or timezone.now()
-    return event.status == Event.Status.FINISHED or event.ends_at < now
+# --- helpers (outcome_message is shared with views.member) ----------------------------
 
 
 def _confirmed_in_mode(mode: str):
     # A correlated subquery per mode rather than Count() over a join: it is
     # evaluated for the page's rows only, not for every visible event.
     counts = (
-        Registration.objects.filter(event=OuterRef("pk"), status="confirmed", mode=mode)
+        Registration.objects.filter(
+            event=OuterRef("pk"), status=Registration.Status.CONFIRMED, mode=mode
+        )
         .order_by()
         .values("event")
         .annotate(n=Count("pk"))
@@ -71,50 +56,14 @@ def _confirmed_in_mode(mode: str):
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def number_label(event) -> str:
-    """第N回, unless the title already says it (imported titles often do)."""
-    if not event.number:
-        return ""
-    label = _("第%(n)d回") % {"n": event.number}
-    return "" if label in event.title else label
-
-
-def seats_left(event, venue_taken: int, online_taken: int) -> list[tuple[str, int]]:
-    """(label, seats left) for each mode the event offers with a capacity."""
-    seats = []
-    if event.offers_venue and event.venue_capacity is not None:
-        seats.append((_("会場"), max(event.venue_capacity - venue_taken, 0)))
-    if event.offers_online and event.online_capacity is not None:
-        seats.append((_("オンライン"), max(event.online_capacity - online_taken, 0)))
-    return seats
-
-
-def waitlist_position(registration) -> int:
-    """1 for the first in line. The line is the one the registration waits in:
-    its mode, and its session when it has one — the people a cancellation
-    there would promote first."""
-    line = Registration.objects.filter(
-        event_id=registration.event_id, status=Registration.Status.WAITLISTED
-    )
-    if registration.session_id:
-        line = line.filter(Q(mode=registration.mode) | Q(session_id=registration.session_id))
-    else:
-        line = line.filter(mode=registration.mode)
-    ahead = line.filter(
-        Q(created_at__lt=registration.created_at)
-        | Q(created_at=registration.created_at, pk__lt=registration.pk)
-    )
-    return ahead.count() + 1
-
-
 def outcome_message(registration, *, changed: bool = False) -> str:
     """What the person is told after registering, changing or confirming."""
-    if registration.status == Registration.Status.WAITLISTED:
+    if registration.is_waitlisted:
         text = _(
             "定員に達しているため、キャンセル待ち（%(n)d番目）で受け付けました。"
             "空きが出ると自動で参加確定になり、メールでお知らせします。"
-        ) % {"n": waitlist_position(registration)}
-    elif registration.status == Registration.Status.PENDING:
+        ) % {"n": registration.waitlist_position()}
+    elif registration.is_pending:
         text = _("確認メールを送りました。メール内のリンクを開くと申込が確定します。")
     elif changed:
         text = _("参加は確定しています。")
@@ -122,9 +71,9 @@ def outcome_message(registration, *, changed: bool = False) -> str:
         text = _("参加が確定しました。")
     if changed:
         text = _("申込内容を変更しました。") + text
-    if registration.social == Registration.SocialStatus.WAITLISTED:
+    if registration.is_social_waitlisted:
         text += _("懇親会は定員に達しているため、キャンセル待ちです。")
-    elif registration.social == Registration.SocialStatus.CONFIRMED:
+    elif registration.has_social_seat:
         text += (
             _("懇親会への参加も確定しています。")
             if changed
@@ -149,12 +98,11 @@ def event_list(request):
     filterset = EventFilter(request.GET, queryset=visible, request=request)
     now = timezone.now()
     past = request.GET.get("when") == "past"
-    over = Q(ends_at__lt=now) | Q(status=Event.Status.FINISHED)
     events = filterset.qs
     if past:
-        events = events.filter(over).order_by("-starts_at", "-pk")
+        events = events.over(now).order_by("-starts_at", "-pk")
     else:
-        events = events.exclude(over).order_by("starts_at", "pk")
+        events = events.not_over(now).order_by("starts_at", "pk")
     events = events.select_related("municipality").annotate(
         venue_taken=_confirmed_in_mode(Registration.Mode.VENUE),
         online_taken=_confirmed_in_mode(Registration.Mode.ONLINE),
@@ -170,13 +118,15 @@ def event_list(request):
             .values_list("event_id", "status")
         )
     for event in rows:
-        event.my_status = mine.get(event.pk)
-        event.my_status_label = (
-            Registration.Status(event.my_status).label if event.my_status else ""
+        status = mine.get(event.pk)
+        event.my_status = status
+        # 申込済み says enough for a confirmed seat; anything else is named.
+        event.my_status_note = (
+            Registration.Status(status).label
+            if status and status != Registration.Status.CONFIRMED
+            else ""
         )
-        event.seats = seats_left(event, event.venue_taken, event.online_taken)
-        event.is_over = is_over(event, now)
-        event.number_label = number_label(event)
+        event.seats = event.seats_left(event.venue_taken, event.online_taken)
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("when", None)
@@ -218,72 +168,39 @@ def event_detail(request, pk):
     )
     if isinstance(event, HttpResponse):
         return event
-    active = ~Q(status=Registration.Status.CANCELLED)
-    counts = Registration.objects.filter(event=event).aggregate(
-        venue_taken=Count("pk", filter=Q(status="confirmed", mode="venue")),
-        online_taken=Count("pk", filter=Q(status="confirmed", mode="online")),
-        venue_waiting=Count("pk", filter=Q(status="waitlisted", mode="venue")),
-        online_waiting=Count("pk", filter=Q(status="waitlisted", mode="online")),
-        social_taken=Count("pk", filter=active & Q(social="confirmed")),
-        social_waiting=Count("pk", filter=active & Q(social="waitlisted")),
-    )
+    counts = Registration.objects.seat_counts(event)
     sessions = list(sessions_with_seats(event))
-    for session in sessions:
-        session.left = (
-            None if session.capacity is None else max(session.capacity - session.taken, 0)
-        )
     is_member = network_access.is_member(user)
-    my_registration = None
-    if user.is_authenticated:
-        mine = Registration.objects.active()
-        if is_member:
-            # A member registers with the account; an unconfirmed guest
-            # registration for their address does not stand in the way.
-            mine = Registration.objects.claimed()
-        my_registration = (
-            mine.filter(event=event, user=user).select_related("session", "organisation").first()
-        )
-    window = registration_window(event)
-    may_register = access.may_register(user, event) and window == "open"
-    show_online_url = bool(
-        event.online_url
-        and my_registration
-        and my_registration.status == Registration.Status.CONFIRMED
-        and my_registration.mode == Registration.Mode.ONLINE
-        and event.status == Event.Status.PUBLISHED
-    )
-    social_left = None
-    if event.has_social and event.social_capacity is not None:
-        social_left = max(event.social_capacity - counts["social_taken"], 0)
+    my_registration = _my_registration(user, event, member=is_member)
+    unregistered = my_registration is None
     return render(
         request,
         "events/event_detail.html",
         {
             "event": event,
-            "number_label": number_label(event),
             "counts": counts,
-            "seats": seats_left(event, counts["venue_taken"], counts["online_taken"]),
-            "social_left": social_left,
+            "seats": event.seats_left(counts["venue_taken"], counts["online_taken"]),
+            "social_left": event.social_seats_left(counts["social_taken"]),
             "sessions": sessions,
             "my_registration": my_registration,
-            "waitlist_position": (
-                waitlist_position(my_registration)
-                if my_registration and my_registration.status == Registration.Status.WAITLISTED
-                else None
-            ),
-            "window": window,
-            "is_over": is_over(event),
-            "can_register": may_register and is_member and my_registration is None,
-            "can_register_as_guest": (
-                may_register
-                and not is_member
-                and my_registration is None
-                and event.audience == Event.Audience.PUBLIC
-            ),
-            "show_online_url": show_online_url,
+            "waitlist_position": my_registration.waitlist_position() if my_registration else None,
+            "window": event.registration_window(),
+            "can_register": unregistered and access.may_register_as_member(user, event),
+            "can_register_as_guest": unregistered and access.may_register_as_guest(user, event),
+            "show_online_url": access.may_see_online_url(user, event, my_registration),
             "can_manage": access.can_manage_events(user),
         },
     )
+
+
+def _my_registration(user, event, *, member: bool):
+    """The visitor's active registration for `event`, if any. A member
+    registers with the account: an unconfirmed guest registration for their
+    address does not stand in the way (nor count as theirs)."""
+    if not user.is_authenticated:
+        return None
+    mine = Registration.objects.claimed() if member else Registration.objects.active()
+    return mine.filter(event=event, user=user).select_related("session", "organisation").first()
 
 
 def event_ics(request, pk):
@@ -310,7 +227,7 @@ def register_guest(request, pk):
     if network_access.is_member(request.user):
         # Members register with their account (organisation, changes, feed).
         return redirect("events:register", pk=event.pk)
-    if registration_window(event) != "open" or not access.may_register(request.user, event):
+    if not access.may_register_as_guest(request.user, event):
         messages.warning(request, _("このイベントは現在申込を受け付けていません。"))
         return redirect(event)
     form = GuestRegistrationForm(request.POST if request.method == "POST" else None, event=event)
@@ -358,7 +275,7 @@ def confirm_guest(request, token):
             return render(
                 request,
                 "events/guest_invalid.html",
-                {"reason": "refused", "event": event, "error": " ".join(error.messages)},
+                {"reason": "refused", "event": event, "error": error_text(error)},
                 status=404 if error.code == "bad_token" else 410,
             )
         return render(
@@ -384,17 +301,17 @@ def personal_feed(request, token):
     if not _TOKEN_RE.fullmatch(token):
         raise Http404
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
-    if feed is None or not feed.user.is_active:
+    if not access.may_read_feed(feed):
         raise Http404
     since = timezone.now() - FEED_HISTORY
     registrations = (
         Registration.objects.filter(user=feed.user, event__starts_at__gte=since)
-        .exclude(event__status=Event.Status.DRAFT)
+        .exclude(event__status=EventStatus.DRAFT)
         .filter(
             Q(status__in=[Registration.Status.CONFIRMED, Registration.Status.WAITLISTED])
             # A cancelled meeting stays in the feed, marked cancelled, so the
             # calendar strikes it out instead of it silently vanishing.
-            | Q(event__status=Event.Status.CANCELLED)
+            | Q(event__status=EventStatus.CANCELLED)
         )
         .select_related("event__municipality")
         .order_by("event__starts_at", "event_id", "-created_at")
@@ -403,18 +320,17 @@ def personal_feed(request, token):
     for registration in registrations:
         event = registration.event
         current = entries.get(event.pk)
-        if current is not None and current[0].status != Registration.Status.CANCELLED:
+        if current is not None and not current[0].is_cancelled:
             continue  # keep the active registration over older cancelled ones
         entries[event.pk] = (registration, event)
     items = []
     for registration, event in entries.values():
-        waitlisted = registration.status == Registration.Status.WAITLISTED
         items.append(
             ics.Entry(
                 event=event,
                 url=request.build_absolute_uri(event.get_absolute_url()),
-                summary_prefix=_("【キャンセル待ち】") if waitlisted else "",
-                note=_("オンライン参加") if registration.mode == Registration.Mode.ONLINE else "",
+                summary_prefix=_("【キャンセル待ち】") if registration.is_waitlisted else "",
+                note=_("オンライン参加") if registration.is_online else "",
             )
         )
     body = ics.calendar(items, name=_("つながり 参加予定"))

@@ -5,9 +5,7 @@ so an org admin asking for another organisation gets 404 like any outsider.
 """
 
 from django.contrib import messages
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -20,7 +18,6 @@ from ..forms import (
     MembershipRemoveForm,
     OrganisationManageForm,
     organisation_form_class,
-    would_leave_without_admin,
 )
 from ..models import Invitation, JoinRequest, Organisation, User
 
@@ -37,9 +34,22 @@ def _managed_membership(request, pk, membership_pk):
     return organisation, membership
 
 
-def _after_own_change(request, membership):
-    """After changing one's own membership the cached roles are stale, and the
-    staff page may no longer be reachable."""
+def _save_in_one_transaction(form) -> bool:
+    """Validate and save together: the last-admin rule (access.can_demote_or_remove)
+    locks the other admins' rows until the change is written."""
+    with transaction.atomic():
+        saved = form.is_valid()
+        if saved:
+            form.save()
+    return saved
+
+
+def _after_change(request, membership, message):
+    messages.success(request, message)
+    if membership.user_id != request.user.pk:
+        return redirect("network:staff_list", pk=membership.organisation_id)
+    # After changing one's own membership the cached roles are stale, and the
+    # staff page may no longer be reachable.
     access.forget_roles(request.user)
     if access.can_manage_organisation(request.user, membership.organisation):
         return redirect("network:staff_list", pk=membership.organisation_id)
@@ -66,9 +76,7 @@ def organisation_edit(request, pk):
 @access.login_required_404
 def staff_list(request, pk):
     organisation = _managed_organisation(request, pk)
-    memberships = organisation.memberships.select_related("user").order_by(
-        "-is_org_admin", "user__full_name_kana", "user__email", "pk"
-    )
+    memberships = organisation.memberships.select_related("user").staff_order()
     invitations = (
         Invitation.objects.filter(membership__organisation=organisation)
         .pending()
@@ -91,21 +99,13 @@ def staff_list(request, pk):
 def membership_edit(request, pk, membership_pk):
     organisation, membership = _managed_membership(request, pk, membership_pk)
     if request.method == "POST":
-        # Validation and save share one transaction: the last-admin check
-        # locks the other admins' rows until the change is written.
-        with transaction.atomic():
-            form = MembershipForm(request.POST, instance=membership, actor=request.user)
-            saved = form.is_valid()
-            if saved:
-                form.save()
-        if saved:
-            messages.success(
+        form = MembershipForm(request.POST, instance=membership, actor=request.user)
+        if _save_in_one_transaction(form):
+            return _after_change(
                 request,
+                membership,
                 _("%(name)s さんの所属情報を保存しました。") % {"name": membership.user},
             )
-            if membership.user_id == request.user.pk:
-                return _after_own_change(request, membership)
-            return redirect("network:staff_list", pk=organisation.pk)
     else:
         form = MembershipForm(instance=membership, actor=request.user)
     return render(
@@ -119,23 +119,17 @@ def membership_edit(request, pk, membership_pk):
 def membership_remove(request, pk, membership_pk):
     organisation, membership = _managed_membership(request, pk, membership_pk)
     if request.method == "POST":
-        with transaction.atomic():
-            form = MembershipRemoveForm(request.POST, membership=membership, actor=request.user)
-            removed = form.is_valid()
-            if removed:
-                form.save()
-        if removed:
-            messages.success(
+        form = MembershipRemoveForm(request.POST, membership=membership, actor=request.user)
+        if _save_in_one_transaction(form):
+            return _after_change(
                 request,
+                membership,
                 _("%(name)s さんを%(org)sの職員から外しました。")
                 % {"name": membership.user, "org": organisation},
             )
-            if membership.user_id == request.user.pk:
-                return _after_own_change(request, membership)
-            return redirect("network:staff_list", pk=organisation.pk)
     else:
         form = MembershipRemoveForm(membership=membership, actor=request.user)
-    blocked = not access.is_secretariat(request.user) and would_leave_without_admin(membership)
+    blocked = not access.can_demote_or_remove(request.user, membership)
     return render(
         request,
         "network/membership_remove.html",
@@ -154,29 +148,19 @@ def membership_remove(request, pk, membership_pk):
 
 @access.secretariat_required
 def manage_home(request):
-    by_kind = dict(
-        Organisation.objects.filter(is_active=True)
-        .order_by()  # the default ordering would split the GROUP BY
-        .values("kind")
-        .annotate(n=Count("pk"))
-        .values_list("kind", "n")
-    )
-    kinds = [(value, label, by_kind.get(value, 0)) for value, label in Organisation.Kind.choices]
+    kinds = Organisation.objects.active_counts_by_kind()
     return render(
         request,
         "network/manage_home.html",
         {
             "kinds": kinds,
-            "organisation_total": sum(by_kind.values()),
+            "organisation_total": sum(n for _value, _label, n in kinds),
             "inactive_count": Organisation.objects.filter(is_active=False).count(),
-            "member_count": User.objects.filter(memberships__isnull=False).distinct().count(),
-            "contact_count": User.objects.filter(
-                password__startswith=UNUSABLE_PASSWORD_PREFIX
-            ).count(),
-            "pending_join_requests": JoinRequest.objects.filter(
-                status=JoinRequest.Status.PENDING
-            ).count(),
+            "member_count": User.objects.with_memberships().count(),
+            "contact_count": User.objects.contacts().count(),
+            "pending_join_requests": JoinRequest.objects.pending().count(),
             "pending_invitations": Invitation.objects.pending().count(),
+            "can_use_admin_site": access.can_use_admin_site(request.user),
         },
     )
 

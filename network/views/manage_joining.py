@@ -3,11 +3,11 @@ and reviewing join requests (secretariat)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from core.forms import error_text
 from core.pagination import paginate, querystring_without_page
 
 from .. import services
@@ -27,10 +27,6 @@ def _pending_invitation(organisation, invitation_pk):
         .select_related("membership__user"),
         pk=invitation_pk,
     )
-
-
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
 
 
 @login_required_404
@@ -70,7 +66,7 @@ def invitation_resend(request, pk, invitation_pk):
     try:
         services.resend_invitation(invitation=invitation, resent_by=request.user)
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(
             request,
@@ -88,7 +84,7 @@ def invitation_revoke(request, pk, invitation_pk):
         try:
             services.revoke_invitation(invitation=invitation, revoked_by=request.user)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(
                 request,
@@ -106,20 +102,10 @@ def invitation_revoke(request, pk, invitation_pk):
 @secretariat_required
 def join_request_list(request):
     filter_form = JoinRequestFilterForm(request.GET or None)
-    requests = JoinRequest.objects.select_related("municipality__region").annotate(
-        # Pending requests wait for someone to act, so they come first.
-        pending_first=Case(
-            When(status=JoinRequest.Status.PENDING, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-    )
-    status = ""
-    if filter_form.is_valid():
-        status = filter_form.cleaned_data["status"]
-        if status:
-            requests = requests.filter(status=status)
-    requests = requests.order_by("pending_first", "-created_at", "-pk")
+    requests = JoinRequest.objects.select_related("municipality__region").pending_first()
+    status = filter_form.cleaned_data["status"] if filter_form.is_valid() else ""
+    if status:
+        requests = requests.filter(status=status)
     page_obj = paginate(request, requests)
     return render(
         request,
@@ -129,7 +115,7 @@ def join_request_list(request):
             "status": status,
             "page_obj": page_obj,
             "querystring": querystring_without_page(request),
-            "pending_count": JoinRequest.objects.filter(status=JoinRequest.Status.PENDING).count(),
+            "pending_count": JoinRequest.objects.pending().count(),
         },
     )
 
@@ -140,50 +126,51 @@ def join_request_detail(request, pk):
         JoinRequest.objects.select_related("municipality__region", "decided_by", "organisation"),
         pk=pk,
     )
-    decline_form = DeclineForm()
+    decline_form = DeclineForm(request.POST if request.POST.get("action") == "decline" else None)
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
-            if action == "approve":
-                join_request = services.approve_join_request(
-                    join_request=join_request, decided_by=request.user
-                )
-                messages.success(
-                    request,
-                    _(
-                        "「%(name)s」を登録し、%(email)s に組織管理者としての招待メールを送りました。"
-                    )
-                    % {"name": join_request.organisation_name, "email": join_request.contact_email},
-                )
-                return redirect("network:join_request_detail", pk=join_request.pk)
-            if action == "decline":
-                decline_form = DeclineForm(request.POST)
-                if decline_form.is_valid():
-                    services.decline_join_request(
-                        join_request=join_request,
-                        decided_by=request.user,
-                        reason=decline_form.cleaned_data["reason"],
-                    )
-                    messages.success(
-                        request,
-                        _("申請を見送り、理由を %(email)s に送りました。")
-                        % {"email": join_request.contact_email},
-                    )
-                    return redirect("network:join_request_detail", pk=join_request.pk)
+            decided = _decide(request, join_request, decline_form)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
+            decided = True
+        if decided:
             return redirect("network:join_request_detail", pk=join_request.pk)
+    return render(
+        request,
+        "network/join_request_detail.html",
+        {
+            "join_request": join_request,
+            "programs": join_request.programs.all(),
+            "decline_form": decline_form,
+            "is_pending": join_request.is_pending,
+            # Shown before deciding, so a duplicate is spotted before the click.
+            "duplicate": join_request.existing_organisation() if join_request.is_pending else None,
+        },
+    )
 
-    is_pending = join_request.status == JoinRequest.Status.PENDING
-    context = {
-        "join_request": join_request,
-        "programs": join_request.programs.all(),
-        "decline_form": decline_form,
-        "is_pending": is_pending,
-    }
-    if is_pending:
-        # Shown before deciding, so a duplicate is spotted before the click.
-        context["duplicate"] = Organisation.objects.filter(
-            name=join_request.organisation_name, municipality=join_request.municipality
-        ).first()
-    return render(request, "network/join_request_detail.html", context)
+
+def _decide(request, join_request, decline_form) -> bool:
+    """Approve or decline as the POST asks; returns whether it was decided.
+    The services raise ValidationError for a request decided meanwhile."""
+    action = request.POST.get("action")
+    if action == "approve":
+        services.approve_join_request(join_request=join_request, decided_by=request.user)
+        messages.success(
+            request,
+            _("「%(name)s」を登録し、%(email)s に組織管理者としての招待メールを送りました。")
+            % {"name": join_request.organisation_name, "email": join_request.contact_email},
+        )
+        return True
+    if action == "decline" and decline_form.is_valid():
+        services.decline_join_request(
+            join_request=join_request,
+            decided_by=request.user,
+            reason=decline_form.cleaned_data["reason"],
+        )
+        messages.success(
+            request,
+            _("申請を見送り、理由を %(email)s に送りました。")
+            % {"email": join_request.contact_email},
+        )
+        return True
+    return False

@@ -23,6 +23,7 @@ def organisation_list(request):
             "page_obj": page_obj,
             "querystring": querystring_without_page(request),
             "filtered": any(value for key, value in request.GET.items() if key != "page"),
+            "can_manage_network": access.can_manage_network(request.user),
         },
     )
 
@@ -39,7 +40,7 @@ def organisation_detail(request, pk):
         Membership.objects.visible_to(request.user)
         .filter(organisation=organisation)
         .select_related("user")
-        .order_by("-is_org_admin", "user__full_name_kana", "user__email")
+        .staff_order()
     )
     return render(
         request,

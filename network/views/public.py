@@ -39,15 +39,25 @@ def join_request_done(request):
 
 
 def _invalid_invitation(request, invitation):
-    if invitation is None:
-        reason, status = "unknown", 404
-    elif invitation.accepted_at:
-        reason, status = "accepted", 410
-    elif invitation.revoked_at:
-        reason, status = "revoked", 410
-    else:
-        reason, status = "expired", 410
-    return render(request, "network/invitation_invalid.html", {"reason": reason}, status=status)
+    """An unknown link is 404; a known one that was used, revoked or has
+    expired is 410, and the page says which (Invitation.state)."""
+    return render(
+        request,
+        "network/invitation_invalid.html",
+        {"invitation": invitation},
+        status=404 if invitation is None else 410,
+    )
+
+
+def _after_accepting(request, user, *, set_password: bool):
+    """A new person who just chose a password is logged in. The link proves
+    the mailbox, not the person at the keyboard: an existing account still
+    signs in with its own password, unless it is the one already logged in."""
+    if set_password:
+        return perform_login(request, user, redirect_url=reverse("home"))
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        return redirect("home")
+    return redirect_to_login(reverse("home"))
 
 
 @never_cache
@@ -55,7 +65,7 @@ def _invalid_invitation(request, invitation):
 def accept_invitation(request, token):
     invitation = (
         Invitation.objects.select_related("membership__user", "membership__organisation")
-        .filter(token_hash=Invitation.hash_token(token))
+        .for_token(token)
         .first()
     )
     if invitation is None or not invitation.is_usable:
@@ -83,13 +93,7 @@ def accept_invitation(request, token):
             _("「%(organisation)s」の所属者として参加しました。")
             % {"organisation": organisation.name},
         )
-        if needs_password:
-            return perform_login(request, user, redirect_url=reverse("home"))
-        if request.user.is_authenticated and request.user.pk == user.pk:
-            return redirect("home")
-        # The link proves the mailbox, not the person at the keyboard: an
-        # existing account still signs in with its own password.
-        return redirect_to_login(reverse("home"))
+        return _after_accepting(request, user, set_password=needs_password)
 
     return render(
         request,

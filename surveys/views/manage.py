@@ -3,36 +3,27 @@
 Every view is for the secretariat only (surveys_manager_required) and fetches
 its survey through Survey.objects.manageable_by(user), so anyone else gets 404.
 Workflows with side effects (creating from a template, copying, publishing,
-reminding, closing) go through surveys.services; these views collect input
-and report.
+reminding, closing, every change to a question) go through surveys.services,
+which refuse what the survey's state does not allow (Survey.can_*, the same
+methods the templates ask to show an action); these views collect input and
+report.
 """
 
-import datetime
-
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.models import OutboxMessage
+from core.forms import error_text
 from core.pagination import is_filtered, paginate, querystring_without_page
-from events.models import Event, Registration
-from network.models import Membership, Organisation
+from network.models import Organisation
 
-from .. import services
+from .. import notifications, services
 from ..access import surveys_manager_required
-from ..filters import (
-    InvitationFilter,
-    SurveyManageFilter,
-    SurveyState,
-    response_rate,
-)
+from ..filters import InvitationFilter, SurveyManageFilter
 from ..forms import AnswerForm
 from ..forms_manage import (
     KIND_DEFAULTS,
@@ -40,13 +31,11 @@ from ..forms_manage import (
     SurveyCreateForm,
     SurveyForm,
     condition_text,
-    move_blocker,
+    initial_from_query,
     question_numbers,
 )
 from ..models import Answer, Survey
-
-# How long after a post-event survey opens it closes, when prefilled from an event.
-POST_EVENT_ANSWERING_DAYS = 14
+from ..results import percent
 
 
 def _managed_survey(request, pk, *related):
@@ -60,104 +49,12 @@ def _managed_question(survey, question_pk):
     return get_object_or_404(survey.questions.all(), pk=question_pk)
 
 
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
-
-
 def _ordered_questions(survey):
     return survey.questions.order_by("order", "pk")
 
 
-def invitation_counts(survey) -> dict:
-    """invited / answered / not answered / reminded, in one query."""
-    counts = survey.invitations.aggregate(
-        invited=Count("pk"),
-        answered=Count("pk", filter=Q(responded_at__isnull=False)),
-        reminded=Count("pk", filter=Q(reminder_count__gt=0)),
-        last_reminded_at=Max("last_reminded_at"),
-    )
-    counts["unanswered"] = counts["invited"] - counts["answered"]
-    counts["rate"] = response_rate(counts["answered"], counts["invited"])
-    return counts
-
-
 def _has_submitted_responses(survey) -> bool:
     return survey.responses.submitted().exists()
-
-
-def publish_preview(survey) -> dict:
-    """How many invitations publishing would create now, counted in the
-    database (the publish page must stay cheap with thousands of members).
-
-    The audience itself is services.audience_organisations; like
-    services.publish_survey, people and organisations already invited are not
-    counted again, and an organisation without any address (no admin, no
-    representative e-mail, no member) gets no invitation."""
-    if survey.is_closed:
-        return {"count": 0, "unreachable": 0, "waiting_for_event": False}
-    if survey.audience == Survey.Audience.EVENT_ATTENDEES and not services._event_ready(
-        survey.event
-    ):
-        # The sweep invites the attendees once the event is over.
-        return {"count": None, "unreachable": 0, "waiting_for_event": True}
-    invitations = survey.invitations.all()
-    if survey.by_organisation:
-        organisations = services.audience_organisations(survey).exclude(
-            pk__in=invitations.filter(user__isnull=True).values("organisation_id")
-        )
-        members = Membership.objects.filter(organisation=OuterRef("pk"), user__is_active=True)
-        counts = organisations.alias(has_members=Exists(members)).aggregate(
-            total=Count("pk"), reachable=Count("pk", filter=Q(has_members=True) | ~Q(email=""))
-        )
-        return {
-            "count": counts["reachable"],
-            "unreachable": counts["total"] - counts["reachable"],
-            "waiting_for_event": False,
-        }
-    invited_users = invitations.filter(user__isnull=False).values("user_id")
-    if survey.audience == Survey.Audience.EVENT_ATTENDEES:
-        people = Registration.objects.counted_as_present(survey.event)
-    else:
-        people = Membership.objects.filter(organisation__in=services.audience_organisations(survey))
-    count = (
-        people.filter(user__is_active=True)
-        .exclude(user_id__in=invited_users)
-        .values("user_id")
-        .distinct()
-        .count()
-    )
-    return {"count": count, "unreachable": 0, "waiting_for_event": False}
-
-
-def _today_start():
-    today = timezone.localdate()
-    return timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
-
-
-def reminders_due(survey) -> int:
-    """Non-responders a reminder would reach now: an invitation is reminded at
-    most once per Asia/Tokyo day (services.send_reminders)."""
-    return (
-        survey.invitations.unanswered()
-        .filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lt=_today_start()))
-        .count()
-    )
-
-
-def reminder_history(survey, days: int = 5) -> list[dict]:
-    """The last days reminders went out, with how many invitations each
-    (from the outbox: one key per invitation and day, extra recipients of an
-    organisation carry a suffix and are not counted)."""
-    return list(
-        OutboxMessage.objects.filter(
-            key__startswith=f"survey:{survey.pk}:remind:",
-            key__regex=r":[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-        )
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(count=Count("pk"))
-        .order_by("-day")[:days]
-    )
 
 
 # --- the list of surveys ------------------------------------------------------------
@@ -169,10 +66,8 @@ def manage_list(request):
     fiscal_years = surveys.order_by("-fiscal_year").values_list("fiscal_year", flat=True).distinct()
     filterset = SurveyManageFilter(request.GET, queryset=surveys, fiscal_years=list(fiscal_years))
     page_obj = paginate(request, filterset.qs)
-    now = timezone.now()
     for survey in page_obj:
-        survey.state = SurveyState.of(survey, now)
-        survey.rate = response_rate(survey.answered_count, survey.invited_count)
+        survey.rate = percent(survey.answered_count, survey.invited_count)
     return render(
         request,
         "surveys/manage_list.html",
@@ -188,33 +83,9 @@ def manage_list(request):
 # --- one survey: create, edit, overview ----------------------------------------------
 
 
-def _create_initial(request) -> dict:
-    """?kind=post_event&event=12 (a link from an event page) prefills the form."""
-    initial: dict = {}
-    kind = request.GET.get("kind")
-    if kind in Survey.Kind.values:
-        initial["kind"] = kind
-    event_pk = request.GET.get("event", "")
-    if event_pk.isdigit() and len(event_pk) < 12:
-        event = Event.objects.filter(pk=int(event_pk)).first()
-        if event is not None:
-            initial.update(
-                {
-                    "kind": Survey.Kind.POST_EVENT,
-                    "event": event.pk,
-                    "title": _("%(title)s 参加者アンケート") % {"title": event.title},
-                    "fiscal_year": event.fiscal_year,
-                    "opens_at": timezone.localtime(event.ends_at),
-                    "closes_at": timezone.localtime(event.ends_at)
-                    + datetime.timedelta(days=POST_EVENT_ANSWERING_DAYS),
-                }
-            )
-    return initial
-
-
 @surveys_manager_required
 def survey_create(request):
-    form = SurveyCreateForm(request.POST or None, initial=_create_initial(request))
+    form = SurveyCreateForm(request.POST or None, initial=initial_from_query(request.GET))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -236,7 +107,7 @@ def survey_create(request):
                     by=request.user,
                 )
         except services.SurveyError as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
         else:
             messages.success(
                 request,
@@ -261,7 +132,7 @@ def survey_edit(request, pk):
         messages.success(
             request, _("「%(title)s」の設定を保存しました。") % {"title": survey.title}
         )
-        if survey.status == Survey.Status.PUBLISHED and "audience" in form.changed_data:
+        if survey.is_published and "audience" in form.changed_data:
             messages.warning(
                 request,
                 _(
@@ -275,7 +146,6 @@ def survey_edit(request, pk):
         {
             "form": form,
             "survey": survey,
-            "state": SurveyState.of(survey),
             "kind_defaults": KIND_DEFAULTS,
             "has_responses": _has_submitted_responses(survey),
         },
@@ -296,16 +166,15 @@ def survey_detail(request, pk):
         question.condition_text = condition_text(question, numbers)
     chosen = []
     chosen_count = 0
-    if survey.audience == Survey.Audience.CHOSEN:
+    if survey.has_chosen_audience:
         chosen = list(survey.chosen_organisations.order_by("kind", "kana", "name")[:20])
         chosen_count = survey.chosen_organisations.count() if len(chosen) == 20 else len(chosen)
-    counts = invitation_counts(survey)
+    counts = services.invitation_counts(survey=survey)
     return render(
         request,
         "surveys/manage_detail.html",
         {
             "survey": survey,
-            "state": SurveyState.of(survey),
             "questions": questions,
             "counts": counts,
             "chosen": chosen,
@@ -319,12 +188,23 @@ def survey_detail(request, pk):
 
 
 def _question_form(request, survey, question=None):
+    """The form, and the question saved through services (add_question or
+    update_question, which keep every question rule) when the POST was good."""
     questions = list(_ordered_questions(survey))
     form = QuestionForm(request.POST or None, survey=survey, questions=questions, instance=question)
-    if request.method == "POST" and form.is_valid():
-        question = form.save()
-        return form, question
-    return form, None
+    if request.method != "POST" or not form.is_valid():
+        return form, None
+    try:
+        if question is None:
+            saved = services.add_question(survey=survey, **form.question_values(), by=request.user)
+        else:
+            saved = services.update_question(
+                question=question, **form.question_values(), by=request.user
+            )
+    except services.SurveyError as error:
+        form.add_service_error(error)
+        return form, None
+    return form, saved
 
 
 def _question_page(request, survey, form, question):
@@ -368,26 +248,18 @@ def question_edit(request, pk, question_pk):
 def question_delete(request, pk, question_pk):
     survey = _managed_survey(request, pk)
     question = _managed_question(survey, question_pk)
-    questions = list(_ordered_questions(survey))
-    numbers = question_numbers(questions)
-    answer_count = question.answers.values("response").distinct().count()
-    dependents = [q for q in questions if q.show_if_question_id == question.pk]
     if request.method == "POST":
-        if answer_count:
-            messages.error(
-                request,
-                _("「%(text)s」には%(n)d件の回答があるため削除できません。文言の修正はできます。")
-                % {"text": question.text, "n": answer_count},
-            )
-            return redirect("surveys:detail", pk=survey.pk)
         text = question.text
         try:
-            services.delete_question(question=question)
+            services.delete_question(question=question, by=request.user)
         except services.SurveyError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("質問「%(text)s」を削除しました。") % {"text": text})
         return redirect("surveys:detail", pk=survey.pk)
+    questions = list(_ordered_questions(survey))
+    numbers = question_numbers(questions)
+    dependents = [q for q in questions if q.show_if_question_id == question.pk]
     return render(
         request,
         "surveys/question_delete.html",
@@ -395,7 +267,7 @@ def question_delete(request, pk, question_pk):
             "survey": survey,
             "question": question,
             "number": numbers[question.pk],
-            "answer_count": answer_count,
+            "answer_count": services.answer_count(question),
             "dependents": [(numbers[q.pk], q) for q in dependents],
         },
     )
@@ -406,19 +278,12 @@ def question_delete(request, pk, question_pk):
 def question_move(request, pk, question_pk):
     survey = _managed_survey(request, pk)
     question = _managed_question(survey, question_pk)
-    direction = request.POST.get("direction")
-    blocker = None
-    if direction not in ("up", "down"):
-        blocker = _("移動の向きが正しくありません。")
-    else:
-        blocker = move_blocker(list(_ordered_questions(survey)), question, direction)
-    if blocker:
-        messages.error(request, blocker)
-    else:
-        try:
-            services.move_question(question=question, direction=direction)
-        except services.SurveyError as error:
-            messages.error(request, _error_text(error))
+    try:
+        services.move_question(
+            question=question, direction=request.POST.get("direction", ""), by=request.user
+        )
+    except services.SurveyError as error:
+        messages.error(request, error_text(error))
     return redirect(f"{reverse('surveys:detail', args=[survey.pk])}#q-{question.pk}")
 
 
@@ -455,7 +320,6 @@ def survey_preview(request, pk):
         "surveys/manage_preview.html",
         {
             "survey": survey,
-            "state": SurveyState.of(survey),
             "form": form,
             "viewer": viewer,
             "checked": checked,
@@ -498,21 +362,20 @@ def survey_publish(request, pk):
         try:
             created = services.publish_survey(survey=survey, by=request.user)
         except services.SurveyError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
             return redirect("surveys:publish", pk=survey.pk)
         if created:
             messages.success(request, _("%(n)d件の依頼を送信しました。") % {"n": created})
         else:
             messages.info(request, _("新しく依頼を送る相手はいませんでした。"))
         return redirect("surveys:detail", pk=survey.pk)
-    counts = invitation_counts(survey)
+    counts = services.invitation_counts(survey=survey)
     return render(
         request,
         "surveys/manage_publish.html",
         {
             "survey": survey,
-            "state": SurveyState.of(survey),
-            "preview": publish_preview(survey),
+            "preview": services.publish_preview(survey=survey),
             "counts": counts,
             "question_count": survey.questions.count(),
         },
@@ -526,7 +389,7 @@ def survey_close(request, pk):
         try:
             services.close_survey(survey=survey, by=request.user)
         except services.SurveyError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(
                 request, _("「%(title)s」の回答を締め切りました。") % {"title": survey.title}
@@ -535,7 +398,7 @@ def survey_close(request, pk):
     return render(
         request,
         "surveys/manage_close.html",
-        {"survey": survey, "state": SurveyState.of(survey), "counts": invitation_counts(survey)},
+        {"survey": survey, "counts": services.invitation_counts(survey=survey)},
     )
 
 
@@ -551,12 +414,11 @@ def invitation_list(request, pk):
         "surveys/manage_invitations.html",
         {
             "survey": survey,
-            "state": SurveyState.of(survey),
             "filter": filterset,
             "filtered": is_filtered(request, filterset),
             "page_obj": paginate(request, filterset.qs),
             "querystring": querystring_without_page(request),
-            "counts": invitation_counts(survey),
+            "counts": services.invitation_counts(survey=survey),
         },
     )
 
@@ -568,7 +430,7 @@ def remind(request, pk):
         try:
             sent = services.send_reminders(survey=survey, by=request.user)
         except services.SurveyError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
             return redirect("surveys:remind", pk=survey.pk)
         if sent:
             messages.success(
@@ -579,19 +441,15 @@ def remind(request, pk):
         else:
             messages.info(request, _("本日はすでにリマインドを送信済みです。"))
         return redirect("surveys:invitations", pk=survey.pk)
-    counts = invitation_counts(survey)
+    counts = services.invitation_counts(survey=survey)
     return render(
         request,
         "surveys/manage_remind.html",
         {
             "survey": survey,
-            "state": SurveyState.of(survey),
             "counts": counts,
-            "due_count": reminders_due(survey),
-            "history": reminder_history(survey),
-            "schedule": [
-                (day, survey.closes_at - datetime.timedelta(days=day))
-                for day in survey.reminder_days or []
-            ],
+            "due_count": services.count_reminders_due(survey=survey),
+            "history": notifications.reminder_history(survey),
+            "schedule": survey.reminder_schedule(),
         },
     )

@@ -4,7 +4,6 @@ user instead of a token)."""
 
 from __future__ import annotations
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from core.pagination import paginate
 from network.access import login_required_404
 
-from ..models import Invitation, Response
+from ..models import Invitation
 from .public import answer_page
 
 
@@ -24,33 +23,10 @@ def addressed_to(user):
 
 @login_required_404
 def survey_list(request):
-    now = timezone.now()
     invitations = (
         addressed_to(request.user)
         .select_related("survey", "organisation")
-        .annotate(
-            # open 0, not open yet 1, closed 2
-            state=Case(
-                When(survey__closes_at__lte=now, then=Value(2)),
-                When(survey__opens_at__gt=now, then=Value(1)),
-                default=Value(0),
-                output_field=IntegerField(),
-            ),
-            has_draft=Exists(
-                Response.objects.filter(invitation=OuterRef("pk"), submitted_at__isnull=True)
-            ),
-        )
-        .annotate(
-            open_deadline=Case(When(state=0, then=F("survey__closes_at")), default=Value(None))
-        )
-        .order_by(
-            "state",
-            # within the open ones, those still to answer first
-            F("responded_at").asc(nulls_first=True),
-            F("open_deadline").asc(nulls_last=True),
-            F("survey__closes_at").desc(),
-            "pk",
-        )
+        .in_answering_order(timezone.now())
     )
     page_obj = paginate(request, invitations)
     for invitation in page_obj:

@@ -17,9 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from core.templatetags.wareki import jdate
-from network import access as network_access
 
-from .. import services
+from .. import access, services
 from ..forms import AnswerForm
 from ..models import OTHER_CHOICE, Invitation, Question, Response
 
@@ -52,16 +51,6 @@ def _unavailable(request, survey, error: services.SurveyError):
         },
         status=410,
     )
-
-
-def _respondent(request, invitation: Invitation):
-    """The logged-in member answering an organisation's survey through its link,
-    recorded on a named response; anyone else answers as the organisation."""
-    user = request.user
-    if invitation.user_id is None and user.is_authenticated and invitation.organisation_id:
-        if invitation.organisation_id in network_access.roles(user).memberships:
-            return user
-    return None
 
 
 def _display(question: Question, answer: services.CleanAnswer | None) -> str:
@@ -108,109 +97,129 @@ def _confirm(request, invitation, response: Response, *, action_url: str, notice
     )
 
 
-def answer_page(request, invitation: Invitation, *, action_url: str, member: bool = False):
-    """The whole answering flow for one invitation: the form (一時保存 / 確認),
-    the confirmation, the submission. `action_url` is where the form posts (the
-    same page)."""
-    survey = invitation.survey
-    if invitation.responded_at is not None:
-        return _done(request, invitation)
-    try:
-        services.check_open(survey)
-    except services.SurveyError as error:
-        return _unavailable(request, survey, error)
+class _AnswerFlow:
+    """One request of the answering flow for one invitation: its draft (if
+    any), the kind of organisation whose questions are shown, and where the
+    form posts (`action_url`, the same page)."""
 
-    draft = Response.objects.filter(invitation=invitation).first()
-    kind = services.respondent_kind(invitation, draft)
-    questions = list(survey.questions.all())
-    action = request.POST.get("action") if request.method == "POST" else None
-    form = None
+    def __init__(self, request, invitation: Invitation, *, action_url: str, member: bool):
+        self.request = request
+        self.invitation = invitation
+        self.survey = invitation.survey
+        self.action_url = action_url
+        self.member = member
+        self.draft = Response.objects.filter(invitation=invitation).first()
+        self.kind = services.respondent_kind(invitation, self.draft)
+        self.questions = list(self.survey.questions.all())
 
-    if action == "submit":
+    def form(self, data=None, *, require: bool = True) -> AnswerForm:
+        initial = None
+        if data is None and self.draft is not None:
+            initial = services.current_answers(self.draft)
+        return AnswerForm(
+            data,
+            initial=initial,
+            survey=self.survey,
+            organisation_kind=self.kind,
+            require=require,
+            questions=self.questions,
+        )
+
+    def refused(self, error: services.SurveyError):
+        """The page for a refusal that ends the flow, or None for one the form shows."""
+        if error.code == "submitted":
+            return _done(self.request, self.invitation)
+        if error.code in ("closed", "not_open"):
+            return _unavailable(self.request, self.survey, error)
+        return None
+
+    def submit(self):
+        """「送信する」 on the confirmation: the draft, as it was confirmed."""
+        draft = self.draft
         if draft is None:
-            return redirect(action_url)
-        if request.POST.get("version") != draft.updated_at.isoformat():
+            return redirect(self.action_url)
+        if self.request.POST.get("version") != draft.updated_at.isoformat():
             # The draft changed (another tab?) since this confirmation was shown.
             return _confirm(
-                request,
-                invitation,
+                self.request,
+                self.invitation,
                 draft,
-                action_url=action_url,
+                action_url=self.action_url,
                 notice=_("回答内容が変更されたため、もう一度内容を確認してください。"),
             )
         try:
             services.save_answers(response=draft, data=services.draft_data(draft), submit=True)
         except services.SurveyError as error:
-            if error.code == "submitted":
-                return _done(request, invitation)
-            if error.code in ("closed", "not_open"):
-                return _unavailable(request, survey, error)
             # E.g. the questions changed since the draft was confirmed.
-            form = AnswerForm(
-                initial=services.current_answers(draft),
-                survey=survey,
-                organisation_kind=kind,
-                questions=questions,
-            )
+            form = self.form()
             form.show_errors(error)
-        else:
-            request.session[THANKS_SESSION_KEY] = survey.title
-            return redirect("surveys:thanks")
-    elif action in ("save", "confirm"):
-        form = AnswerForm(
-            request.POST,
-            survey=survey,
-            organisation_kind=kind,
-            require=action == "confirm",
-            questions=questions,
-        )
-        if form.is_valid():
-            try:
-                response = services.start_or_resume(
-                    invitation=invitation, user=_respondent(request, invitation)
-                )
-                response = services.save_answers(
-                    response=response, data=form.answers_data, submit=False
-                )
-            except services.SurveyError as error:
-                if error.code == "submitted":
-                    return _done(request, invitation)
-                if error.code in ("closed", "not_open"):
-                    return _unavailable(request, survey, error)
-                form.add_service_error(error)
-            else:
-                if action == "confirm":
-                    return _confirm(request, invitation, response, action_url=action_url)
-                messages.success(
-                    request,
-                    _(
-                        "一時保存しました。締切までに、同じリンクからいつでも続きを回答できます。"
-                        "最後に「送信する」から送信してください。"
-                    ),
-                )
-                return redirect(action_url)
+            return self.refused(error) or self.render(form)
+        self.request.session[THANKS_SESSION_KEY] = self.survey.title
+        return redirect("surveys:thanks")
 
-    if form is None:
-        form = AnswerForm(
-            initial=services.current_answers(draft) if draft else None,
-            survey=survey,
-            organisation_kind=kind,
-            questions=questions,
+    def save(self, *, confirm: bool):
+        """「一時保存」 (keep the draft) or 「確認」 (check, then show the confirmation)."""
+        form = self.form(self.request.POST, require=confirm)
+        if not form.is_valid():
+            return self.render(form)
+        user = self.request.user
+        try:
+            response = services.start_or_resume(
+                invitation=self.invitation,
+                user=user if access.answers_as_member(user, self.invitation) else None,
+            )
+            response = services.save_answers(
+                response=response, data=form.answers_data, submit=False
+            )
+        except services.SurveyError as error:
+            form.add_service_error(error)
+            return self.refused(error) or self.render(form)
+        if confirm:
+            return _confirm(self.request, self.invitation, response, action_url=self.action_url)
+        messages.success(
+            self.request,
+            _(
+                "一時保存しました。締切までに、同じリンクからいつでも続きを回答できます。"
+                "最後に「送信する」から送信してください。"
+            ),
         )
-    return render(
-        request,
-        "surveys/respond.html",
-        {
-            "survey": survey,
-            "invitation": invitation,
-            "form": form,
-            "action_url": action_url,
-            "has_draft": draft is not None,
-            "draft_saved_at": draft.updated_at if draft else None,
-            "deadline": _deadline(survey),
-            "member": member,
-        },
-    )
+        return redirect(self.action_url)
+
+    def render(self, form: AnswerForm):
+        draft = self.draft
+        return render(
+            self.request,
+            "surveys/respond.html",
+            {
+                "survey": self.survey,
+                "invitation": self.invitation,
+                "form": form,
+                "action_url": self.action_url,
+                "has_draft": draft is not None,
+                "draft_saved_at": draft.updated_at if draft else None,
+                "deadline": _deadline(self.survey),
+                "member": self.member,
+            },
+        )
+
+
+def answer_page(request, invitation: Invitation, *, action_url: str, member: bool = False):
+    """The whole answering flow for one invitation: the form (一時保存 / 確認),
+    the confirmation, the submission. `action_url` is where the form posts (the
+    same page)."""
+    if invitation.responded_at is not None:
+        return _done(request, invitation)
+    try:
+        services.check_open(invitation.survey)
+    except services.SurveyError as error:
+        return _unavailable(request, invitation.survey, error)
+    flow = _AnswerFlow(request, invitation, action_url=action_url, member=member)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "submit":
+        return flow.submit()
+    if action in ("save", "confirm"):
+        return flow.save(confirm=action == "confirm")
+    return flow.render(flow.form())
 
 
 @never_cache

@@ -12,13 +12,21 @@ from network.models import Organisation
 
 from .. import access, exports
 from .. import results as survey_results
+from ..enums import ResultDimension
 from ..models import Survey
 
 RESPONSES_PER_PAGE = 20
 
 
 def _survey_for_results(request, pk) -> Survey:
-    return get_object_or_404(Survey.objects.visible_to(request.user).select_related("event"), pk=pk)
+    """A survey the user may see that has results at all: a draft has sent
+    nothing (Survey.can_show_results), so its results page does not exist."""
+    survey = get_object_or_404(
+        Survey.objects.visible_to(request.user).select_related("event"), pk=pk
+    )
+    if not survey.can_show_results:
+        raise Http404
+    return survey
 
 
 @access.results_required
@@ -28,9 +36,9 @@ def results(request, pk):
         # The survey exists for the committee (the dashboard links it), its
         # figures do not yet: not a single count until it closes.
         return render(request, "surveys/results_pending.html", {"survey": survey})
-    dimension = request.GET.get("by", "kind")
+    dimension = request.GET.get("by", ResultDimension.KIND)
     if dimension not in survey_results.DIMENSION_KEYS:
-        dimension = "kind"
+        dimension = ResultDimension.KIND
     data = survey_results.compute(survey, request.user, dimension=dimension)
     return render(
         request,
@@ -39,8 +47,9 @@ def results(request, pk):
             "survey": survey,
             "results": data,
             "can_manage": access.can_manage_surveys(request.user),
+            "may_export_answers": access.may_export_answers(request.user, survey),
             "sees_individual_answers": access.sees_individual_answers(request.user, survey),
-            "export_formats": list(exports.FORMATS),
+            "export_formats": exports.FORMAT_LABELS,
         },
     )
 
@@ -99,7 +108,7 @@ def export(request, pk, what, fmt):
         raise Http404
     survey = _survey_for_results(request, pk)
     if what == "answers":
-        if not access.can_manage_surveys(request.user):
+        if not access.may_export_answers(request.user, survey):
             raise Http404
         content, content_type, filename = exports.export_answers(survey, fmt)
     else:

@@ -8,6 +8,8 @@ browser thread, so the test itself can assert on the database in between.
 Every document the actor's page loads is checked by axe-core before the test
 touches the page again (and once more when the test ends); a serious or critical
 violation fails the test with the rule, the page and the offending nodes.
+Every Content-Security-Policy violation Chromium reports on the console fails
+it too, at the next step or when the journey ends (decision 0004).
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ STEP_TIMEOUT = 10_000
 
 class AccessibilityError(AssertionError):
     pass
+
+
+class ContentSecurityPolicyError(AssertionError):
+    pass
+
+
+# Chromium's console text for anything the policy blocked ("Refused to execute
+# inline script because it violates the following Content Security Policy …").
+CSP_CONSOLE_MARK = "Content Security Policy"
 
 
 def axe_violations(raw_page, context=None) -> list[str]:
@@ -161,6 +172,7 @@ class Actor:
     # own admin pages documents why it scopes).
     axe_scope: object = None
     _unchecked: bool = False
+    csp_violations: list[str] = field(default_factory=list)
 
     # --- accessibility --------------------------------------------------------
 
@@ -171,6 +183,32 @@ class Actor:
     def before_call(self) -> None:
         if self._unchecked:
             self._check_now()
+        self._raise_csp_violations()
+
+    # --- Content-Security-Policy ------------------------------------------------
+
+    def _on_console(self, message) -> None:
+        # Runs in the browser thread while Playwright dispatches events.
+        if CSP_CONSOLE_MARK not in message.text:
+            return
+        # Where it came from: the document (markup) or the static script that
+        # did it. Code the test itself evaluates in the page has no address:
+        # axe-core copies the page's stylesheets into <style> elements for its
+        # css-orientation-lock rule, which the policy rightly refuses. That is
+        # the checker's doing, not the page's.
+        source = (message.location or {}).get("url", "")
+        if not source:
+            return
+        page = message.page.url if message.page else "?"
+        line = (message.location or {}).get("lineNumber", "?")
+        self.csp_violations.append(f"{page}: {message.text} (at {source}:{line})")
+
+    def _raise_csp_violations(self) -> None:
+        if self.csp_violations:
+            found, self.csp_violations = self.csp_violations, []
+            raise ContentSecurityPolicyError(
+                f"Content-Security-Policy violations ({self.size}):\n  " + "\n  ".join(found)
+            )
 
     def _check_now(self) -> None:
         self._unchecked = False
@@ -249,7 +287,11 @@ class Actor:
 
     def close(self) -> None:
         self.thread.remove_before_call(self.before_call)
+        # A round trip to the browser delivers console messages still on their
+        # way, so a violation in the journey's last step is not lost.
+        self.context.cookies()
         self.context.close()
+        self._raise_csp_violations()
 
 
 def open_actor(
@@ -264,6 +306,8 @@ def open_actor(
     page = context.new_page()
     actor = Actor(thread=thread, site=site, journey=journey, size=size, context=context, page=page)
     page.on("load", actor._on_load)
+    # On the context, so pages a journey opens later (pop-ups) are heard too.
+    context.on("console", actor._on_console)
     thread.add_before_call(actor.before_call)
     if email:
         log_in(actor, email, password)

@@ -13,10 +13,10 @@ import datetime
 
 from django.utils import timezone
 
+from committee.models import Need
 from core.dates import fiscal_year_of
 from events.models import Event
 from network.models import Organisation
-from surveys.models import Need
 
 from ..event_factories import EventFactory, RegistrationFactory
 from ..factories import OrganisationFactory

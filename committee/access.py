@@ -1,0 +1,192 @@
+"""Who may see and do what in the committee's rooms (DESIGN §4): the dashboard
+and the needs register. Every committee rule lives here.
+
+- The committee and the secretariat read the dashboard and the needs register,
+  triage needs and export them.
+- Who raised a need is shown to the secretariat and to the person who raised it.
+- A need is raised from a 事前質問 (committee and secretariat) or a free-text
+  answer (secretariat only: the committee reads counts of free texts, not the
+  texts) — only from what that person may already read.
+- A need is owned (担当者) by an active committee or secretariat member.
+- Links from a need to its source are the secretariat's.
+
+The querysets (raisable_registrations, raisable_answers) and the one-object
+predicates (may_raise_registration, may_raise_answer) state the same rule
+for lists and for one row; tests/test_committee_access_rules.py checks that
+they agree. The services of committee.needs call these before writing.
+
+Models are imported inside the functions: committee.querysets imports this
+module, and committee.models imports the querysets.
+"""
+
+from django.db.models import Q
+
+from events.enums import EventStatus, RegistrationStatus
+from network import access as network_access
+from network.access import require
+from surveys.access import can_manage_surveys, sees_individual_answers
+
+from .enums import NeedSource, SourcePage
+
+# --- dashboard and needs register (committee and secretariat) ------------------
+
+
+def can_view_dashboard(user) -> bool:
+    return network_access.can_view_dashboard(user)
+
+
+def can_triage_needs(user) -> bool:
+    """The committee and the secretariat sort needs into the seven functions."""
+    return network_access.can_view_dashboard(user)
+
+
+def may_create_need(user) -> bool:
+    """Entering a need by hand (a meeting's discussion, a phone call)."""
+    return can_triage_needs(user)
+
+
+def may_triage_need(user, need) -> bool:
+    """Moving a need along (status, function, owner, due date, notes): every
+    reader of the register, whoever raised or owns the need."""
+    return can_triage_needs(user)
+
+
+def may_own_needs(user) -> bool:
+    """A need's 担当者: an active committee or secretariat member."""
+    return user is not None and user.is_active and can_triage_needs(user)
+
+
+def triage_users():
+    """The people may_own_needs allows, as a queryset (the owner choices of
+    the forms and the filter): active members of the committee or secretariat
+    groups, and active superusers (who count as the secretariat)."""
+    from network.models import User
+
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(groups__name__in=[network_access.SECRETARIAT_GROUP, network_access.COMMITTEE_GROUP])
+            | Q(is_superuser=True)
+        )
+        .distinct()
+        .order_by("full_name_kana", "full_name", "email")
+    )
+
+
+def sees_need_raiser(user, need) -> bool:
+    """Who raised a need is shown to the secretariat and to the person who raised it."""
+    return network_access.is_secretariat(user) or (
+        user is not None and user.is_authenticated and need.raised_by_id == user.pk
+    )
+
+
+def sees_update_author(user, need, update) -> bool:
+    """Who wrote an entry of a need's history. The first entry is the raising
+    itself (no old status, a new one), so its author is the raiser: shown as
+    sees_need_raiser says. Every later entry's author is shown to every
+    reader of the register."""
+    created = not update.old_status and bool(update.new_status)
+    if created:
+        return sees_need_raiser(user, need)
+    return can_view_dashboard(user)
+
+
+def raisable_registrations(queryset, user):
+    """The registrations whose 事前質問 `user` may read in the needs register's
+    candidate list (those with a question), and so may raise as a need (raising copies the text into the register, which
+    the whole committee reads): one queryset for both, so posting an id can
+    never reach what the list hides.
+
+    The committee: registrations of published (or finished) meetings that
+    are not pending, so neither a guest's unconfirmed registration (anyone
+    can type one on the public form) nor a draft meeting's. The secretariat
+    reads every registration on the event's registration list already, so
+    its list and its raising cover them all."""
+    if not can_triage_needs(user):
+        return queryset.none()
+    if can_manage_surveys(user):
+        return queryset
+    return queryset.exclude(status=RegistrationStatus.PENDING).exclude(
+        event__status=EventStatus.DRAFT
+    )
+
+
+def may_raise_registration(user, registration) -> bool:
+    """raisable_registrations for one registration (its event selected)."""
+    if not can_triage_needs(user):
+        return False
+    if can_manage_surveys(user):
+        return True
+    return (
+        registration.status != RegistrationStatus.PENDING
+        and registration.event.status != EventStatus.DRAFT
+    )
+
+
+def raisable_answers(queryset, user, *, by_id: bool):
+    """The free-text answers `user` may raise as a need: submitted answers,
+    for those who read their content (the secretariat; see may_raise_from).
+    By id only for named surveys: an anonymous survey's answers are named by
+    their question and text, because ids follow the order answers came in,
+    which set beside the invitations' answer times would tell who wrote what
+    (the results list anonymous texts in text order for the same reason)."""
+    if not may_raise_from(user, NeedSource.ANSWER):
+        return queryset.none()
+    queryset = queryset.filter(response__submitted_at__isnull=False)
+    if by_id:
+        queryset = queryset.filter(response__survey__anonymous=False)
+    return queryset
+
+
+def may_raise_answer(user, answer) -> bool:
+    """raisable_answers for one answer (its response selected), however it
+    was named: the rule is about reading the text, the by_id limit about how
+    the button names it."""
+    return may_raise_from(user, NeedSource.ANSWER) and answer.response.submitted_at is not None
+
+
+def may_raise_from(user, source: str) -> bool:
+    """The committee and the secretariat raise needs. Free-text survey answers
+    are read by the secretariat only (the committee sees their number, not
+    their content: surveys.results), so only the secretariat raises from one —
+    otherwise posting answer ids would read them one by one. Once raised, the
+    need's text is the register's to share."""
+    if not can_triage_needs(user):
+        return False
+    if source == NeedSource.ANSWER:
+        return can_manage_surveys(user)
+    return True
+
+
+def sees_need_sources(user) -> bool:
+    """Links from a need to where it came from (the registration list, a
+    survey's answers) are the secretariat's: only it reads those pages."""
+    return network_access.is_secretariat(user)
+
+
+def sees_source_answers(user, survey) -> bool:
+    """A need raised from an answer links to the individual answers when the
+    person reads them, else to the survey's results."""
+    return sees_individual_answers(user, survey)
+
+
+def source_page(user, need) -> SourcePage | None:
+    """Which page a need's source links to for `user`, None for no link
+    (expects source_answer__response__survey selected with the need)."""
+    if not sees_need_sources(user):
+        return None
+    if need.source_registration_id:
+        return SourcePage.REGISTRATIONS
+    if need.source_answer_id:
+        survey = need.source_answer.response.survey
+        return SourcePage.RESPONSES if sees_source_answers(user, survey) else SourcePage.RESULTS
+    return None
+
+
+def sees_raisers_in_export(user) -> bool:
+    """The export names who raised each need for the secretariat only (the
+    committee sees the raiser of its own needs on the page, not in bulk)."""
+    return network_access.is_secretariat(user)
+
+
+dashboard_required = require(can_view_dashboard)

@@ -1,0 +1,53 @@
+"""The needs register's choices. A leaf module: it imports nothing of the
+project, so models, querysets and access can all use it."""
+
+import enum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NeedFunction(models.IntegerChoices):
+    """The seven functions of 支援者支援 (seed)."""
+
+    NETWORK = 1, _("1 情報共有ネットワーク構築")
+    NEEDS = 2, _("2 ニーズ把握")
+    POLICY = 3, _("3 論点整理・政策提言")
+    TRAINING = 4, _("4 人材育成")
+    SUPERVISION = 5, _("5 支援者向けスーパーバイズ")
+    KNOWHOW = 6, _("6 ノウハウ提供")
+    RESOURCES = 7, _("7 社会資源の開拓")
+
+
+class NeedStatus(models.TextChoices):
+    NEW = "new", _("新規")
+    SORTING = "sorting", _("整理中")
+    IN_PROGRESS = "in_progress", _("対応中")
+    PROPOSED = "proposed", _("提言済")
+    RESOLVED = "resolved", _("解決")
+    CLOSED = "closed", _("終了")
+
+
+# The needs still on the committee's table (the home page's and the board's "open").
+OPEN_NEED_STATUSES = (NeedStatus.NEW, NeedStatus.SORTING, NeedStatus.IN_PROGRESS)
+# Statuses that name the function acting on the need: a function comes first.
+FUNCTION_REQUIRED_STATUSES = (NeedStatus.IN_PROGRESS, NeedStatus.PROPOSED, NeedStatus.RESOLVED)
+
+
+class NeedSource(models.TextChoices):
+    REGISTRATION = "registration", _("情報交換会の事前質問")
+    ANSWER = "answer", _("アンケートの自由記述")
+    TOPIC = "topic", _("掲示板の相談")
+    MANUAL = "manual", _("手入力")
+
+
+# The kinds of source "raise as need" accepts (a topic arrives with the board).
+RAISABLE_SOURCES = (NeedSource.REGISTRATION, NeedSource.ANSWER)
+
+
+class SourcePage(enum.Enum):
+    """Where a need's link to its source goes (committee.access.source_page)."""
+
+    REGISTRATIONS = "registrations"  # the event's registration list
+    RESPONSES = "responses"  # a named survey's individual answers
+    RESULTS = "results"  # a survey's aggregates

@@ -1,0 +1,136 @@
+"""The needs register (課題): what the field raises, triaged into the seven
+functions of 支援者支援 and followed to a result. The tables were created by
+the surveys app and kept their names when the models moved here."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .enums import NeedFunction, NeedSource, NeedStatus
+from .querysets import NeedQuerySet
+
+
+class Need(models.Model):
+    """A need (課題) raised in the field, triaged into one of the seven
+    functions of 支援者支援 and followed to a result (seed: (1)→(3), then (4)–(7))."""
+
+    Function = NeedFunction
+    Status = NeedStatus
+    Source = NeedSource
+
+    title = models.CharField(_("件名"), max_length=200)
+    text = models.TextField(_("内容"))
+    source = models.CharField(
+        _("出どころ"), max_length=20, choices=Source.choices, default=Source.MANUAL
+    )
+    source_registration = models.ForeignKey(
+        "events.Registration",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("事前質問の申込"),
+    )
+    source_answer = models.ForeignKey(
+        "surveys.Answer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("アンケートの回答"),
+    )
+    # The board (network Topic) arrives with a later issue; until then a topic
+    # need keeps its link as text.
+    source_reference = models.CharField(_("出どころの参照"), max_length=300, blank=True)
+    event = models.ForeignKey(
+        "events.Event",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("関連イベント"),
+    )
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
+    function = models.PositiveSmallIntegerField(
+        _("機能"), choices=Function.choices, null=True, blank=True, db_index=True
+    )
+    status = models.CharField(
+        _("状態"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_needs",
+        verbose_name=_("担当者"),
+    )
+    due_date = models.DateField(_("期限"), null=True, blank=True)
+    notes = models.TextField(_("メモ"), blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="raised_needs",
+        verbose_name=_("登録者"),
+    )
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = NeedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "surveys_need"  # the table kept its name when the model moved here
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("課題")
+        verbose_name_plural = _("課題")
+        constraints = [
+            # One need per source item: "raise as need" twice opens the same one.
+            models.UniqueConstraint(
+                fields=["source_registration"],
+                condition=models.Q(source_registration__isnull=False),
+                name="need_one_per_registration",
+            ),
+            models.UniqueConstraint(
+                fields=["source_answer"],
+                condition=models.Q(source_answer__isnull=False),
+                name="need_one_per_answer",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("dashboard:need_detail", args=[self.pk])
+
+
+class NeedUpdate(models.Model):
+    """The history of a need: every status change or note, by whom and when."""
+
+    need = models.ForeignKey(
+        Need, on_delete=models.CASCADE, related_name="updates", verbose_name=_("課題")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("記入者"),
+    )
+    old_status = models.CharField(_("変更前の状態"), max_length=12, blank=True)
+    new_status = models.CharField(_("変更後の状態"), max_length=12, blank=True)
+    function = models.PositiveSmallIntegerField(_("機能"), null=True, blank=True)
+    note = models.TextField(_("メモ"), blank=True)
+    created_at = models.DateTimeField(_("日時"), auto_now_add=True)
+
+    class Meta:
+        db_table = "surveys_needupdate"
+        ordering = ["created_at", "pk"]
+        verbose_name = _("課題の経過")
+        verbose_name_plural = _("課題の経過")
+
+    def __str__(self):
+        return f"{self.need} ({self.created_at:%Y-%m-%d})"

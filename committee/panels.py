@@ -1,0 +1,167 @@
+"""The parts of the dashboard page: which 年度 it shows, the participation
+numbers and charts (computed only when their cached fragment is rendered),
+and the survey panel — the key results of the 年度's annual survey, read
+through surveys.results (so the committee sees suppressed aggregates only,
+no free texts, and none at all before the survey closes) — with the data
+version its cached fragment is keyed by.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.db import connection
+from django.utils import timezone
+
+from core.dates import current_fiscal_year
+from surveys import access as surveys_access
+from surveys import results as survey_results
+from surveys.enums import SurveyKind, SurveyStatus
+from surveys.models import Answer, Invitation, Question, Response, Survey
+
+from . import charts
+from . import participation as p
+from .participation import version_of
+
+# The annual survey's questions the dashboard shows, by their stable key.
+KEY_QUESTIONS = ("attended", "useful", "continue", "format")
+
+
+# --- the 年度 shown ----------------------------------------------------------------------
+
+
+def shown_year(asked: int | None, now: datetime.datetime) -> tuple[int, list[int]]:
+    """(the 年度 to show, the 年度 to offer, latest first). Without ?fy=: the
+    current 年度 once it has a meeting, else the latest that has one."""
+    years = p.available_years(now)
+    current = current_fiscal_year()
+    fiscal_year = asked or (current if current in years or not years else years[0])
+    return fiscal_year, sorted({*years, current, fiscal_year}, reverse=True)
+
+
+class Numbers:
+    """The participation numbers of a 年度, their charts and the survey panel,
+    computed (or read from the cache) only when the page's cached fragment
+    has to be rendered."""
+
+    def __init__(self, fiscal_year: int, version: str, now, user):
+        self.fiscal_year, self.version, self.now, self.user = fiscal_year, version, now, user
+
+    @cached_property
+    def data(self) -> p.Participation:
+        return p.cached(self.fiscal_year, self.version, now=self.now)
+
+    @cached_property
+    def attendance_chart(self) -> dict | None:
+        return charts.attendance_chart(self.data) if self.data.events else None
+
+    @cached_property
+    def coverage_chart(self) -> dict:
+        return charts.coverage_chart(self.data)
+
+    @cached_property
+    def panel(self) -> SurveyPanel | None:
+        return survey_panel(self.fiscal_year, self.user)
+
+
+# --- the survey panel --------------------------------------------------------------------
+
+
+@dataclass
+class SurveyPanel:
+    survey: Survey
+    # None while the survey is open for a viewer who reads closed surveys only
+    results: survey_results.SurveyResults | None = None
+    questions: list = field(default_factory=list)  # QuestionResult of KEY_QUESTIONS, in order
+    yoy: survey_results.Yoy | None = None  # the key questions, this and earlier 年度
+
+
+def survey_panel(fiscal_year: int, user) -> SurveyPanel | None:
+    """The latest published annual survey of the 年度 as `user` may read it."""
+    survey = (
+        Survey.objects.visible_to(user)
+        .filter(kind=SurveyKind.ANNUAL, status=SurveyStatus.PUBLISHED, fiscal_year=fiscal_year)
+        .order_by("-opens_at", "-pk")
+        .first()
+    )
+    if survey is None:
+        return None
+    if not surveys_access.may_read_results(user, survey):
+        return SurveyPanel(survey)
+    results = survey_results.compute(survey, user, dimension=None, with_texts=False)
+    questions = [q for key in KEY_QUESTIONS if (q := results.question(key)) is not None]
+    return SurveyPanel(survey, results, questions, _earlier_yoy(results.yoy, fiscal_year))
+
+
+def survey_data_version(fiscal_year: int, now=None) -> str:
+    """What the survey panel of a 年度 depends on, in one query: the annual
+    surveys of the 年度 and its neighbours (year over year), which of them
+    have closed (the committee reads closed surveys only), their questions,
+    invitations, responses and answers. Submitting or editing a response
+    changes it (``updated_at``, and the answers are written anew)."""
+    now = now or timezone.now()
+    qn = connection.ops.quote_name
+
+    def t(model) -> str:
+        return qn(model._meta.db_table)
+
+    surveys = (
+        f"SELECT s.{qn('id')} FROM {t(Survey)} s WHERE s.{qn('kind')} = %s"
+        f" AND s.{qn('fiscal_year')} BETWEEN %s AND %s"
+    )
+    params = [SurveyKind.ANNUAL, fiscal_year - 1, fiscal_year + 1]
+    of_surveys = f"WHERE {qn('survey_id')} IN ({surveys})"
+    questions = f"SELECT {qn('id')} FROM {t(Question)} {of_surveys}"
+    parts = [
+        (f"(SELECT COUNT(*) FROM ({surveys}) x)", params),
+        (
+            f"(SELECT MAX({qn('updated_at')}) FROM {t(Survey)} WHERE {qn('id')} IN ({surveys}))",
+            params,
+        ),
+        (
+            f"(SELECT COUNT(*) FROM {t(Survey)} WHERE {qn('id')} IN ({surveys})"
+            f" AND {qn('closes_at')} <= %s)",
+            [*params, connection.ops.adapt_datetimefield_value(now)],
+        ),
+        (f"(SELECT COUNT(*) FROM {t(Question)} {of_surveys})", params),
+        (f"(SELECT MAX({qn('id')}) FROM {t(Question)} {of_surveys})", params),
+        (f"(SELECT COUNT(*) FROM {t(Invitation)} {of_surveys})", params),
+        (f"(SELECT MAX({qn('responded_at')}) FROM {t(Invitation)} {of_surveys})", params),
+        (f"(SELECT COUNT(*) FROM {t(Response)} {of_surveys})", params),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {t(Response)} {of_surveys})", params),
+        (
+            f"(SELECT COUNT(*) FROM {t(Answer)} WHERE {qn('question_id')} IN ({questions}))",
+            params,
+        ),
+        (
+            f"(SELECT MAX({qn('id')}) FROM {t(Answer)} WHERE {qn('question_id')} IN ({questions}))",
+            params,
+        ),
+    ]
+    return version_of(fiscal_year, parts)
+
+
+def _earlier_yoy(yoy, fiscal_year: int):
+    """Year over year for the key questions, the 年度 shown and the one before."""
+    if yoy is None:
+        return None
+    keep = [i for i, s in enumerate(yoy.surveys) if s.fiscal_year <= fiscal_year]
+    if len(keep) < 2:
+        return None
+    questions = [
+        survey_results.YoyQuestion(
+            key=q.key,
+            text=q.text,
+            lines=[
+                survey_results.YoyLine(line.label, [line.values[i] for i in keep])
+                for line in q.lines
+            ],
+        )
+        for q in yoy.questions
+        if q.key in KEY_QUESTIONS
+    ]
+    if not questions:
+        return None
+    return survey_results.Yoy(surveys=[yoy.surveys[i] for i in keep], questions=questions)

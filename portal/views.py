@@ -1,0 +1,112 @@
+from django.db import DatabaseError
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from committee.enums import OPEN_NEED_STATUSES
+from committee.models import Need
+from core import health
+from events.models import Event, Registration
+from network import access
+from network.models import Invitation, JoinRequest, Membership, Organisation
+from surveys.models import Invitation as SurveyInvitation
+
+UPCOMING_LIMIT = 3
+
+
+def home(request):
+    """One home page whose panels follow the visitor's roles (DESIGN §2).
+
+    Every panel is a fixed number of queries, whatever the data size."""
+    user = request.user
+    roles = access.roles(user)
+    now = timezone.now()
+    context = {
+        "upcoming_events": list(
+            Event.objects.visible_to(user)
+            .filter(status=Event.Status.PUBLISHED, starts_at__gte=now)
+            .select_related("municipality")
+            .order_by("starts_at")[:UPCOMING_LIMIT]
+        )
+    }
+    if user.is_authenticated:
+        context["my_registrations"] = list(
+            Registration.objects.filter(
+                user=user,
+                status__in=Registration.ACTIVE_STATUSES,
+                event__starts_at__gte=now,
+            )
+            .select_related("event")
+            .order_by("event__starts_at")[:UPCOMING_LIMIT]
+        )
+        context["open_surveys"] = list(
+            SurveyInvitation.objects.addressed_to(user)
+            .filter(
+                responded_at__isnull=True,
+                survey__opens_at__lte=now,
+                survey__closes_at__gt=now,
+            )
+            .select_related("survey", "organisation")
+            .order_by("survey__closes_at")[:UPCOMING_LIMIT]
+        )
+    if roles.memberships:
+        context["my_memberships"] = list(
+            Membership.objects.filter(user=user, organisation__is_active=True)
+            .select_related("organisation__municipality", "organisation__region")
+            .annotate(staff_count=Count("organisation__memberships", distinct=True))
+            .order_by("organisation__kana")
+        )
+    if roles.admin_of:
+        context["admin_pending_invitations"] = (
+            Invitation.objects.pending().filter(membership__organisation__in=roles.admin_of).count()
+        )
+    if access.is_member(user):
+        context["network_stats"] = Organisation.objects.filter(is_active=True).aggregate(
+            total=Count("id"),
+            municipal=Count("id", filter=Q(kind=Organisation.Kind.MUNICIPALITY)),
+            contractors=Count(
+                "id",
+                filter=Q(kind__in=[Organisation.Kind.CONTRACTOR, Organisation.Kind.SUPPORT]),
+            ),
+            regions=Count("region", distinct=True),
+        )
+    if access.can_view_dashboard(user):
+        context["need_counts"] = Need.objects.aggregate(
+            new=Count("id", filter=Q(status=Need.Status.NEW)),
+            open=Count("id", filter=Q(status__in=OPEN_NEED_STATUSES)),
+        )
+    if access.can_manage_network(user):
+        context["pending_join_requests"] = JoinRequest.objects.filter(
+            status=JoinRequest.Status.PENDING
+        ).count()
+        context["all_pending_invitations"] = Invitation.objects.pending().count()
+    return render(request, "portal/home.html", context)
+
+
+def not_found(request, *args, **kwargs):
+    """For third-party URLs the portal switches off."""
+    raise Http404
+
+
+@require_safe
+@never_cache
+def healthz(request):
+    """`/healthz` for load balancers: everyone learns ok / not ok (200 / 503);
+    the secretariat and monitors with the token also see each check."""
+    healthy, checks = health.run_checks()
+    body = {"status": "ok" if healthy else "error"}
+    if health.has_monitor_token(request) or _is_secretariat_if_readable(request.user):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _is_secretariat_if_readable(user) -> bool:
+    # With the database down the session and roles cannot be read; the answer
+    # must still be the plain status, not an error page.
+    try:
+        return access.is_secretariat(user)
+    except DatabaseError:
+        return False
