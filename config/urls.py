@@ -14,6 +14,7 @@ urlpatterns = [
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),
+    path("note/", include("note.urls")),
     path("dashboard/", include("committee.urls")),
     path("admin/", admin.site.urls),
 ]

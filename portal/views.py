@@ -12,6 +12,7 @@ from core import health
 from events.models import Event, Registration
 from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
+from note.models import Topic
 from surveys.models import Invitation as SurveyInvitation
 
 UPCOMING_LIMIT = 3
@@ -64,6 +65,9 @@ def home(request):
             Invitation.objects.pending().filter(membership__organisation__in=roles.admin_of).count()
         )
     if access.is_member(user):
+        # Questions in the member's rooms that nobody has answered yet: the
+        # board's "誰かが答えてくれる" loop starts on the home page.
+        context["unanswered_topics"] = Topic.objects.awaiting_answer_for(user).count()
         context["network_stats"] = Organisation.objects.filter(is_active=True).aggregate(
             total=Count("id"),
             municipal=Count("id", filter=Q(kind=Organisation.Kind.MUNICIPALITY)),

@@ -38,6 +38,7 @@ from surveys.models import Answer, Question, Response, Survey
 from surveys.models import Invitation as SurveyInvitation
 from tests.event_factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.factories import MembershipFactory, OrganisationFactory, municipality, program
+from tests.note_factories import admin_matrix_objects
 from tests.survey_factories import InvitationFactory, QuestionFactory, ResponseFactory, answer
 from tests.test_security_admin import change_form_data, make_admin_secretariat
 
@@ -97,6 +98,7 @@ def _objects(contractor_member, secretariat):
         key="matrix:1", kind="test", to_email="a@example.org", subject="件名", body="本文"
     )
     return {
+        **admin_matrix_objects(contractor_member, secretariat),
         Region: Region.objects.order_by("pk").first(),
         Municipality: municipality("011002"),
         Program: program(),

@@ -5,6 +5,8 @@ from django.urls import reverse
 
 from events.models import Event
 from tests.event_factories import EventFactory, RegistrationFactory
+from tests.note_factories import TopicFactory
+from tests.note_factories import room as note_room
 from tests.survey_factories import InvitationFactory, SurveyFactory
 
 HOME = reverse("home")
@@ -80,14 +82,18 @@ def test_home_outsider_is_told_to_ask_for_membership(client_for, outsider):
 
 @pytest.mark.parametrize("n", [1, 50])
 def test_home_query_count_is_flat(n, client_for, contractor_member, django_assert_num_queries):
+    network_room = note_room()
     for i in range(n):
         event = EventFactory(title=f"情報交換会{i}")
         RegistrationFactory(event=event, user=contractor_member)
         InvitationFactory(survey=SurveyFactory(), user=contractor_member)
+        TopicFactory(room=network_room, title=f"相談{i}")
     client = client_for(contractor_member)
     # session, user, roles (groups, memberships), programs of the user's
     # organisations (event audiences), events, registrations, surveys,
-    # memberships panel, network stats
-    with django_assert_num_queries(10):
+    # memberships panel, the board's unanswered count (its rooms' meetings
+    # attended, the count), network stats
+    with django_assert_num_queries(12):
         response = client.get(HOME)
     assert response.status_code == 200
+    assert f"まだ誰も答えていない相談が {n} 件あります。" in response.content.decode()

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "network",
     "events",
     "surveys",
+    "note",
     "directory",
     "committee",
     "portal",
@@ -237,6 +238,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
 }
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=14)
+# The board: how long an author may edit a post, and when a note entry is due
+# for re-review.
+NOTE_EDIT_WINDOW_MINUTES = env.int("NOTE_EDIT_WINDOW_MINUTES", default=30)
+NOTE_REVIEW_MONTHS = env.int("NOTE_REVIEW_MONTHS", default=12)
 
 # --- Content-Security-Policy and error pages ----------------------------------
 # One strict policy for every response, the admin included (decision 0004):
@@ -354,4 +359,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.sweep_invitations",
         "schedule": crontab(minute="5-59/10"),
     },
+    # The board's weekly digest: hourly is safe (one mail per member per ISO week).
+    "note-digest": {"task": "note.tasks.sweep_digest", "schedule": crontab(minute=35)},
 }

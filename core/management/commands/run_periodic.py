@@ -22,6 +22,7 @@ LABELS = {
     "surveys.tasks.sweep_survey_reminders": _("アンケートのリマインド"),
     "surveys.tasks.sweep_post_event_surveys": _("イベント後アンケートの送信"),
     "surveys.tasks.sweep_invitations": _("未送信のアンケート依頼の送信"),
+    "note.tasks.sweep_digest": _("掲示板とノートの週のお知らせ"),
 }
 
 

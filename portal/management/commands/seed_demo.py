@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from events.demo import seed_events
 from network.demo import seed_network
+from note.demo import seed_note
 from surveys.demo import seed_surveys
 
 
@@ -39,8 +40,11 @@ class Command(BaseCommand):
             events_summary = seed_events()
             # After the events its post-event surveys ask about.
             surveys_summary = seed_surveys()
+            # The board's rooms, topics and note entries, by the demo accounts.
+            note_summary = seed_note()
         self.stdout.write(events_summary)
         self.stdout.write(surveys_summary)
+        self.stdout.write(note_summary)
         for line in network_lines:
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(_("完了しました。")))
