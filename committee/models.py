@@ -7,11 +7,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import ChoiceLabels
+
 from .enums import NeedFunction, NeedSource, NeedStatus
 from .querysets import NeedQuerySet
 
 
-class Need(models.Model):
+class Need(ChoiceLabels, models.Model):
     """A need (課題) raised in the field, triaged into one of the seven
     functions of 支援者支援 and followed to a result (seed: (1)→(3), then (4)–(7))."""
 

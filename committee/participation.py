@@ -46,16 +46,28 @@ What is counted
 * 自治体 that commission: the commissioners of the 年度's Commission rows that
   did not come in the 年度 themselves, with how many of their 受託団体 did.
 
-Queries: a fixed number, whatever the number of events or registrations:
-``compute`` runs 9 (5 for a 年度 without meetings); tests/test_participation.py
-asserts them as literals. ``for_year``/``cached`` keep the result in the cache
-under a key that includes the data version (one query of scalar subqueries, see
-``data_version``), so while no registration, event, organisation or
-commission that matters changes, the numbers cost that one query.
+Where the numbers come from: ``compute`` reads the tallies that the events
+services keep in the same transaction as every registration change, check-in
+and attendance import (events.tallies; docs/committee.md, "Summaries"), so a
+page view aggregates no registration. ``compute_from_registrations`` is the
+same numbers aggregated from the registrations — the definition, which
+tests/test_tallies.py compares with ``compute`` after every service and on
+random data. ``compute`` refreshes, before reading, the tallies of events of
+this and earlier 年度 that were written or changed behind the services' back
+(bulk-written data, an event saved directly) and of organisations whose kind
+changed or that were deleted.
 
-Performance (docs/performance.md): at national scale (75,000 registrations in
-the busiest 年度) ``compute`` takes about half a second on SQLite; the cached
-path a few milliseconds, given an index on Registration (event, updated_at).
+Queries: a fixed number, whatever the number of events or registrations:
+``compute`` runs 8 (5 for a 年度 without meetings); tests/test_participation.py
+asserts them as literals. ``for_year``/``cached`` keep the result in the cache
+under a key that includes the data version (one query of scalar subqueries
+over events, tallies, organisations and commissions, see ``data_version``), so
+while nothing that matters changes, the numbers cost that one query.
+
+Performance (docs/benchmarks.md): at national scale (587
+meetings and 47,000 present registrations in the busiest 年度) ``compute``
+takes tens of milliseconds instead of half a second or more, and the data
+version reads no registration.
 """
 
 from __future__ import annotations
@@ -63,17 +75,38 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    When,
+)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import current_fiscal_year, fiscal_year_of  # noqa: F401 (used as p.current_fiscal_year)
+from events import tallies
 from events.enums import EventKind, EventStatus
-from events.models import Event, Registration
+from events.models import (
+    Event,
+    EventTally,
+    OrganisationYearTally,
+    PersonYearTally,
+    Registration,
+    TalliedEvent,
+)
 from events.querysets import checkin_used_in, present_q
 from network.enums import OrganisationKind
 from network.models import Commission, Municipality, Organisation, Region
@@ -419,19 +452,42 @@ class Participation:
 # --- the computation ----------------------------------------------------------------------
 
 
+@dataclass
+class _Read:
+    """What a 年度's numbers are assembled from, read from the tallies or
+    (compute_from_registrations) from the registrations themselves."""
+
+    events: list[EventRow]
+    # Per organisation that came: kind, 市町村 and 振興局 (now), whether it
+    # came to two meetings or more, the start of its first meeting.
+    organisations: list[dict] = field(default_factory=list)
+    distinct_persons: int = 0
+    seen_before: set[int] = field(default_factory=set)
+
+
 def compute(fiscal_year: int, *, now: datetime.datetime | None = None) -> Participation:
-    """Every number of the dashboard's participation part for one 年度, in 9
-    queries whatever the amount of data (5 without meetings)."""
+    """Every number of the dashboard's participation part for one 年度, from
+    the tallies the writes keep (events.tallies), in 9 queries whatever the
+    amount of data (5 without meetings)."""
     now = now or timezone.now()
-    events = _events(fiscal_year, now)  # query 1
-    present = Registration.objects.filter(_present_q(events))
-    org_rows: list[dict] = []
-    distinct_persons = 0
-    if events:
-        _count_groups(events, present)  # query 2
-        org_rows = _organisation_rows(present)  # query 3
-        distinct_persons = present.aggregate(n=Count("user_id", distinct=True))["n"]  # query 4
-    new_at = _new_at(events, org_rows, _seen_before(org_rows, fiscal_year, now))  # query 5
+    return _assemble(fiscal_year, _read_tallies(fiscal_year, now))
+
+
+def compute_from_registrations(
+    fiscal_year: int, *, now: datetime.datetime | None = None
+) -> Participation:
+    """The same numbers aggregated from the registrations (present_q) on
+    every call: the definition the tallies must reproduce exactly
+    (tests/test_tallies.py compares the two). A scan of the 年度's
+    registrations: not for page views."""
+    now = now or timezone.now()
+    return _assemble(fiscal_year, _read_registrations(fiscal_year, now))
+
+
+def _assemble(fiscal_year: int, read: _Read) -> Participation:
+    """The numbers from what was read (4 queries: coverage and commissions)."""
+    events, org_rows = read.events, read.organisations
+    new_at = _new_at(events, org_rows, read.seen_before)
     for event in events:
         event.first_time = min(new_at.get(event.id, 0), event.organisations)
         event.returning = event.organisations - event.first_time
@@ -441,7 +497,7 @@ def compute(fiscal_year: int, *, now: datetime.datetime | None = None) -> Partic
     return Participation(
         fiscal_year=fiscal_year,
         events=events,
-        totals=_totals(events, org_rows, distinct_persons, new_at),
+        totals=_totals(events, org_rows, read.distinct_persons, new_at),
         repeat=_repeat(org_rows),
         regions=regions,
         areas=areas,
@@ -452,16 +508,174 @@ def compute(fiscal_year: int, *, now: datetime.datetime | None = None) -> Partic
     )
 
 
+# --- read from the tallies ------------------------------------------------------------------
+
+
+def _read_tallies(fiscal_year: int, now: datetime.datetime) -> _Read:
+    events, stale = _tallied_events(fiscal_year, now)  # query 1
+    if stale:
+        # Meetings bulk-written or changed behind the services' back: the
+        # definition, until tallies.repair() (or a service) brings them in.
+        # A page view writes nothing.
+        return _read_registrations(fiscal_year, now)
+    read = _Read(events)
+    if not events:
+        return read
+    read.organisations, read.seen_before, changed = _tallied_organisations(
+        fiscal_year, now
+    )  # query 2
+    if changed:
+        # An organisation moved to another group, or was deleted, in the network app.
+        return _read_registrations(fiscal_year, now)
+    _tallied_groups(events, fiscal_year)  # query 3
+    read.distinct_persons = (
+        PersonYearTally.objects.filter(fiscal_year=fiscal_year)
+        .filter(Q(finished=True) | Q(first_published__lte=now))
+        .count()
+    )  # query 4
+    return read
+
+
+def _event_row(e: dict, venue: bool, online: bool, zone) -> EventRow:
+    used = {Registration.Mode.VENUE: venue, Registration.Mode.ONLINE: online}
+    return EventRow(
+        id=e["pk"],
+        title=e["title"],
+        number=e["number"],
+        starts_at=e["starts_at"],
+        date=e["starts_at"].astimezone(zone).date(),
+        checked_in_modes=tuple(m for m in CHECKIN_FIELDS if used[m]),
+    )
+
+
+def _tallied_events(fiscal_year: int, now: datetime.datetime) -> tuple[list[EventRow], int]:
+    """The 年度's counted events, in order, with the modes that used check-in,
+    and how many events of this and earlier 年度 have tallies that do not
+    match them (one query: the count is a subquery evaluated once)."""
+    stale_sql, stale_params = tallies.stale_events_sql("COUNT(*)", up_to_year=fiscal_year)
+    rows = (
+        Event.objects.filter(counted_q(now), fiscal_year=fiscal_year)
+        .annotate(stale=RawSQL(f"({stale_sql})", stale_params))
+        .order_by("starts_at", "pk")
+        .values(
+            "pk",
+            "title",
+            "number",
+            "starts_at",
+            "stale",
+            "tally__venue_checkin",
+            "tally__online_checkin",
+        )
+    )
+    events, stale, zone = [], 0, timezone.get_current_timezone()
+    for e in rows:
+        stale = e["stale"]
+        events.append(_event_row(e, e["tally__venue_checkin"], e["tally__online_checkin"], zone))
+    return events, stale
+
+
+def _tallied_organisations(
+    fiscal_year: int, now: datetime.datetime
+) -> tuple[list[dict], set[int], list[int]]:
+    """The organisations that came in the 年度, with their kind and place now,
+    whether they came twice or more, had come in an earlier 年度, and the
+    start of their first meeting (one query); and those whose group is not
+    the one they were tallied under, or that no longer exist (the meetings'
+    rows count them elsewhere). A published meeting counts once it has
+    started: decided here with `now`."""
+    started = Q(first_published__lte=now)
+    came = Q(finished__gt=0) | started
+    earlier = OrganisationYearTally.objects.filter(
+        came, fiscal_year__lt=fiscal_year, organisation_id=OuterRef("organisation_id")
+    )
+    rows = (
+        OrganisationYearTally.objects.filter(came, fiscal_year=fiscal_year)
+        .annotate(
+            meetings=F("finished")
+            + Case(When(started, then=1), default=0)
+            + Case(When(second_published__lte=now, then=1), default=0),
+            seen_before=Exists(earlier),
+        )
+        .annotate(
+            # Only a new organisation's first meeting is looked at.
+            first=Case(
+                When(seen_before=True, then=None),
+                When(first_finished__isnull=True, then=F("first_published")),
+                When(
+                    started & Q(first_published__lt=F("first_finished")), then=F("first_published")
+                ),
+                default=F("first_finished"),
+                output_field=DateTimeField(),
+            )
+        )
+        .values_list(
+            "organisation_id",
+            "kind",
+            "organisation__kind",
+            "organisation__municipality_id",
+            "organisation__region_id",
+            "meetings",
+            "seen_before",
+            "first",
+        )
+    )
+    found, seen_before, changed = [], set(), []
+    for pk, tallied_kind, kind, municipality, region, meetings, seen, first in rows:
+        if kind is None or group_of(kind) != group_of(tallied_kind):
+            changed.append(pk)
+            continue
+        if seen:
+            seen_before.add(pk)
+        found.append(
+            {
+                "organisation_id": pk,
+                "organisation__kind": kind,
+                "organisation__municipality_id": municipality,
+                "organisation__region_id": region,
+                # At least this many: only whether it is two or more is used.
+                "events": meetings,
+                "first": first,
+            }
+        )
+    return found, seen_before, changed
+
+
+def _tallied_groups(events: list[EventRow], fiscal_year: int) -> None:
+    """Per event and group, from EventTally (one query)."""
+    shown = {e.id for e in events}
+    government_one = Q(organisation_kind=K.GOVERNMENT, organisations=1)
+    rows = (
+        EventTally.objects.filter(event__fiscal_year=fiscal_year)
+        .annotate(name=Case(When(government_one, then=F("organisation__name"))))
+        .values_list("event_id", "organisation_kind", "persons", "organisations", "name")
+    )
+    _set_groups(events, (row for row in rows if row[0] in shown))
+
+
+# --- read from the registrations (the definition) -------------------------------------------
+
+
+def _read_registrations(fiscal_year: int, now: datetime.datetime) -> _Read:
+    events = _events(fiscal_year, now)  # query 1
+    present = Registration.objects.filter(_present_q(events))
+    read = _Read(events)
+    if events:
+        _count_groups(events, present)  # query 2
+        read.organisations = _organisation_rows(present)  # query 3
+        read.distinct_persons = present.aggregate(n=Count("user_id", distinct=True))["n"]  # 4
+    read.seen_before = _seen_before(read.organisations, fiscal_year, now)  # query 5
+    return read
+
+
 def _events(fiscal_year: int, now: datetime.datetime) -> list[EventRow]:
     """The 年度's counted events, in order, with the modes that used check-in."""
+    zone = timezone.get_current_timezone()
     return [
-        EventRow(
-            id=e["pk"],
-            title=e["title"],
-            number=e["number"],
-            starts_at=e["starts_at"],
-            date=timezone.localtime(e["starts_at"]).date(),
-            checked_in_modes=tuple(m for m, name in CHECKIN_FIELDS.items() if e[name]),
+        _event_row(
+            e,
+            e[CHECKIN_FIELDS[Registration.Mode.VENUE]],
+            e[CHECKIN_FIELDS[Registration.Mode.ONLINE]],
+            zone,
         )
         for e in counted_events(now)
         .filter(fiscal_year=fiscal_year)
@@ -471,37 +685,40 @@ def _events(fiscal_year: int, now: datetime.datetime) -> list[EventRow]:
 
 
 def _count_groups(events: list[EventRow], present) -> None:
-    """Per event and group: persons and distinct organisations, set on the
-    events with their 機関 and the name of the one 国 organisation that came
-    (厚労省(10)), if only one did."""
-    per_event: dict[int, dict[str, list[int]]] = defaultdict(lambda: {g: [0, 0] for g in GROUPS})
-    government_names: dict[int, set[str]] = defaultdict(set)
-    rows = (
-        present.values("event_id", "organisation__kind")
+    """Per event and group: persons and distinct organisations (one query)."""
+    _set_groups(
+        events,
+        present.values_list("event_id", "organisation__kind")
         .annotate(
             persons=Count("pk"),
             organisations=Count("organisation_id", distinct=True),
-            first_org=Min("organisation__name"),
-            last_org=Max("organisation__name"),
+            name=Max("organisation__name"),
         )
-        .order_by()
+        .order_by(),
     )
-    for row in rows:
-        group = group_of(row["organisation__kind"])
-        figures = per_event[row["event_id"]][group]
-        figures[0] += row["organisations"]
-        figures[1] += row["persons"]
-        if group == GOVERNMENT:
-            government_names[row["event_id"]].update({row["first_org"], row["last_org"]})
+
+
+def _set_groups(events: list[EventRow], rows: Iterable[tuple]) -> None:
+    """Set per event the groups' figures from rows of (event, organisation
+    kind, persons, organisations, an organisation's name), with its 機関 and
+    the name of the one 国 organisation that came (厚労省(10)), if only one did."""
+    per_event: dict[int, dict[str, list[int]]] = defaultdict(lambda: {g: [0, 0] for g in GROUPS})
+    government_names: dict[int, str] = {}
+    for event_id, kind, persons, organisations, name in rows:
+        group = GROUP_OF_KIND.get(kind or "", OTHER)
+        figures = per_event[event_id][group]
+        figures[0] += organisations
+        figures[1] += persons
+        if group == GOVERNMENT and organisations == 1 and name:
+            government_names[event_id] = name
     for e in events:
         figures = per_event.get(e.id)
         if figures:
             e.groups = {g: Figures(*figures[g]) for g in GROUPS}
         e.persons = sum(f.persons for f in e.groups.values())
         e.organisations = sum(e.group(g).organisations for g in COUNTED_GROUPS)
-        names = government_names.get(e.id, set()) - {None}
-        if e.government.organisations == 1 and len(names) == 1:
-            e.government_name = short_name(names.pop())
+        if e.government.organisations == 1 and e.id in government_names:
+            e.government_name = short_name(government_names[e.id])
 
 
 def _organisation_rows(present) -> list[dict]:
@@ -533,6 +750,9 @@ def _seen_before(org_rows: list[dict], fiscal_year: int, now: datetime.datetime)
         .filter(Exists(earlier.filter(organisation=OuterRef("pk"))))
         .values_list("pk", flat=True)
     )
+
+
+# --- assembling ----------------------------------------------------------------------------
 
 
 def _new_at(events: list[EventRow], org_rows: list[dict], seen_before: set[int]) -> dict[int, int]:
@@ -651,8 +871,10 @@ def _tally_members(
     """Count each member organisation (an active 自治体, 受託団体 or 支援団体,
     or an inactive one that came) in its area and its 振興局, adding the
     振興局's 町村部 area for its own units (1 query)."""
-    orgs = Organisation.objects.filter(kind__in=AREA_KINDS).values_list(
-        "pk", "kind", "municipality_id", "region_id", "is_active"
+    orgs = (
+        Organisation.objects.filter(kind__in=AREA_KINDS)
+        .values_list("pk", "kind", "municipality_id", "region_id", "is_active")
+        .order_by()
     )
     for pk, kind, municipality_id, region_id, is_active in orgs:
         came = pk in came_ids
@@ -727,31 +949,32 @@ def _silent_commissioners(fiscal_year: int, came_ids: set[int]):
 
 
 def data_version(fiscal_year: int, now: datetime.datetime | None = None) -> str:
-    """What a 年度's numbers depend on, in one query of scalar subqueries.
+    """What a 年度's numbers depend on, in one query of scalar subqueries, none
+    of which reads registrations:
 
-    * the registrations at the counted events of this and earlier 年度 (earlier
-      ones decide who is "returning"): the latest ``updated_at``, taken per
-      event (with an index on (event, updated_at) each is a single index
-      probe) and then the largest. Registering for an upcoming meeting does
-      not change it; a check-in, a cancellation or an import of past
-      attendance does (``set_attended`` and the import write ``updated_at``).
-      Counting them would cost a scan of every one of them, so it is not done;
+    * the tallies of the counted events of this and earlier 年度 (earlier ones
+      decide who is "returning"): how many there are and the sum of their
+      ``revision`` — every refresh that changed a figure raises it, in the
+      same transaction as the check-in, cancellation or import that caused it
+      (a sum, unlike a latest time, grows with every commit whatever their
+      order). Registering for an upcoming meeting does not change it;
     * the counted events themselves (a published meeting whose start has
-      passed starts being counted), and every event's ``updated_at``;
+      passed starts being counted), and every event's ``updated_at`` (an event
+      saved directly: compute then refreshes its tallies);
     * organisations (kind, place; their number catches a deletion, which
       empties registrations' organisation without touching ``updated_at``)
       and the 年度's commissions.
 
-    Not caught: registrations deleted (the admin's delete action, or with the
-    person; the services cancel instead of deleting) — the cached numbers
-    expire after CACHE_SECONDS, so such a change shows within that time."""
+    Not caught: registrations written outside the events services (the admin,
+    bulk scripts, a person deleted with their registrations) — they reach the
+    tallies only when their event is refreshed (docs/committee.md, Summaries)."""
     now = now or timezone.now()
     qn = connection.ops.quote_name
 
     def t(model) -> str:
         return qn(model._meta.db_table)
 
-    event, reg = t(Event), t(Registration)
+    event, tally = t(Event), t(TalliedEvent)
     counted = (
         f"SELECT e.{qn('id')} FROM {event} e WHERE e.{qn('kind')} = %s AND e.{qn('fiscal_year')} <= %s"
         f" AND (e.{qn('status')} = %s OR (e.{qn('status')} = %s AND e.{qn('starts_at')} <= %s))"
@@ -763,14 +986,11 @@ def data_version(fiscal_year: int, now: datetime.datetime | None = None) -> str:
         EventStatus.PUBLISHED,
         connection.ops.adapt_datetimefield_value(now),
     ]
+    tallies_of_counted = f"FROM {tally} t WHERE t.{qn('event_id')} IN ({counted})"
     parts = [
         (f"(SELECT COUNT(*) FROM ({counted}) c)", counted_params),
-        (
-            f"(SELECT MAX((SELECT r.{qn('updated_at')} FROM {reg} r"
-            f" WHERE r.{qn('event_id')} = c.{qn('id')}"
-            f" ORDER BY r.{qn('updated_at')} DESC LIMIT 1)) FROM ({counted}) c)",
-            counted_params,
-        ),
+        (f"(SELECT COUNT(*) {tallies_of_counted})", counted_params),
+        (f"(SELECT SUM(t.{qn('revision')}) {tallies_of_counted})", counted_params),
         (f"(SELECT COUNT(*) FROM {event})", []),
         (f"(SELECT MAX({qn('updated_at')}) FROM {event})", []),
         (f"(SELECT COUNT(*) FROM {t(Organisation)})", []),

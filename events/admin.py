@@ -3,14 +3,16 @@
 Day-to-day work happens in the secretariat's pages (events/views/manage*.py),
 which go through events.services (capacity, waiting list, notifications). The
 admin is for corrections: editing a registration here bypasses capacity checks
-and sends no mail. Every changelist names its related objects in
+and sends no mail; what the services derive from a write (the check-in search
+keys, the dashboard's tallies) is kept by services.corrected(). Every changelist names its related objects in
 `list_select_related`, so its query count does not grow with the rows.
 """
 
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import CalendarFeed, Event, GuestRequest, Registration, Session
 
 
@@ -28,6 +30,22 @@ class EventAdmin(admin.ModelAdmin):
     list_select_related = ("municipality",)
     search_fields = ("title", "theme", "venue_name", "municipality__name")
     date_hierarchy = "starts_at"
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            services.corrected(event_ids=[obj.pk])
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            services.before_deleting_events([obj.pk])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            services.before_deleting_events(list(queryset.values_list("pk", flat=True)))
+            super().delete_queryset(request, queryset)
+
     autocomplete_fields = ("municipality", "host_organisation")
     readonly_fields = ("created_at", "updated_at")
     # Links typed without a scheme are https (Django 6's default, and silences its warning).
@@ -114,6 +132,21 @@ class RegistrationAdmin(admin.ModelAdmin):
     )
     autocomplete_fields = ("event", "user", "organisation", "session")
     readonly_fields = ("confirmation_token_hash", "created_at", "updated_at", "cancelled_at")
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            services.corrected(event_ids=[obj.event_id], registration_ids=[obj.pk])
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            services.before_deleting_registrations([obj.pk])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            services.before_deleting_registrations(list(queryset.values_list("pk", flat=True)))
+            super().delete_queryset(request, queryset)
 
     @admin.display(description=_("氏名"), ordering="user__full_name_kana")
     def user_name(self, obj):

@@ -41,6 +41,7 @@ from core.dates import fiscal_year_of, next_working_day
 from network import demo as network_demo
 from network.models import Membership, Municipality, Organisation, Program, Region, User
 
+from . import tallies
 from .models import Event, Registration, Session
 
 FY2021 = 2021
@@ -682,6 +683,10 @@ def seed_events() -> str:
     series = seed_series()
     seed_upcoming()
     seed_public_upcoming()
+    # The rows above are bulk-written, around the services: derive what the
+    # services would have kept (the check-in search keys, the dashboard's tallies).
+    Registration.objects.all().index_for_search()
+    tallies.rebuild()
     people = sum(m.people for m in SERIES)
     return _(
         "イベント: リレー %(relay)d回・令和3年度 %(series)d件（情報交換会の参加 延べ%(people)d名）・"

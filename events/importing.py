@@ -39,10 +39,14 @@ once, which does not fit a one-model Resource.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import io
+import math
 import re
 import secrets
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -52,7 +56,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import importing as limits
@@ -69,8 +73,10 @@ from core.importing import (
 from network.enums import OrganisationKind
 from network.models import Membership, Municipality, Organisation, User
 
+from . import tallies
 from .enums import RegistrationMode, RegistrationStatus, SocialStatus
-from .models import Event, Registration
+from .models import Event, Registration, RegistrationSearchKey
+from .querysets import insert_search_keys, search_keys
 
 COLUMNS = (
     "event_id",
@@ -103,6 +109,73 @@ COLUMN_NAMES = {
 # The limits every import path shares (core.importing), checked by the reader.
 MAX_ROWS = limits.MAX_ROWS
 MAX_BYTES = limits.MAX_BYTES
+MB = 1024 * 1024
+_SHARED_CELLS = limits.MAX_CELLS
+_SHARED_UNPACKED = limits.MAX_UNPACKED_BYTES
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a file the reader takes. The web upload keeps the shared
+    limits (core.importing: 10 MB, 50,000 rows), which bound what one request
+    may hold a worker and the write lock for; `manage.py import_attendance`
+    runs in its own process and takes more (CLI_LIMITS, raised further with
+    --max-rows / --max-bytes). Cells and an XLSX's unpacked size grow in
+    proportion, so a file of the same shape as a small one is read."""
+
+    max_rows: int = limits.MAX_ROWS
+    max_bytes: int = limits.MAX_BYTES
+
+    @property
+    def max_cells(self) -> int:
+        return max(_SHARED_CELLS, math.ceil(_SHARED_CELLS * self.max_rows / MAX_ROWS))
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return max(_SHARED_UNPACKED, math.ceil(_SHARED_UNPACKED * self.max_bytes / MAX_BYTES))
+
+    @property
+    def mb(self) -> int:
+        return math.ceil(self.max_bytes / MB)
+
+
+WEB_LIMITS = Limits()
+# 100,000 rows of the attendee export are about 15 MB (Japanese names and
+# organisations): twice that, with room.
+CLI_LIMITS = Limits(max_rows=200_000, max_bytes=100 * MB)
+_raising = threading.Lock()
+
+
+@contextlib.contextmanager
+def _limits_in_force(chosen: Limits):
+    """core.importing reads its limits when it checks; other limits than the
+    shared ones are set there for the time of one read. Only the command
+    asks for them, in its own process (the lock keeps two reads of one
+    process from undoing each other's)."""
+    if chosen == WEB_LIMITS:
+        yield
+        return
+    names = ("MAX_ROWS", "MAX_BYTES", "MAX_CELLS", "MAX_UNPACKED_BYTES")
+    with _raising:
+        saved = {name: getattr(limits, name) for name in names}
+        values = (chosen.max_rows, chosen.max_bytes, chosen.max_cells, chosen.max_unpacked_bytes)
+        try:
+            for name, value in zip(names, values, strict=True):
+                setattr(limits, name, value)
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(limits, name, value)
+
+
+def _is_limit_refusal(message: str) -> bool:
+    """Was the file refused for its size, rows or cells (messages of
+    core.importing, read with the limits in force)?"""
+    return message.startswith(("ファイルが大きすぎます", "行が多すぎます", "セルが多すぎます")) or (
+        "展開後" in message
+    )
+
+
 PREVIEW_ROWS = 50
 # Keeps every IN (...) list below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
@@ -154,7 +227,7 @@ class RowError:
         }
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of a file of up to 200,000 rows
 class PlannedRow:
     """A valid row and what writing it will do (shown in the preview)."""
 
@@ -216,6 +289,7 @@ class AttendanceImportResult:
     created_registrations: int = 0
     updated_registrations: int = 0
     skipped: int = 0  # rows whose 状態 is not 参加確定: left as they are
+    over_limit: bool = False  # the file was refused for its size, rows or cells
     errors: list[RowError] = field(default_factory=list)
     planned: list[PlannedRow] = field(default_factory=list)
 
@@ -303,7 +377,7 @@ def _read_csv(raw: bytes) -> list[list[str]]:
         ) from exc
 
 
-def read_table(raw: bytes, filename: str) -> list[list[str]]:
+def read_table(raw: bytes, filename: str, *, within: Limits = WEB_LIMITS) -> list[list[str]]:
     """The file as rows of stripped text cells, header first.
 
     The format is decided by the content where it can be (a zip is a
@@ -311,7 +385,13 @@ def read_table(raw: bytes, filename: str) -> list[list[str]]:
     renamed to .xlsx gets the spreadsheet error instead of being read. The
     shared limits (size, rows, columns, cells, an XLSX's unpacked size), a
     header naming a column twice and control characters in a cell are
-    rejected here with a Japanese message (core.importing)."""
+    rejected here with a Japanese message (core.importing); `within` are the
+    limits (the web's unless the command raised them)."""
+    with _limits_in_force(within):
+        return _read_table(raw, filename)
+
+
+def _read_table(raw: bytes, filename: str) -> list[list[str]]:
     name = (filename or "").lower()
     limits.check_upload_size(len(raw))
     if raw.startswith(_OLE_MAGIC) or name.endswith(".xls"):
@@ -331,7 +411,7 @@ def read_table(raw: bytes, filename: str) -> list[list[str]]:
 # --- validation --------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of a file of up to 200,000 rows
 class _Parsed:
     """A row after the checks that need no database."""
 
@@ -529,13 +609,24 @@ _STATUSES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _social_codes(language: str | None) -> dict[str, str]:
+    """懇親会 by code or label, the labels translated once per language
+    instead of once per row (a 100,000-row file asked gettext 300,000 times)."""
+    codes = {}
+    for code, label in SocialStatus.choices:
+        codes[normalize_text(label).lower()] = code
+        codes[code] = code
+    return codes
+
+
 def _social_status(value: str) -> str | None:
     """懇親会 as the export writes it (参加確定, キャンセル待ち, blank) or as a
     yes/no flag (1, ○, はい: confirmed)."""
     text = normalize_text(value).lower()
-    for code, label in SocialStatus.choices:
-        if text in (code, normalize_text(label).lower()):
-            return code
+    code = _social_codes(translation.get_language()).get(text)
+    if code is not None:
+        return code
     flag = _parse_bool(value)
     if flag is None:
         return None
@@ -598,15 +689,9 @@ def _validate(table: list[list[str]], events, result: AttendanceImportResult) ->
 
 def _validate_rows(table, positions, events, result: AttendanceImportResult) -> None:
     """Parse every row, read what the rows refer to, then check and plan
-    each row (filling result.errors or result.planned and the counts)."""
-    if len(table) - 1 > MAX_ROWS:
-        result.error(
-            None,
-            None,
-            _("行が多すぎます（上限 %(max)s 行）。ファイルを分けて取り込んでください。")
-            % {"max": MAX_ROWS},
-        )
-        return
+    each row (filling result.errors or result.planned and the counts). The
+    number of rows was bounded by the reader (read_table, with the limits in
+    force)."""
     parsed_rows = _parse_rows(table, positions, result)
     result.rows = len(parsed_rows)
     if not parsed_rows:
@@ -914,16 +999,44 @@ def _insert_rows(model, rows: list[dict]) -> None:
             prepared[key] = model_field.get_db_prep_save(value, connection)
         return prepared[key]
 
-    values = [
-        [
-            constant[f.attname] if f.attname in constant else prepare(f, row[f.attname])
-            for f in fields
-        ]
-        for row in rows
-    ]
     with connection.cursor() as cursor:
-        for chunk in _chunks(values):
-            cursor.executemany(sql, chunk)
+        # Prepared a chunk at a time: the whole file's parameters at once
+        # were the import's peak of memory.
+        for chunk in _chunks(rows):
+            cursor.executemany(
+                sql,
+                [
+                    [
+                        constant[f.attname] if f.attname in constant else prepare(f, row[f.attname])
+                        for f in fields
+                    ]
+                    for row in chunk
+                ],
+            )
+
+
+# SQLite's page cache for the import's transaction (its default is 2 MB): a
+# large file inserts into the registrations' and the search keys' indexes all
+# over, and with the default cache most of those inserts read pages from
+# disk again (a 100,000-row file took twice as long). Pages are taken only
+# as they are used; the connection's own size is restored afterwards.
+_SQLITE_IMPORT_CACHE_KB = 128 * 1024
+
+
+@contextlib.contextmanager
+def _page_cache():
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{_SQLITE_IMPORT_CACHE_KB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _write(result: AttendanceImportResult) -> None:
@@ -937,6 +1050,10 @@ def _write(result: AttendanceImportResult) -> None:
     registrations_new: list[dict] = []
     # New values -> pks of the existing registrations that get them.
     updates: dict[tuple, list[int]] = defaultdict(list)
+    # Whose check-in search keys are written: the new registrations, by
+    # (event, person), and the existing ones whose organisation changes, by pk.
+    new_keys: dict[tuple[int, int], tuple[PlannedRow, Organisation | None]] = {}
+    changed_keys: dict[int, tuple[PlannedRow, Organisation | None]] = {}
     for p in planned:
         user_id = user_ids[p.email]
         organisation = p.organisation or (new_orgs[p.org_key] if p.org_key else None)
@@ -949,8 +1066,14 @@ def _write(result: AttendanceImportResult) -> None:
         current = p.registration
         if current is None:
             registrations_new.append({"event_id": p.event.pk, "user_id": user_id, **values})
+            new_keys[(p.event.pk, user_id)] = (p, organisation)
         elif any(getattr(current, name) != value for name, value in values.items()):
             updates[tuple(values.items())].append(current.pk)
+            if (current.organisation_id, current.organisation_name) != (
+                values["organisation_id"],
+                values["organisation_name"],
+            ):
+                changed_keys[current.pk] = (p, organisation)
 
     _insert_rows(Membership, list(memberships.values()))
     _insert_rows(Registration, registrations_new)
@@ -961,6 +1084,52 @@ def _write(result: AttendanceImportResult) -> None:
     for items, pks in updates.items():
         for chunk in _chunks(pks):
             Registration.objects.filter(pk__in=chunk).update(**dict(items), updated_at=now)
+    _write_search_keys(new_keys, changed_keys)
+
+
+def _search_keys(p: PlannedRow, organisation: Organisation | None) -> set[str]:
+    """The registration's check-in search keys, from the row (the person's
+    stored name when they exist, PlannedRow.full_name) and the organisation."""
+    return search_keys(
+        full_name=p.full_name,
+        full_name_kana=p.full_name_kana,
+        email=p.email,
+        organisation=organisation.name if organisation else "",
+        organisation_kana=organisation.kana if organisation else "",
+    )
+
+
+def _write_search_keys(
+    new_keys: dict[tuple[int, int], tuple[PlannedRow, Organisation | None]],
+    changed_keys: dict[int, tuple[PlannedRow, Organisation | None]],
+) -> None:
+    """The keys of the new registrations and of the changed ones, with
+    executemany, made while they are inserted (a dozen per row: a list of
+    them all was the import's peak of memory)."""
+    for chunk in _chunks(changed_keys):
+        RegistrationSearchKey.objects.filter(registration_id__in=chunk).delete()
+    insert_search_keys(_key_rows(new_keys, changed_keys))
+
+
+def _key_rows(new_keys, changed_keys) -> Iterator[tuple[int, int, str]]:
+    """(registration id, event id, key); the new registrations' ids are read
+    back by event and person (the active one of each pair is the new one)."""
+    by_event: dict[int, list[int]] = defaultdict(list)
+    for event_id, user_id in new_keys:
+        by_event[event_id].append(user_id)
+    for event_id, people in by_event.items():
+        for chunk in _chunks(people):
+            found = list(
+                Registration.objects.filter(event_id=event_id, user_id__in=chunk)
+                .active()
+                .values_list("user_id", "pk")
+            )
+            for user_id, pk in found:
+                for key in sorted(_search_keys(*new_keys[(event_id, user_id)])):
+                    yield pk, event_id, key
+    for pk, (p, organisation) in changed_keys.items():
+        for key in sorted(_search_keys(p, organisation)):
+            yield pk, p.event.pk, key
 
 
 def _create_organisations(planned: list[PlannedRow]) -> dict[tuple, Organisation]:
@@ -1021,27 +1190,37 @@ def _registration_values(p: PlannedRow, organisation: Organisation | None) -> di
 
 
 def import_attendance(
-    *, raw: bytes, filename: str, dry_run: bool = False, events=None
+    *,
+    raw: bytes,
+    filename: str,
+    dry_run: bool = False,
+    events=None,
+    within: Limits = WEB_LIMITS,
 ) -> AttendanceImportResult:
     """Validate the whole file; write it only if no row has an error.
 
     `events` is the queryset rows may refer to (the views pass the events the
-    user may manage); by default every event."""
+    user may manage); by default every event. `within`: the file limits
+    (the web upload's by default; the command passes larger ones)."""
     result = AttendanceImportResult(dry_run=dry_run)
     events = Event.objects.all() if events is None else events
     try:
-        table = read_table(raw, filename)
+        table = read_table(raw, filename, within=within)
     except ImportFileError as exc:
         result.error(None, None, str(exc))
+        result.over_limit = _is_limit_refusal(str(exc))
         return result
     try:
         # Validation runs inside the writing transaction so that what was
         # checked is what gets written (SQLite takes the write lock up front).
-        with transaction.atomic():
+        with transaction.atomic(), _page_cache():
             _validate(table, events, result)
+            del table  # the planned rows hold what is written
             if result.errors or dry_run:
                 return result
             _write(result)
+            # The dashboard's figures of these meetings, in the same transaction.
+            tallies.refresh({p.event.pk for p in result.planned})
             result.written = True
     except IntegrityError:
         # Someone registered one of these people or created one of these

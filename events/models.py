@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import ChoiceLabels
 from network.enums import OrganisationKind
 from network.models import Municipality, Organisation, Program
 
@@ -30,7 +31,7 @@ from .enums import (
 from .querysets import EventQuerySet, RegistrationQuerySet
 
 
-class Event(models.Model):
+class Event(ChoiceLabels, models.Model):
     # The choices live in events/enums.py; these names are kept for callers.
     Kind = EventKind
     Format = EventFormat
@@ -344,7 +345,7 @@ class Session(models.Model):
         return max(self.capacity - self.taken, 0)
 
 
-class RegistrationState:
+class RegistrationState(ChoiceLabels):
     """What a registration's (or a guest request's) status, mode and 懇親会
     say, for code and templates (`registration.is_confirmed`), so that nothing
     compares the stored strings."""
@@ -528,6 +529,51 @@ class Registration(RegistrationState, models.Model):
         return Registration.objects.waiting_ahead_of(self).count() + 1
 
 
+class RegistrationSearchKey(models.Model):
+    """One word a registration is found by on the check-in page, folded by
+    core.text.fold (kana as hiragana, NFKC width, lower case, no spaces) and
+    matched by prefix: each suffix of the person's name and kana, the e-mail
+    and its parts, the organisation's name and kana at the time of
+    registering (docs/events.md, Check-in search). The event is repeated here
+    so that the index (event, key) finds one event's matches without reading
+    its other registrations; events.search keeps the rows current."""
+
+    MAX_LENGTH = 64
+
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.CASCADE,
+        related_name="search_keys",
+        verbose_name=_("参加申込"),
+    )
+    # (event, key) leads with the event: a separate index on it would repeat that one.
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("イベント"),
+    )
+    key = models.CharField(_("検索キー"), max_length=MAX_LENGTH)
+
+    class Meta:
+        verbose_name = _("受付検索キー")
+        verbose_name_plural = _("受付検索キー")
+        indexes = [
+            # PostgreSQL serves LIKE 'abc%' from a btree only with a pattern
+            # operator class (the database's collation may not be "C");
+            # SQLite ignores opclasses and is searched by a range instead.
+            models.Index(
+                fields=["event", "key"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                name="regkey_event_key",
+            ),
+        ]
+
+    def __str__(self):
+        return self.key
+
+
 class GuestRequest(RegistrationState, models.Model):
     """A registration from the public form for an address that already
     belongs to an account, waiting for the link e-mailed to that address.
@@ -613,3 +659,190 @@ class CalendarFeed(models.Model):
     @staticmethod
     def new_token() -> str:
         return secrets.token_urlsafe(32)
+
+
+# --- the dashboard's tallies ---------------------------------------------------------
+#
+# Derived rows, kept by events/tallies.py in the same transaction as every write
+# that changes who counts as present at an exchange meeting, so that the
+# committee dashboard (committee.participation) reads a few small tables instead
+# of aggregating registrations on a page view. Nothing else writes them;
+# docs/committee.md ("Summaries") says what each holds and why.
+
+
+class TalliedEvent(models.Model):
+    """An exchange meeting the tallies cover (published or finished), with the
+    attributes its rows were computed from — the dashboard refreshes an event
+    whose attributes changed behind the services' back — and the modes in
+    which check-in was used (present_q's per-mode rule)."""
+
+    event = models.OneToOneField(
+        Event,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="tally",
+        verbose_name=_("イベント"),
+    )
+    # None until the first computation.
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), null=True)
+    finished = models.BooleanField(_("終了"), null=True)
+    starts_at = models.DateTimeField(_("開始日時"), null=True)
+    venue_checkin = models.BooleanField(_("会場で受付を使用"), default=False)
+    online_checkin = models.BooleanField(_("オンラインで受付を使用"), default=False)
+    # Raised by every refresh that changed a figure: the dashboard's data
+    # version sums it (a sum grows with every commit, whatever their order).
+    revision = models.PositiveIntegerField(_("改訂"), default=0)
+
+    class Meta:
+        verbose_name = _("集計対象の情報交換会")
+        verbose_name_plural = _("集計対象の情報交換会")
+
+    def __str__(self):
+        return str(self.event_id)
+
+
+class EventTally(models.Model):
+    """Who came to a tallied event, per organisation kind ("" = without an
+    organisation): persons, distinct organisations, and the organisation
+    itself when only one came (the seed names the one 国 organisation)."""
+
+    event = models.ForeignKey(
+        TalliedEvent, on_delete=models.CASCADE, related_name="kinds", verbose_name=_("イベント")
+    )
+    organisation_kind = models.CharField(_("組織の種別"), max_length=20, blank=True)
+    persons = models.PositiveIntegerField(_("人数"))
+    organisations = models.PositiveIntegerField(_("機関数"))
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("ただ一つの組織"),
+    )
+
+    class Meta:
+        verbose_name = _("イベント別・種別の参加集計")
+        verbose_name_plural = _("イベント別・種別の参加集計")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "organisation_kind"], name="event_tally_one_per_kind"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event_id} {self.organisation_kind}"
+
+
+class TalliedPresence(models.Model):
+    """A registration counted as present at a tallied event (present_q), with
+    its person and organisation: what the per-年度 rows below are recomputed
+    from when a refresh changes it. The organisation is a plain id (no
+    constraint): a deleted organisation is still named here, so the
+    dashboard finds the events to refresh."""
+
+    registration = models.OneToOneField(
+        Registration,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("参加申込"),
+    )
+    event = models.ForeignKey(
+        TalliedEvent, on_delete=models.CASCADE, related_name="presences", verbose_name=_("イベント")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("参加者"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("所属組織"),
+    )
+
+    class Meta:
+        verbose_name = _("集計上の出席")
+        verbose_name_plural = _("集計上の出席")
+
+    def __str__(self):
+        return str(self.registration_id)
+
+
+class PersonYearTally(models.Model):
+    """A person present at a tallied event of the 年度: at a finished one, and
+    the earliest start among the published ones — a published meeting counts
+    once it has started, so "came in the 年度" is decided on reading, with
+    the time of reading (distinct persons are not a sum of per-event rows)."""
+
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("参加者"),
+    )
+    finished = models.BooleanField(_("終了した会に出席"))
+    first_published = models.DateTimeField(_("公開中の会の最初の開始"), null=True)
+
+    class Meta:
+        verbose_name = _("年度別・個人の参加集計")
+        verbose_name_plural = _("年度別・個人の参加集計")
+        constraints = [
+            models.UniqueConstraint(fields=["fiscal_year", "user"], name="person_tally_one_a_year"),
+        ]
+        indexes = [
+            # The distinct persons of a 年度: a count over this index alone.
+            models.Index(
+                fields=["fiscal_year", "finished", "first_published"], name="person_tally_count"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.fiscal_year} {self.user_id}"
+
+
+class OrganisationYearTally(models.Model):
+    """An organisation present at tallied events of the 年度 (distinct events
+    are not a sum of per-event rows): how many finished ones and the first
+    start among them, the two earliest starts among the published ones (it
+    came twice once two have started), and its kind when tallied (the
+    dashboard refreshes the events of an organisation whose kind changed)."""
+
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+    # Never empty; nullable so that reads join the organisation LEFT: the row
+    # of a deleted organisation (no constraint) is still read, and refreshed.
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("組織"),
+    )
+    kind = models.CharField(_("集計時の種別"), max_length=20)
+    finished = models.PositiveIntegerField(_("終了した会の数"))
+    first_finished = models.DateTimeField(_("終了した会の最初の開始"), null=True)
+    first_published = models.DateTimeField(_("公開中の会の最初の開始"), null=True)
+    second_published = models.DateTimeField(_("公開中の会の二番目の開始"), null=True)
+
+    class Meta:
+        verbose_name = _("年度別・組織の参加集計")
+        verbose_name_plural = _("年度別・組織の参加集計")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "organisation"], name="organisation_tally_one_a_year"
+            ),
+        ]
+        indexes = [
+            # "Came before": an organisation's earlier 年度.
+            models.Index(fields=["organisation", "fiscal_year"], name="organisation_tally_years"),
+        ]
+
+    def __str__(self):
+        return f"{self.fiscal_year} {self.organisation_id}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -157,10 +158,63 @@ def _message(name: str, registration: Registration | GuestRequest, **extra) -> t
     return _render(name, context)
 
 
-def _queue(
-    name: str, key: str, registration: Registration | GuestRequest, **extra
-) -> OutboxMessage | None:
+# Columns a mail never shows and that change when the row is written.
+_UNSHOWN = {"id", "created_at", "updated_at"}
+
+
+def _values(instance) -> tuple:
+    if instance is None:
+        return ()
+    return tuple(
+        getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.attname not in _UNSHOWN
+    )
+
+
+def _source(name: str, registration, extra: dict) -> tuple:
+    """Everything a mail is rendered from, to tell whether a mail rendered
+    ahead still says what it would say now."""
+    return (
+        name,
+        _values(registration),
+        _values(registration.event),
+        _values(getattr(registration, "session", None)),
+        _addressee(registration),
+        sorted(extra.items()),
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A mail rendered ahead of the write it reports: services.register
+    renders it before locking the event (for the outcome expected then), so
+    that the locked section only records it. `source` is what it was rendered
+    from; the mail is used only if the registration turned out the same."""
+
+    name: str
+    subject: str
+    body: str
+    source: tuple
+
+
+def render(name: str, registration: Registration | GuestRequest, **extra) -> Rendered:
     subject, body = _message(name, registration, **extra)
+    return Rendered(name, subject, body, _source(name, registration, extra))
+
+
+def _queue(
+    name: str,
+    key: str,
+    registration: Registration | GuestRequest,
+    *,
+    rendered: Rendered | None = None,
+    **extra,
+) -> OutboxMessage | None:
+    if rendered is not None and rendered.source == _source(name, registration, extra):
+        subject, body = rendered.subject, rendered.body
+    else:
+        subject, body = _message(name, registration, **extra)
     pending_request = isinstance(registration, GuestRequest)
     to_email = registration.email if pending_request else registration.user.email
     return queue_message(
@@ -171,16 +225,44 @@ def _queue(
 # --- the messages -----------------------------------------------------------------
 
 
-def registration_result(registration: Registration) -> OutboxMessage | None:
-    """Confirmation, or the news of being on the waiting list."""
+def _result_name(registration: Registration) -> str | None:
     if registration.is_confirmed:
-        return _queue("confirmed", registration_key(registration, "confirmed"), registration)
+        return "confirmed"
     if registration.is_waitlisted:
-        return _queue("waitlisted", registration_key(registration, "waitlisted"), registration)
+        return "waitlisted"
     return None
 
 
-def guest_confirm(registration: Registration | GuestRequest, token: str) -> OutboxMessage | None:
+def render_registration_result(registration: Registration) -> Rendered | None:
+    """registration_result's mail for the registration as it stands, not queued."""
+    name = _result_name(registration)
+    return render(name, registration) if name else None
+
+
+def registration_result(
+    registration: Registration, *, rendered: Rendered | None = None
+) -> OutboxMessage | None:
+    """Confirmation, or the news of being on the waiting list. `rendered`
+    (render_registration_result, ahead of the decision) is used when it was
+    rendered for the same outcome; otherwise the mail is rendered now."""
+    name = _result_name(registration)
+    if name is None:
+        return None
+    return _queue(name, registration_key(registration, name), registration, rendered=rendered)
+
+
+def render_guest_confirm(registration: Registration | GuestRequest, token: str) -> Rendered:
+    """guest_confirm's mail, not queued."""
+    return render("guest_confirm", registration, confirm_url=_confirm_url(token))
+
+
+def _confirm_url(token: str) -> str:
+    return absolute(reverse("events:confirm_guest", args=[token]))
+
+
+def guest_confirm(
+    registration: Registration | GuestRequest, token: str, *, rendered: Rendered | None = None
+) -> OutboxMessage | None:
     # One mail per token: a resend issues a new token and so a new key. The link
     # is in the stored body until sent; it works once and holds no seat.
     occasion = f"guest-confirm:{registration.confirmation_token_hash[:16]}"
@@ -188,8 +270,9 @@ def guest_confirm(registration: Registration | GuestRequest, token: str) -> Outb
         key = f"guest-request:{registration.pk}:{occasion}"
     else:
         key = registration_key(registration, occasion)
-    url = absolute(reverse("events:confirm_guest", args=[token]))
-    return _queue("guest_confirm", key, registration, confirm_url=url)
+    return _queue(
+        "guest_confirm", key, registration, rendered=rendered, confirm_url=_confirm_url(token)
+    )
 
 
 def promoted(registration: Registration) -> OutboxMessage | None:

@@ -23,13 +23,14 @@ affected is told through the outbox (events.notifications), queued on commit.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from core.templatetags.wareki import jdate
 from core.tokens import hash_token, new_token
 from network.models import Organisation, User
 
-from . import access, notifications
+from . import access, notifications, tallies
 from .enums import (
     DECIDED_REGISTRATION_STATUSES,
     Attendance,
@@ -48,7 +49,8 @@ from .enums import (
     RegistrationWindow,
     SocialStatus,
 )
-from .models import Event, GuestRequest, Registration, Session
+from .models import Event, GuestRequest, Registration, RegistrationSearchKey, Session
+from .querysets import registration_search_keys
 
 CONFIRMED = RegistrationStatus.CONFIRMED
 WAITLISTED = RegistrationStatus.WAITLISTED
@@ -174,15 +176,48 @@ def _organisation_for(user: User, organisation: Organisation | None) -> Organisa
 
 
 def _save_new(registration: Registration) -> None:
-    """Write a registration that takes its place now. A savepoint: the partial
-    unique index turns a concurrent duplicate into a refusal, and the
-    caller's transaction stays usable."""
+    """Write a registration that takes its place now. The partial unique
+    index turns a concurrent duplicate into a refusal. No savepoint of its
+    own (two round trips with the event locked): the refusal leaves the
+    service's atomic block at once, which rolls back its transaction, or its
+    savepoint when the caller had one open, so the caller's stays usable."""
     _before_write()
     try:
-        with transaction.atomic():
-            registration.save()
+        registration.save()
     except IntegrityError as exc:
         raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate") from exc
+
+
+def _index_for_search(registration: Registration, keys: set[str]) -> None:
+    """The check-in search keys of a registration just written (one INSERT)."""
+    RegistrationSearchKey.objects.bulk_create(
+        RegistrationSearchKey(registration=registration, event_id=registration.event_id, key=key)
+        for key in sorted(keys)
+    )
+
+
+def corrected(*, event_ids=(), registration_ids=()) -> None:
+    """Events or registrations were written around the services (the admin's
+    corrections): write again what the services derive from such a write —
+    the registrations' check-in search keys, the events' dashboard tallies."""
+    if registration_ids:
+        Registration.objects.filter(pk__in=list(registration_ids)).index_for_search()
+    tallies.refresh(event_ids)
+
+
+def before_deleting_registrations(registration_ids) -> None:
+    """Registrations are about to be deleted outright (the admin): they stop
+    counting first, so that the tallies take away what they added."""
+    registrations = Registration.objects.filter(pk__in=list(registration_ids))
+    event_ids = set(registrations.values_list("event_id", flat=True).order_by())
+    registrations.update(status=CANCELLED, attended=False, updated_at=timezone.now())
+    tallies.refresh(event_ids)
+
+
+def before_deleting_events(event_ids) -> None:
+    """Events are about to be deleted outright (the admin): drop what they
+    added to the dashboard's tallies (a deletion leaves nothing to recompute)."""
+    tallies.forget(event_ids)
 
 
 # --- seats --------------------------------------------------------------------------
@@ -329,22 +364,28 @@ def register(
     `by` is who acts (default: the user); the secretariat may add anyone, also
     outside the registration window. `guest=True` (the public form, through
     register_guest) makes a pending registration that holds no seat until the
-    e-mailed link is opened; it is returned with `.raw_token` set."""
-    event = _lock_event(event.pk)
-    managed = not guest and by is not None and _is_manager(by)
-    _check_registrant(event, user, guest=guest, managed=managed)
-    session = _check_choice(event, mode=mode, session=session, social=social)
-    organisation = None if guest else _organisation_for(user, organisation)
-    if not guest:
-        _discard_unconfirmed_guest(event, user)
-    if Registration.objects.filter(event=event, user=user).active().exists():
-        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate")
+    e-mailed link is opened; it is returned with `.raw_token` set.
 
-    # Seats freed while nobody was promoting (e.g. a capacity raised in the
-    # edit form) go to the people already waiting, before this newcomer.
-    _fill_and_notify(event)
+    The event stays locked only for the seat decision and the writes that
+    commit with it: the checks (roles, memberships, the session), the search
+    keys and the mail are done before the lock, on the event as read then;
+    under the lock the checks run again only if the event row changed
+    meanwhile, and the mail is rendered again only if the outcome differs
+    from the one expected."""
+    managed = not guest and by is not None and _is_manager(by)
+    seen = Event.objects.get(pk=event.pk)
+    _check_registrant(seen, user, guest=guest, managed=managed)
+    session = _check_choice(seen, mode=mode, session=session, social=social)
+    organisation = None if guest else _organisation_for(user, organisation)
+    held = set(
+        Registration.objects.filter(event=seen, user=user).active().values_list("status", flat=True)
+    )
+    # An unconfirmed guest registration of the person themselves is discarded
+    # below, under the lock; anything else active is a registration already.
+    if held - ({PENDING} if not guest else set()):
+        raise RegistrationError(_("すでにお申し込み済みです。"), code="duplicate")
     registration = Registration(
-        event=event,
+        event=seen,
         user=user,
         organisation=organisation,
         organisation_name=organisation_name.strip(),
@@ -352,6 +393,7 @@ def register(
         session=session,
         question=question.strip(),
     )
+    keys = registration_search_keys(registration)
     if guest:
         # No seat until confirmed; a requested 懇親会 is remembered as
         # "waitlisted" and decided on confirmation (pending rows are never
@@ -359,15 +401,143 @@ def register(
         registration.status = PENDING
         registration.social = SOCIAL_WAITLISTED if social else SOCIAL_NONE
         _new_token(registration)
+        mail = notifications.render_guest_confirm(registration, registration.raw_token)
     else:
-        registration.status = CONFIRMED if _has_room(event, mode, session) else WAITLISTED
-        registration.social = _social_status(event, social)
+        # The mail for the outcome the seats give now; rendered again under
+        # the lock only if the decision turns out otherwise.
+        registration.status, registration.social = _seat_decision(
+            seen, mode, session, social, _seat_state(seen, session)
+        )
+        mail = notifications.render_registration_result(registration)
+
+    event = _lock_event(seen.pk)
+    if _row(event) != _row(seen):
+        # Edited, published, cancelled… meanwhile: check again on the locked row.
+        _check_registrant(event, user, guest=guest, managed=managed)
+        session = _check_choice(event, mode=mode, session=session, social=social)
+        registration.session = session
+    else:
+        # Time has passed while waiting for the lock: the window may have closed.
+        _check_open(event, managed=managed)
+    registration.event = event
+    if not guest:
+        _discard_unconfirmed_guest(event, user, pending=PENDING in held)
+        state = _seat_state(event, session)
+        if _may_promote(event, state):
+            # Seats freed while nobody was promoting (e.g. a capacity raised in
+            # the edit form) go to the people already waiting, before this newcomer.
+            _fill_and_notify(event)
+            state = _seat_state(event, session)
+        registration.status, registration.social = _seat_decision(
+            event, mode, session, social, state
+        )
     _save_new(registration)
+    _index_for_search(registration, keys)
+    tallies.refresh([event.pk])
     if guest:
-        notifications.guest_confirm(registration, registration.raw_token)
+        notifications.guest_confirm(registration, registration.raw_token, rendered=mail)
     else:
-        notifications.registration_result(registration)
+        notifications.registration_result(registration, rendered=mail)
     return registration
+
+
+def _row(event: Event) -> tuple:
+    """The event's stored values: equal when nobody changed the row in between."""
+    return tuple(getattr(event, f.attname) for f in Event._meta.concrete_fields)
+
+
+# (column, condition) of what a seat decision reads; the condition's values
+# follow it as parameters. Each is an indexed count or EXISTS over one event's
+# registrations (reg_event_status_mode, reg_event_social, the session's index).
+_BY_MODE = "{status} = %s AND {mode} = %s"
+_BY_SOCIAL = "{status} IN (%s, %s) AND {social} = %s"
+_VENUE, _ONLINE = RegistrationMode.VENUE, RegistrationMode.ONLINE
+_SEAT_STATE = (
+    ("confirmed_venue", "COUNT", _BY_MODE, (CONFIRMED, _VENUE)),
+    ("confirmed_online", "COUNT", _BY_MODE, (CONFIRMED, _ONLINE)),
+    ("waiting_venue", "EXISTS", _BY_MODE, (WAITLISTED, _VENUE)),
+    ("waiting_online", "EXISTS", _BY_MODE, (WAITLISTED, _ONLINE)),
+    ("social_taken", "COUNT", _BY_SOCIAL, (*DECIDED, SOCIAL_CONFIRMED)),
+    ("social_waiting", "EXISTS", _BY_SOCIAL, (*DECIDED, SOCIAL_WAITLISTED)),
+)
+_SESSION_TAKEN = ("session_taken", "COUNT", "{status} = %s AND {session} = %s", (CONFIRMED,))
+
+
+def _seat_columns(with_session: bool) -> tuple:
+    return (*_SEAT_STATE, _SESSION_TAKEN) if with_session else _SEAT_STATE
+
+
+@functools.cache
+def _seat_state_sql(vendor: str, with_session: bool) -> str:
+    """The query, built once per database kind (`vendor` keys the cache: quoting)."""
+    quote = connection.ops.quote_name
+    column = {
+        name: quote(Registration._meta.get_field(name).column)
+        for name in ("event", "status", "mode", "social", "session")
+    }
+    table = quote(Registration._meta.db_table)
+    parts = []
+    for name, kind, condition, _values in _seat_columns(with_session):
+        where = f"{column['event']} = %s AND " + condition.format(**column)
+        if kind == "COUNT":
+            parts.append(f"(SELECT COUNT(*) FROM {table} WHERE {where}) AS {name}")
+        else:
+            parts.append(f"EXISTS (SELECT 1 FROM {table} WHERE {where}) AS {name}")
+    return "SELECT " + ", ".join(parts)
+
+
+def _seat_state(event: Event, session: Session | None) -> dict:
+    """What a seat decision reads, in one query of indexed counts: the
+    confirmed and whether anyone waits, per mode; the 懇親会's seats taken and
+    whether anyone waits for one; the session's confirmed. Plain SQL, built
+    once: compiling the same seven subqueries through the ORM took longer
+    than running them, and it runs with the event locked."""
+    columns = _seat_columns(session is not None)
+    params: list = []
+    for name, _kind, _condition, values in columns:
+        params += [event.pk, *values]
+        if name == "session_taken":
+            params.append(session.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_seat_state_sql(connection.vendor, session is not None), params)
+        row = cursor.fetchone()
+    return {
+        name: (bool(value) if kind == "EXISTS" else value)
+        for (name, kind, _condition, _values), value in zip(columns, row, strict=True)
+    }
+
+
+def _may_promote(event: Event, state: dict) -> bool:
+    """Could _fill_and_notify promote anyone: a waiting list in a mode, or of
+    the 懇親会, that has a free seat? (Its session may still be full: then
+    _fill_and_notify finds nobody to promote.)"""
+    for mode in RegistrationMode.values:
+        capacity = event.capacity_for(mode)
+        if state[f"waiting_{mode}"] and (capacity is None or state[f"confirmed_{mode}"] < capacity):
+            return True
+    return bool(
+        event.has_social
+        and state["social_waiting"]
+        and (event.social_capacity is None or state["social_taken"] < event.social_capacity)
+    )
+
+
+def _seat_decision(
+    event: Event, mode: str, session: Session | None, social: bool, state: dict
+) -> tuple[str, str]:
+    """(status, 懇親会) of a newcomer by the counts in `state`, as _has_room
+    and _social_status decide them."""
+    capacity = event.capacity_for(mode)
+    room = capacity is None or state[f"confirmed_{mode}"] < capacity
+    if room and session is not None and session.capacity is not None:
+        room = state["session_taken"] < session.capacity
+    if not social:
+        social_status = SOCIAL_NONE
+    elif event.social_capacity is None or state["social_taken"] < event.social_capacity:
+        social_status = SOCIAL_CONFIRMED
+    else:
+        social_status = SOCIAL_WAITLISTED
+    return (CONFIRMED if room else WAITLISTED), social_status
 
 
 def _check_registrant(event: Event, user: User, *, guest: bool, managed: bool) -> None:
@@ -386,17 +556,21 @@ def _check_registrant(event: Event, user: User, *, guest: bool, managed: bool) -
         raise RegistrationError(_("このイベントにはお申し込みいただけません。"), code="not_allowed")
 
 
-def _discard_unconfirmed_guest(event: Event, user: User) -> None:
+def _discard_unconfirmed_guest(event: Event, user: User, *, pending: bool = True) -> None:
     """The account holder registers themselves: what the public form left
     for their address and this event, unconfirmed, goes (its link stops
     working). Someone else may have typed their address; it must not stand
-    in their way."""
-    Registration.objects.filter(event=event, user=user, status=PENDING).update(
-        status=CANCELLED,
-        cancelled_at=timezone.now(),
-        confirmation_token_hash="",
-        updated_at=timezone.now(),
-    )
+    in their way. `pending=False`: the person was seen to have no pending
+    registration (none can appear for an existing account meanwhile: the
+    public form makes one only for a new contact), so only the request is
+    looked for."""
+    if pending:
+        Registration.objects.filter(event=event, user=user, status=PENDING).update(
+            status=CANCELLED,
+            cancelled_at=timezone.now(),
+            confirmation_token_hash="",
+            updated_at=timezone.now(),
+        )
     GuestRequest.objects.filter(event=event, email__iexact=user.email).delete()
 
 
@@ -531,6 +705,7 @@ def _renew_pending(pending: Registration, **choices) -> Registration:
     _check_guest_event(event)
     _apply_choices(registration, event, **choices)
     registration.save()
+    tallies.refresh([event.pk])
     notifications.guest_confirm(registration, registration.raw_token)
     return registration
 
@@ -581,7 +756,11 @@ def _seat_guest(event: Event, registration: Registration, *, social: bool) -> Re
     # The place in the waiting list counts from the confirmation: an unconfirmed
     # address held nothing and must not jump ahead of people who waited.
     registration.created_at = timezone.now()
+    new = registration.pk is None  # a request that becomes the account's registration
     _save_new(registration)
+    if new:
+        _index_for_search(registration, registration_search_keys(registration))
+    tallies.refresh([event.pk])
     notifications.registration_result(registration)
     return registration
 
@@ -697,6 +876,7 @@ def change_registration(
     _before_write()
     registration.save()
     _fill_and_notify(event)
+    tallies.refresh([event.pk])
     registration.refresh_from_db(fields=["status", "social", "updated_at"])
     notifications.changed(registration, lost_seat=moved and registration.status == WAITLISTED)
     return registration
@@ -733,6 +913,7 @@ def cancel_registration(*, registration: Registration, by: User) -> Registration
     )
     notifications.cancelled(registration)
     _fill_and_notify(event)
+    tallies.refresh([event.pk])
     return registration
 
 
@@ -750,6 +931,7 @@ def confirm_over_capacity(*, registration: Registration, by: User) -> Registrati
         )
     registration.status = CONFIRMED
     registration.save(update_fields=["status", "updated_at"])
+    tallies.refresh([registration.event_id])
     notifications.promoted(registration)
     return registration
 
@@ -773,6 +955,7 @@ def set_attended(*, registration: Registration, attended: bool, by: User) -> Reg
         registration.attended = attended
         registration.attended_at = timezone.now() if attended else None
         registration.save(update_fields=["attended", "attended_at", "updated_at"])
+        tallies.refresh([registration.event_id])
     return registration
 
 
@@ -784,7 +967,10 @@ def fill_waitlist(*, event: Event, by: User) -> list[Registration]:
     event = _lock_event(event.pk)
     if not event.is_published:
         return []
-    return _fill_and_notify(event)
+    promoted = _fill_and_notify(event)
+    if promoted:
+        tallies.refresh([event.pk])
+    return promoted
 
 
 # --- events ------------------------------------------------------------------------------
@@ -834,6 +1020,7 @@ def publish_event(*, event: Event, by: User) -> Event:
     event.status = EventStatus.PUBLISHED
     event.published_at = timezone.now()
     event.save(update_fields=["status", "published_at", "updated_at"])
+    tallies.refresh([event.pk])
     return event
 
 
@@ -858,6 +1045,7 @@ def cancel_event(*, event: Event, reason: str, by: User) -> Event:
     event.status = EventStatus.CANCELLED
     event.cancellation_reason = reason
     event.save(update_fields=["status", "cancellation_reason", "updated_at"])
+    tallies.refresh([event.pk])
     for registration in (
         Registration.objects.filter(event=event).active().select_related("event", "user", "session")
     ):
@@ -881,6 +1069,7 @@ def delete_draft_event(*, event: Event, by: User) -> str:
     title, slides = event.title, event.slides
     try:
         with transaction.atomic():
+            tallies.forget([event.pk])
             event.delete()
     except ProtectedError as exc:
         raise RegistrationError(
@@ -1019,6 +1208,8 @@ def update_event(*, event: Event, by: User, change_id: str | None = None) -> Eve
     event.cancellation_reason = stored.cancellation_reason
     changes = detail_changes(before=stored, after=event) if stored.notifies_changes() else []
     event.save()
+    # A new 年度, date or kind moves the event in the dashboard's tallies.
+    tallies.refresh([event.pk])
     recipients = (
         _change_recipients(event, changes).select_related("event", "user", "session")
         if changes
@@ -1048,6 +1239,7 @@ def finish_event(*, event: Event, by: User) -> Event:
     if not event.is_finished:
         event.status = EventStatus.FINISHED
         event.save(update_fields=["status", "updated_at"])
+        tallies.refresh([event.pk])
     queue_thanks(event)
     return event
 
@@ -1208,8 +1400,11 @@ def discard_unconfirmed_guests(*, now=None) -> int:
         event__starts_at__lte=now
     )
     with transaction.atomic():
-        cancelled = Registration.objects.filter(stale, status=PENDING).update(
+        pending = Registration.objects.filter(stale, status=PENDING)
+        event_ids = set(pending.values_list("event_id", flat=True).order_by())
+        cancelled = pending.update(
             status=CANCELLED, cancelled_at=now, confirmation_token_hash="", updated_at=now
         )
+        tallies.refresh(event_ids)
         deleted, _rows = GuestRequest.objects.filter(stale).delete()
     return cancelled + deleted

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.dates import local_day_start
 
-from . import notifications, services
+from . import notifications, services, tallies
 from .enums import EventFormat, EventStatus, RegistrationMode, RegistrationStatus
 from .models import Event, Registration
 
@@ -84,6 +84,15 @@ def sweep_thanks() -> int:
         Q(status=EventStatus.FINISHED) | Q(status=EventStatus.PUBLISHED, ends_at__lte=now - delay)
     )
     return sum(services.queue_thanks(event) for event in events)
+
+
+@shared_task
+def sweep_tallies() -> dict:
+    """The dashboard's tallies of what changed behind the services' back
+    (tallies.repair): events written directly, organisations whose kind the
+    network pages changed or that were deleted. Until it runs the dashboard
+    computes the 年度 concerned from the registrations (exact, slower)."""
+    return {"repaired": sum(tallies.repair().values())}
 
 
 @shared_task

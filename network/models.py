@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import tokens
+from core.choices import ChoiceLabels
 
 from .enums import (
     Experience,
@@ -90,7 +91,7 @@ class Program(models.Model):
 # --- Organisations --------------------------------------------------------
 
 
-class Organisation(models.Model):
+class Organisation(ChoiceLabels, models.Model):
     Kind = OrganisationKind
 
     name = models.CharField(_("名称"), max_length=120)
@@ -229,7 +230,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return not self.has_usable_password()
 
 
-class Membership(models.Model):
+class Membership(ChoiceLabels, models.Model):
     StaffRole = StaffRole
     Experience = Experience
 

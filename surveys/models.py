@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import tokens
+from core.choices import ChoiceLabels
 from events.models import Event
 from network.models import Organisation, Region
 
@@ -30,7 +31,7 @@ def default_reminder_days():
     return [7, 3]
 
 
-class Survey(models.Model):
+class Survey(ChoiceLabels, models.Model):
     # The choices live in surveys/enums.py (a leaf module); these aliases keep
     # `Survey.Status.PUBLISHED` reading as before.
     Kind = SurveyKind

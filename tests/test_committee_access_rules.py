@@ -383,6 +383,13 @@ def _render_button(user, **context) -> str:
     return template.render({"question": None, **context}, request=request).strip()
 
 
+def _render_form(user) -> str:
+    request = RequestFactory().get(PAGE)
+    request.user = user
+    template = engines["django"].from_string("{% load needs %}{% raise_need_form %}")
+    return template.render({}, request=request).strip()
+
+
 def _fields(html: str) -> dict:
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', html))
     fields.pop("csrfmiddlewaretoken", None)
@@ -403,11 +410,16 @@ def test_raise_need_button_renders_for_registrations_exactly_where_access_allows
 
     shown = actor in BUTTON_SHOWN_TO[NeedSource.REGISTRATION]
     assert shown == access.may_raise_from(user, NeedSource.REGISTRATION)
+    form = _render_form(user)
     if shown:
-        assert html.startswith('<form method="post" action="/dashboard/needs/raise/"')
-        assert _fields(html) == {"kind": "registration", "id": str(registration.pk), "next": PAGE}
+        # A button of the page's one form, which holds the kind and the way back.
+        assert html.startswith('<button type="submit" form="raise-need-registration"')
+        assert _fields(html) == {"id": str(registration.pk)}
+        assert form.startswith('<form id="raise-need-registration" method="post"')
+        assert 'action="/dashboard/needs/raise/"' in form
+        assert _fields(form) == {"kind": "registration", "next": PAGE}
     else:
-        assert html == ""
+        assert html == "" and form == ""
 
 
 @pytest.mark.parametrize("actor", ACTOR_NAMES)

@@ -360,9 +360,25 @@ def test_need_button_raises_an_anonymous_answer_without_its_id(
     assert client.post(RAISE, {**_posted(html), "text": "ない"}).status_code == 404
 
 
-def test_need_button_for_a_registration_posts_its_id(committee_member, contractor_member, asked):
-    html = _button(committee_member, source=asked, source_kind="registration")
-    assert _posted(html)["id"] == str(asked.pk) and _posted(html)["kind"] == "registration"
+def test_need_button_for_a_registration_posts_its_id(
+    client_for, committee_member, contractor_member, asked
+):
+    """A registration's button sends its id with the page's one form
+    ({% raise_need_form %}: the kind and the way back)."""
+    request = RequestFactory().get("/surveys/1/results/")
+    request.user = committee_member
+    html = (
+        engines["django"]
+        .from_string(
+            "{% load needs %}{% raise_need_button source 'registration' %}{% raise_need_form %}"
+        )
+        .render({"source": asked}, request=request)
+    )
+    posted = _posted(html)
+    assert (posted["id"], posted["kind"]) == (str(asked.pk), "registration")
+    response = client_for(committee_member).post(RAISE, posted)
+    need = Need.objects.get()
+    assert (response.url, need.source_registration) == (detail_url(need), asked)
     assert _button(contractor_member, source=asked, source_kind="registration").strip() == ""
 
 
@@ -534,7 +550,9 @@ def test_need_raise_button_on_the_registration_list(client_for, secretariat, ask
         .get(reverse("events:registrations", args=[asked.event_id]))
         .content.decode()
     )
-    assert f'action="{RAISE}"' in page and f'name="id" value="{asked.pk}"' in page
+    # One form for the page, a button per row that names its registration.
+    assert page.count(f'action="{RAISE}"') == 1
+    assert f'form="raise-need-registration" name="id" value="{asked.pk}"' in page
 
 
 # --- the board, the list and its filters ------------------------------------------------------

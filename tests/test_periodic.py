@@ -178,6 +178,7 @@ def test_beat_schedule_and_run_periodic_run_the_same_tasks():
         "events.tasks.sweep_online_links",
         "events.tasks.sweep_thanks",
         "events.tasks.sweep_unconfirmed_guests",
+        "events.tasks.sweep_tallies",
         "core.tasks.requeue_stale_outbox",
         "surveys.tasks.sweep_survey_reminders",
         "surveys.tasks.sweep_post_event_surveys",

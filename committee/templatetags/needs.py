@@ -13,12 +13,18 @@ from ..enums import NeedSource
 register = template.Library()
 
 
+# The one form a page's registration buttons submit (raise_need_form).
+REGISTRATION_FORM_ID = "raise-need-registration"
+
+
 @register.inclusion_tag("committee/_raise_need_button.html", takes_context=True)
 def raise_need_button(context, source, source_kind, question=None, label=""):
-    """source_kind "registration": `source` is the Registration, sent by id.
+    """source_kind "registration": `source` is the Registration, sent by id —
+    a button only, which submits the page's one form ({% raise_need_form %},
+    once per page: a list of 50 registrations renders no form per row).
     source_kind "answer": `source` has .text (an Answer or surveys.results'
     TextAnswer) and is sent with its `question`, never by id (answer ids follow
-    the order answers came in: committee.needs.find_answer)."""
+    the order answers came in: committee.needs.find_answer), in a form of its own."""
     request = context["request"]
     kind = NeedSource(source_kind)
     by_text = kind == NeedSource.ANSWER
@@ -33,6 +39,20 @@ def raise_need_button(context, source, source_kind, question=None, label=""):
         "by_text": by_text,
         "question": question,
         "label": label,
+        "next": request.get_full_path(),
+        "csrf_token": context.get("csrf_token"),
+        "form_id": REGISTRATION_FORM_ID,
+    }
+
+
+@register.inclusion_tag("committee/_raise_need_form.html", takes_context=True)
+def raise_need_form(context):
+    """The form the page's registration 「課題にする」 buttons submit: hidden,
+    rendered once, and only for those who may raise a need from a 事前質問."""
+    request = context["request"]
+    return {
+        "show": access.may_raise_from(request.user, NeedSource.REGISTRATION),
+        "form_id": REGISTRATION_FORM_ID,
         "next": request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
     }

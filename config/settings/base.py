@@ -339,6 +339,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.sweep_unconfirmed_guests",
         "schedule": crontab(minute=25),
     },
+    # The dashboard's tallies, for writes around the events services (an
+    # organisation's kind changed in the network pages): events.tallies.repair.
+    "events-tallies": {"task": "events.tasks.sweep_tallies", "schedule": crontab(minute=45)},
     "outbox-requeue": {
         "task": "core.tasks.requeue_stale_outbox",
         "schedule": crontab(minute="*/10"),

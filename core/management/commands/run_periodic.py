@@ -23,10 +23,13 @@ LABELS = {
     "surveys.tasks.sweep_post_event_surveys": _("イベント後アンケートの送信"),
     "surveys.tasks.sweep_invitations": _("未送信のアンケート依頼の送信"),
     "note.tasks.sweep_digest": _("掲示板とノートの週のお知らせ"),
+    "events.tasks.sweep_tallies": _("ダッシュボード集計の補正"),
 }
 
 
 def _describe(result) -> str:
+    if isinstance(result, dict) and "repaired" in result:
+        return _("%(n)d件を補正しました") % {"n": result["repaired"]}
     if isinstance(result, dict) and "discarded" in result:
         return _("%(n)d件を取り消しました") % {"n": result["discarded"]}
     if isinstance(result, dict):
