@@ -78,3 +78,63 @@ class OutboxMessage(models.Model):
         if not self.secret:
             return self.body
         return self.body.replace(self.secret, str(REDACTED))
+
+
+class SearchTokensField(models.TextField):
+    """A search document's grams (core/search.py): space-separated text on
+    SQLite, where triggers copy it into the FTS5 table, and a ``tsvector`` on
+    PostgreSQL, where a GIN index holds it (decision 0006). The value is
+    written as text either way; PostgreSQL parses it with the tsvector input
+    format, which keeps every space-separated gram as it is (no text-search
+    parser or dictionary is involved, so nothing depends on the server's
+    locale or configuration)."""
+
+    def db_type(self, connection):
+        if connection.vendor == "postgresql":
+            return "tsvector"
+        return super().db_type(connection)
+
+    def get_placeholder(self, value, compiler, connection):
+        if connection.vendor == "postgresql":
+            return "%s::tsvector"
+        return "%s"
+
+
+class SearchDocument(models.Model):
+    """One searchable object (a topic, a note entry, a navi window…) as the
+    search index sees it: its title and body normalised (core.search.normalise)
+    and their grams. Written only through core.search (index, remove,
+    reindex_all); the apps keep their own tables and scope access themselves."""
+
+    # "app.model", e.g. "note.topic"; with object_id it names the object.
+    kind = models.CharField(_("種類"), max_length=50)
+    object_id = models.BigIntegerField(_("対象ID"))
+    # Ranks documents that match equally well (a title hit always ranks
+    # above a body-only hit): higher first, then the newer document (larger
+    # id). Kept to two decimals, which the SQLite index packs into its rowid.
+    boost = models.FloatField(_("重み"), default=1.0)
+    title = models.TextField(_("件名（正規化）"))
+    body = models.TextField(_("本文（正規化）"), blank=True)
+    # Last, so that on SQLite the long value sits at the end of the row.
+    tokens = SearchTokensField(_("検索用の語片"), blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("検索用文書")
+        verbose_name_plural = _("検索用文書")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id"], name="core_searchdoc_unique_object"
+            ),
+            # The SQLite index packs round(boost * 100) into its rowid.
+            models.CheckConstraint(
+                condition=models.Q(boost__gte=0) & models.Q(boost__lte=1000),
+                name="core_searchdoc_boost_range",
+            ),
+        ]
+        # The search indexes are database-specific and made by migration
+        # core/0004: an FTS5 table on SQLite; on PostgreSQL a GIN index on
+        # `tokens` and core_searchdoc_rank (kind, boost DESC, id DESC) INCLUDE
+        # (object_id, title) for walks in rank order (decision 0006).
+
+    def __str__(self):
+        return f"{self.kind}:{self.object_id}"

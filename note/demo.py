@@ -20,7 +20,7 @@ from core.dates import fiscal_year_of
 from events.models import Event
 from network.models import Program, User
 
-from . import services
+from . import search, services
 from .enums import Function, RoomKind, RoomRole
 from .models import NoteEntry, Room, Topic
 from .rooms import ensure_default_rooms
@@ -254,7 +254,10 @@ def seed_note() -> str:
             anonymisation_checked=True,
         )
         entries += 1
-    entries += _seed_old_entry(secretariat)
+    if _seed_old_entry(secretariat):
+        entries += 1
+        # Written directly (its dates lie in the past): indexed here.
+        search.index_entry(NoteEntry.objects.get(title=OLD_ENTRY["title"]))
     latest = Event.objects.over().order_by("-ends_at").first()
     if latest is not None and not Room.objects.filter(event=latest).exists():
         services.open_meeting_room(event=latest, by=secretariat)

@@ -23,7 +23,7 @@ from core import privacy
 from core.dates import fiscal_year_of
 from network.models import Organisation
 
-from . import access, tasks
+from . import access, search, tasks
 from .enums import Function, PostState, RoomKind
 from .models import (
     AuthorLookup,
@@ -83,6 +83,17 @@ def _guarded_state(texts: Iterable[str], *, confirmed: bool) -> tuple[str, str]:
 
 
 # --- tags and authors --------------------------------------------------------------
+
+
+def _reindex(obj) -> None:
+    """The search document of what this write changed (note.search): an
+    entry's own, or the topic's that the post is or belongs to."""
+    if isinstance(obj, NoteEntry):
+        search.index_entry(obj)
+    elif isinstance(obj, Reply):
+        search.index_topic(obj.topic)
+    else:
+        search.index_topic(obj)
 
 
 def parse_tags(text: str) -> list[str]:
@@ -150,6 +161,7 @@ def post_topic(
     topic.regions.set(regions)
     _set_tags(topic, tags)
     Follow.objects.get_or_create(user=by, topic=topic)
+    _reindex(topic)
     return topic
 
 
@@ -171,6 +183,7 @@ def post_reply(
     reply.save()
     Follow.objects.get_or_create(user=by, topic=topic)
     if reply.is_published:
+        _reindex(reply)
         tasks.notify_followers.delay_on_commit(reply.pk)
     return reply
 
@@ -216,6 +229,7 @@ def edit_topic(
     topic.programs.set(programs)
     topic.regions.set(regions)
     _set_tags(topic, tags)
+    _reindex(topic)
     return topic
 
 
@@ -224,6 +238,7 @@ def edit_reply(*, reply: Reply, by, body: str, privacy_confirmed: bool = False) 
     _require(access.may_edit_post(by, reply))
     became_visible = _revise(reply, title="", body=body, privacy_confirmed=privacy_confirmed)
     reply.save()
+    _reindex(reply)
     if became_visible:
         tasks.notify_followers.delay_on_commit(reply.pk)
     return reply
@@ -282,6 +297,7 @@ def hide_post(*, post, by, reason: str):
     post.moderated_by = by
     post.moderated_at = timezone.now()
     post.save(update_fields=["state", "hidden_reason", "moderated_by", "moderated_at"])
+    _reindex(post)
     return post
 
 
@@ -306,6 +322,7 @@ def _publish(post, *, by):
     post.moderated_by = by
     post.moderated_at = timezone.now()
     post.save(update_fields=["state", "hidden_reason", "moderated_by", "moderated_at"])
+    _reindex(post)
     if isinstance(post, Reply):
         tasks.notify_followers.delay_on_commit(post.pk)
     return post
@@ -397,6 +414,7 @@ def curate_entry(
     entry.regions.set(regions)
     _set_functions(entry, functions)
     _set_tags(entry, tags)
+    _reindex(entry)
     return entry
 
 
@@ -432,6 +450,7 @@ def edit_entry(
     entry.regions.set(regions)
     _set_functions(entry, functions)
     _set_tags(entry, tags)
+    _reindex(entry)
     return entry
 
 

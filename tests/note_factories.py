@@ -3,7 +3,8 @@
 Rooms come from the migration (note/rooms.py); `room(kind, key)` picks one.
 TopicFactory makes a published topic in the network room by a fresh member;
 ReplyFactory a published reply. Both sign the post like the services do
-(author organisation and its kind).
+(author organisation and its kind), and write its search document as the
+services do (note.search), so that a search finds what a factory made.
 """
 
 import datetime
@@ -12,6 +13,7 @@ import factory
 from django.utils import timezone
 
 from core.dates import fiscal_year_of
+from note import search
 from note.enums import RoomKind
 from note.models import Curator, NoteEntry, Reply, Room, Topic
 
@@ -51,6 +53,12 @@ class TopicFactory(_PostFactory):
     title = factory.Sequence(lambda n: f"就労準備支援の進め方について{n}")
     body = "はじめての利用者さんとの面談の進め方を教えてください。"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        topic = super()._create(model_class, *args, **kwargs)
+        search.index_topic(topic)
+        return topic
+
 
 class ReplyFactory(_PostFactory):
     class Meta:
@@ -58,6 +66,12 @@ class ReplyFactory(_PostFactory):
 
     topic = factory.SubFactory(TopicFactory)
     body = "うちでは最初の面談を短めにしています。"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        reply = super()._create(model_class, *args, **kwargs)
+        search.index_topic(reply.topic)
+        return reply
 
 
 class NoteEntryFactory(factory.django.DjangoModelFactory):
@@ -80,6 +94,7 @@ class NoteEntryFactory(factory.django.DjangoModelFactory):
 
         if create:
             services._set_functions(self, extracted or [6])
+            search.index_entry(self)
 
 
 class CuratorFactory(factory.django.DjangoModelFactory):
