@@ -24,7 +24,7 @@ from decimal import Decimal
 
 # Bump when the generator changes what it builds: every stamped database is
 # then rebuilt on its next run.
-GENERATOR_VERSION = 8
+GENERATOR_VERSION = 10
 SEED = 20211015
 STAMP_TABLE = "bench_stamp"
 
@@ -1223,7 +1223,8 @@ class Builder:
                     rng.random() < 0.2,
                     "published",
                     _dt(at),
-                    _dt(at) if rng.random() < 0.33 else None,
+                    # A third resolved, and every twentieth (kept in the note below).
+                    _dt(at) if rng.random() < 0.33 or i % 20 == 0 else None,
                 )
             )
         insert_rows(
@@ -1279,8 +1280,49 @@ class Builder:
             ],
             reply_rows,
         )
+        # Every twentieth topic (resolved) kept in the note by the secretariat.
+        from note.models import NoteEntry
+
+        curator = self.role_users["secretariat"].pk
+        entry_rows = []
+        for index, (pk, row) in enumerate(zip(topic_ids, topic_rows, strict=True)):
+            if row[9] is None or index % 20:
+                continue
+            at = created_of[pk] + datetime.timedelta(days=7)
+            entry_rows.append(
+                (
+                    f"ノート：{row[1]}",
+                    f"家計改善支援とのつなぎ方も含めて。{rng.choice(COMMENTS)}\n"
+                    f"{rng.choice(QUESTIONS_ASKED)}",
+                    pk,
+                    curator,
+                    fiscal_year_of(at.date()),
+                    at.date(),
+                    True,
+                    "published",
+                    _dt(at),
+                    _dt(at),
+                )
+            )
+        insert_rows(
+            NoteEntry,
+            [
+                "title",
+                "summary",
+                "source_topic_id",
+                "curator_id",
+                "fiscal_year",
+                "reviewed_on",
+                "anonymisation_checked",
+                "state",
+                "created_at",
+                "updated_at",
+            ],
+            entry_rows,
+        )
         self.counts["topics"] = len(topic_rows)
         self.counts["replies"] = len(reply_rows)
+        self.counts["note entries"] = len(entry_rows)
 
 
 def _skip_foreign_key_checks() -> bool:

@@ -13,19 +13,22 @@ benchmark, a changed normalisation; `manage.py index_note_search`).
 
 A word of 1 character is found as a character, of 2 as a pair, of 3 or more
 as its pairs and then checked as a real substring; kana, width and case are
-folded (「ﾌｰﾄﾞﾊﾞﾝｸ」 finds フードバンク). A search returns at most
-MAX_RESULTS matches, best first; the list then shows them in its own order
-(newest first).
+folded (「ﾌｰﾄﾞﾊﾞﾝｸ」 finds フードバンク). Results are ranked: a title that
+holds every word before a body that does, then the boost — a note entry
+(ENTRY_BOOST) over a resolved topic (RESOLVED_BOOST) over an open one —
+then the newer. A search keeps at most MAX_RESULTS matches.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.apps import apps as global_apps
 
 from core import search
+from core.pagination import paginate
 
 from .enums import PostState
 
@@ -33,6 +36,13 @@ QUERY_MAX_LENGTH = search.QUERY_MAX_LENGTH
 TOPIC = "note.topic"
 ENTRY = "note.entry"
 MAX_RESULTS = search.MAX_LIMIT
+ENTRY_BOOST = 2.0
+RESOLVED_BOOST = 1.5
+OPEN_BOOST = 1.0
+
+
+def _topic_boost(topic) -> float:
+    return RESOLVED_BOOST if topic.resolved_at else OPEN_BOOST
 
 
 def normalise(query: str | None) -> str:
@@ -52,11 +62,17 @@ def index_topic(topic) -> None:
         .order_by("created_at", "pk")
         .values_list("body", flat=True)
     )
-    search.index(TOPIC, topic.pk, title=topic.title, body=_topic_text(topic, replies))
+    search.index(
+        TOPIC,
+        topic.pk,
+        title=topic.title,
+        body=_topic_text(topic, replies),
+        boost=_topic_boost(topic),
+    )
 
 
 def index_entry(entry) -> None:
-    search.index(ENTRY, entry.pk, title=entry.title, body=entry.summary)
+    search.index(ENTRY, entry.pk, title=entry.title, body=entry.summary, boost=ENTRY_BOOST)
 
 
 def _topic_documents(apps) -> Iterator[search.Document]:
@@ -69,8 +85,15 @@ def _topic_documents(apps) -> Iterator[search.Document]:
         .values_list("topic_id", "body")
     ):
         replies[topic_id].append(body)
-    for topic in Topic.objects.order_by("created_at", "pk").only("pk", "title", "body"):
-        yield search.Document(topic.pk, topic.title, _topic_text(topic, replies.pop(topic.pk, [])))
+    for topic in Topic.objects.order_by("created_at", "pk").only(
+        "pk", "title", "body", "resolved_at"
+    ):
+        yield search.Document(
+            topic.pk,
+            topic.title,
+            _topic_text(topic, replies.pop(topic.pk, [])),
+            _topic_boost(topic),
+        )
 
 
 def _entry_documents(apps) -> Iterator[search.Document]:
@@ -78,7 +101,7 @@ def _entry_documents(apps) -> Iterator[search.Document]:
     for pk, title, summary in NoteEntry.objects.order_by("created_at", "pk").values_list(
         "pk", "title", "summary"
     ):
-        yield search.Document(pk, title, summary)
+        yield search.Document(pk, title, summary, ENTRY_BOOST)
 
 
 def reindex(apps=None) -> dict[str, int]:
@@ -91,19 +114,53 @@ def reindex(apps=None) -> dict[str, int]:
     }
 
 
-def _matching(queryset, kind: str, query: str | None):
+def ranked_page(request, queryset, kind: str, query: str | None, per_page: int):
+    """A page of `queryset` (the caller's scoped, filtered queryset): with
+    words in `query`, the objects that hold every one of them, best first;
+    without, the queryset's own order. Three queries with words: the
+    search, the ids `queryset` holds among its hits, the page's objects."""
     results = search.search(kind, query, limit=MAX_RESULTS)
     if not results.terms:
-        return queryset
-    return queryset.filter(pk__in=results.ids(kind))
+        return paginate(request, queryset, per_page)
+    page = paginate(request, search.ranked(queryset, results, kind=kind), per_page)
+    page.object_list = search.fetch(queryset, page.object_list)
+    return page
 
 
-def search_topics(queryset, query: str | None):
-    """The topics of `queryset` that hold every word of `query` (title, body
-    or a published reply)."""
-    return _matching(queryset, TOPIC, query)
+@dataclass(frozen=True)
+class Found:
+    """One result of the note's search: an entry or a topic."""
+
+    kind: str
+    object: object
+
+    @property
+    def is_entry(self) -> bool:
+        return self.kind == ENTRY
 
 
-def search_entries(queryset, query: str | None):
-    """The entries of `queryset` whose title or summary holds every word of `query`."""
-    return _matching(queryset, ENTRY, query)
+def search_all(request, *, topics, entries, query: str | None, per_page: int):
+    """A page of the entries and topics (the caller's scoped querysets) that
+    hold every word of `query`, in one ranking: note entries rank above the
+    board's topics (ENTRY_BOOST), resolved topics above open ones. Without
+    words, an empty page. With words, five queries: the search, the visible
+    ids of each kind, the page's objects of each kind."""
+    results = search.search([ENTRY, TOPIC], query, limit=MAX_RESULTS)
+    hits = []
+    if results.terms:
+        visible = {
+            ENTRY: set(search.ranked(entries, results, kind=ENTRY)),
+            TOPIC: set(search.ranked(topics, results, kind=TOPIC)),
+        }
+        hits = [(hit.kind, hit.object_id) for hit in results if hit.object_id in visible[hit.kind]]
+    page = paginate(request, hits, per_page)
+    if hits:
+        chosen = {kind: {pk for k, pk in page.object_list if k == kind} for kind in (ENTRY, TOPIC)}
+        objects = {
+            ENTRY: entries.in_bulk(chosen[ENTRY]) if chosen[ENTRY] else {},
+            TOPIC: topics.in_bulk(chosen[TOPIC]) if chosen[TOPIC] else {},
+        }
+        page.object_list = [
+            Found(kind, objects[kind][pk]) for kind, pk in page.object_list if pk in objects[kind]
+        ]
+    return page, results

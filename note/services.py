@@ -261,6 +261,7 @@ def mark_resolution(*, topic: Topic, replies: Iterable[Reply], by) -> Topic:
         topic.resolved_at = None
         topic.resolved_by = None
     topic.save(update_fields=["resolved_at", "resolved_by"])
+    _reindex(topic)  # a resolved topic ranks higher
     return topic
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("replies/<int:pk>/edit/", member.reply_edit, name="reply_edit"),
     path("replies/<int:pk>/history/", member.reply_history, name="reply_history"),
     path("mine/", member.mine, name="mine"),
+    path("search/", member.search_view, name="search"),
     path("settings/", member.preferences, name="settings"),
     # the note
     path("entries/", member.entries, name="entries"),

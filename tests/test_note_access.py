@@ -240,6 +240,7 @@ MATRIX = [
     ("note:reply_edit", "reply", OWNER_ONLY),
     ("note:reply_history", "reply", OWNER_AND_SECRETARIAT),
     ("note:mine", None, MEMBERS),
+    ("note:search", None, MEMBERS),
     ("note:settings", None, MEMBERS),
     ("note:entries", None, MEMBERS),
     ("note:entry", "entry", MEMBERS),

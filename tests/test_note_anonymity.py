@@ -89,6 +89,9 @@ def _pages(posts):
         reverse("note:mine"),
         reverse("note:mine") + "?tab=following",
         reverse("note:entries"),
+        # The search: the anonymous reply's words find its topic.
+        reverse("note:search") + "?q=%E9%80%A3%E6%90%BA%E4%BC%9A%E8%AD%B0",
+        reverse("note:room", args=[topic.room_id]) + "?q=%E9%80%A3%E6%90%BA%E4%BC%9A%E8%AD%B0",
     ]
 
 
@@ -106,6 +109,9 @@ def test_note_anonymous_author_absent_from_every_page_another_member_sees(
         if found:
             leaks[url] = found
     topic_html = client.get(reverse("note:topic", args=[posts["topic"].pk])).content.decode()
+    # The searches above did find the anonymous reply's topic.
+    searched = client.get(reverse("note:search"), {"q": "連携会議"}).content.decode()
+    assert posts["other"].title in searched
 
     assert leaks == {}
     # What an anonymous post does show: the organisation kind, nothing else.

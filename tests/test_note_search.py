@@ -179,3 +179,114 @@ def test_note_search_query_count_is_flat(asker, other, client_for, django_assert
     with django_assert_num_queries(QUERIES):
         response = client.get(url, {"q": "連携"})
     assert len(response.context["page_obj"]) > 3
+
+
+# --- ranking, and the board and the note searched together (/note/search/) ----------------
+
+
+def search_page(client, q, **params):
+    response = client.get(reverse("note:search"), {"q": q, **params})
+    assert response.status_code == 200
+    return response
+
+
+def results(client, q) -> list[tuple[str, str]]:
+    return [
+        ("entry" if f.is_entry else "topic", f.object.title)
+        for f in search_page(client, q).context["page_obj"]
+    ]
+
+
+def resolved(topic, by, answerer):
+    reply = services.post_reply(topic=topic, by=answerer, body="こうしています。")
+    return services.mark_resolution(topic=topic, replies=[reply], by=by)
+
+
+def test_note_search_ranks_title_over_body_then_note_resolved_open(
+    asker, other, secretariat, client_for
+):
+    in_body = ask(asker, "面談の記録のつけ方", "フードバンクの記録も書きます。")
+    open_topic = ask(asker, "フードバンクとの連携（未解決）")
+    resolved_topic = resolved(ask(asker, "フードバンクとの連携（解決）"), asker, other)
+    source = resolved(ask(asker, "食料支援の相談"), asker, other)
+    CuratorFactory(user=secretariat)
+    services.curate_entry(
+        topic=source,
+        by=secretariat,
+        title="フードバンクとつなぐときの手順",
+        summary="社協の窓口に連絡し、受け取りの日を決める。",
+        functions=[6],
+        anonymisation_checked=True,
+    )
+    client = client_for(other)
+
+    assert results(client, "フードバンク") == [
+        ("entry", "フードバンクとつなぐときの手順"),
+        ("topic", resolved_topic.title),
+        ("topic", open_topic.title),
+        ("topic", in_body.title),
+    ]
+    # A room's list is ranked the same way.
+    assert found(client, "フードバンク") == [resolved_topic.title, open_topic.title, in_body.title]
+    page = search_page(client, "フードバンク").content.decode()
+    assert "4 件中 1〜4 件" in page
+    assert 'href="/note/entries/' in page and f'href="{resolved_topic.get_absolute_url()}"' in page
+
+
+def test_note_search_page_shows_only_what_the_member_may_read(
+    asker, other, secretariat, client_for
+):
+    ask(other, "委託の評価指標（自治体のみ）", in_room=room("municipal"))
+    hidden = ask(asker, "評価指標の相談（非表示）")
+    services.hide_post(post=hidden, by=secretariat, reason="重複のため")
+    ask(asker, "評価指標の相談（公開）")
+
+    seen_by_asker = {title for _k, title in results(client_for(asker), "評価指標")}
+    assert seen_by_asker == {"評価指標の相談（非表示）", "評価指標の相談（公開）"}
+    seen_by_other = {title for _k, title in results(client_for(other), "評価指標")}
+    assert seen_by_other == {"委託の評価指標（自治体のみ）", "評価指標の相談（公開）"}
+    assert client_for(secretariat).get(reverse("note:search"), {"q": "評価"}).status_code == 200
+
+
+def test_note_search_page_empty_states(asker, other, client_for):
+    ask(asker, "連携の相談")
+    client = client_for(other)
+
+    first = search_page(client, "").content.decode()
+    assert "探したい言葉を入力してください" in first
+    missing = search_page(client, "存在しない言葉").content.decode()
+    assert "「存在しない言葉」を含む記事・相談は見つかりませんでした。" in missing
+    assert results(client, "連") == [("topic", "連携の相談")]
+
+
+def test_note_search_page_pages_through_many_results(asker, other, client_for):
+    for n in range(25):
+        ask(asker, f"家計の相談 {n:02d}")
+    client = client_for(other)
+
+    first = search_page(client, "家計").context["page_obj"]
+    second = search_page(client, "家計", page=2).context["page_obj"]
+
+    assert first.paginator.count == 25 and len(first) == 20 and len(second) == 5
+    assert {f.object.pk for f in first}.isdisjoint({f.object.pk for f in second})
+
+
+# Session, user, groups, memberships, programs and roles; the search; the
+# visible ids among the topic hits (none are asked about entries: no entry
+# matched); the page's topics and their tags.
+SEARCH_PAGE_QUERIES = 9
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_note_search_page_query_count_is_flat(
+    extra, asker, other, client_for, django_assert_num_queries
+):
+    org = OrganisationFactory()
+    for n in range(3 + extra):
+        ask(asker if n < 3 else MembershipFactory(organisation=org).user, f"連携の相談 {n}")
+    client = client_for(other)
+    client.get(reverse("note:search"), {"q": "連携"})
+
+    with django_assert_num_queries(SEARCH_PAGE_QUERIES):
+        response = client.get(reverse("note:search"), {"q": "連携"})
+    assert response.context["page_obj"].paginator.count == 3 + extra

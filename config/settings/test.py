@@ -14,7 +14,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"
+# One folder per process, like the database file below: an upload sweep in
+# one run (events' stale imports) must not delete another run's files.
+MEDIA_ROOT = BASE_DIR / "test-artifacts" / f"media-{os.getpid()}"
 # Tests run against a fresh database file (not :memory:, so that WAL, IMMEDIATE
 # transactions and several connections behave as in production). One file per
 # process, so parallel runs on one machine do not trample each other.

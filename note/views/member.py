@@ -24,7 +24,7 @@ from core.dates import current_fiscal_year
 from core.forms import error_text
 from core.pagination import is_filtered, paginate, querystring_without_page
 
-from .. import access, services
+from .. import access, search, services
 from ..filters import NoteEntryFilterSet, TopicFilterSet
 from ..forms import NoteEntryForm, PreferenceForm, ReplyForm, ResolutionForm, TopicForm
 from ..models import Follow, NoteEntry, NotePreference, Reply, Room, Topic
@@ -56,6 +56,11 @@ def post_actions(user, post, now=None) -> PostActions:
         approve=access.may_approve(user, post),
         look_up=access.may_look_up_author(user, post),
     )
+
+
+def _query(filterset) -> str:
+    """The keyword the filter form accepted ("" when it has none or is invalid)."""
+    return filterset.form.cleaned_data.get("q", "") if filterset.is_valid() else ""
 
 
 def _apply_privacy_error(form, error: ValidationError) -> None:
@@ -94,7 +99,9 @@ def room(request, pk):
     )
     topics = Topic.objects.visible_to(user).filter(room=the_room).for_list()
     filterset = TopicFilterSet(request.GET, queryset=topics)
-    page = paginate(request, filterset.qs, TOPICS_PER_PAGE)
+    page = search.ranked_page(
+        request, filterset.qs, search.TOPIC, _query(filterset), TOPICS_PER_PAGE
+    )
     return render(
         request,
         "note/room.html",
@@ -360,13 +367,44 @@ def preferences(request):
 # --- the note ------------------------------------------------------------------------
 
 
+SEARCH_PER_PAGE = 20
+
+
+@access.member_required
+@require_safe
+def search_view(request):
+    """The board and the note together, one ranking: note entries first,
+    then resolved topics, then open ones (note.search.search_all)."""
+    user = request.user
+    query = search.normalise(request.GET.get("q"))
+    page, results = search.search_all(
+        request,
+        topics=Topic.objects.visible_to(user).for_list(),
+        entries=NoteEntry.objects.visible_to(user).prefetch_related("tags"),
+        query=query,
+        per_page=SEARCH_PER_PAGE,
+    )
+    return render(
+        request,
+        "note/search.html",
+        {
+            "query": query,
+            "searched": bool(results.terms),
+            "page_obj": page,
+            "querystring": querystring_without_page(request),
+        },
+    )
+
+
 @access.member_required
 @require_safe
 def entries(request):
     user = request.user
     queryset = NoteEntry.objects.visible_to(user).for_list()
     filterset = NoteEntryFilterSet(request.GET, queryset=queryset)
-    page = paginate(request, filterset.qs, ENTRIES_PER_PAGE)
+    page = search.ranked_page(
+        request, filterset.qs, search.ENTRY, _query(filterset), ENTRIES_PER_PAGE
+    )
     curator, today = access.is_curator(user), timezone.localdate()
     for entry in page:
         # Curators see which entries are due for re-review (NOTE_REVIEW_MONTHS).
