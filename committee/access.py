@@ -111,6 +111,13 @@ def raisable_registrations(queryset, user):
     )
 
 
+def raisable_topics(queryset, user):
+    """The board's topics `user` may raise as a need: published ones of the
+    rooms they read (note.access, through Topic.objects.visible_to). Raising
+    copies the title and body, never who asked."""
+    return queryset.visible_to(user).published() if can_triage_needs(user) else queryset.none()
+
+
 def may_raise_registration(user, registration) -> bool:
     """raisable_registrations for one registration (its event selected)."""
     if not can_triage_needs(user):
@@ -173,6 +180,9 @@ def sees_source_answers(user, survey) -> bool:
 def source_page(user, need) -> SourcePage | None:
     """Which page a need's source links to for `user`, None for no link
     (expects source_answer__response__survey selected with the need)."""
+    if need.source_topic_id:
+        # The topic's own page decides who reads it (its room).
+        return SourcePage.TOPIC
     if not sees_need_sources(user):
         return None
     if need.source_registration_id:

@@ -41,8 +41,8 @@ class NeedSource(models.TextChoices):
     MANUAL = "manual", _("手入力")
 
 
-# The kinds of source "raise as need" accepts (a topic arrives with the board).
-RAISABLE_SOURCES = (NeedSource.REGISTRATION, NeedSource.ANSWER)
+# The kinds of source "raise as need" accepts.
+RAISABLE_SOURCES = (NeedSource.REGISTRATION, NeedSource.ANSWER, NeedSource.TOPIC)
 
 
 class SourcePage(enum.Enum):
@@ -51,3 +51,4 @@ class SourcePage(enum.Enum):
     REGISTRATIONS = "registrations"  # the event's registration list
     RESPONSES = "responses"  # a named survey's individual answers
     RESULTS = "results"  # a survey's aggregates
+    TOPIC = "topic"  # the board's topic (its room decides who reads it)

@@ -42,8 +42,15 @@ class Need(ChoiceLabels, models.Model):
         related_name="needs",
         verbose_name=_("アンケートの回答"),
     )
-    # The board (network Topic) arrives with a later issue; until then a topic
-    # need keeps its link as text.
+    source_topic = models.ForeignKey(
+        "note.Topic",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("掲示板の相談"),
+    )
+    # A topic need entered by hand before the board existed keeps its link as text.
     source_reference = models.CharField(_("出どころの参照"), max_length=300, blank=True)
     event = models.ForeignKey(
         "events.Event",
@@ -99,6 +106,11 @@ class Need(ChoiceLabels, models.Model):
                 fields=["source_answer"],
                 condition=models.Q(source_answer__isnull=False),
                 name="need_one_per_answer",
+            ),
+            models.UniqueConstraint(
+                fields=["source_topic"],
+                condition=models.Q(source_topic__isnull=False),
+                name="need_one_per_topic",
             ),
         ]
 

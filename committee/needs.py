@@ -51,6 +51,7 @@ from core.dates import FIRST_FISCAL_YEAR, current_fiscal_year, fiscal_year_of, l
 from core.templatetags.wareki import jdate
 from events.models import Event, Registration
 from network.models import User
+from note.models import Topic
 from surveys.models import OTHER_CHOICE, Answer
 
 from . import access
@@ -89,6 +90,11 @@ def raisable_registrations(user):
     """The registrations whose 事前質問 `user` may see in the candidate list
     and raise (access.raisable_registrations): the one scope for both."""
     return access.raisable_registrations(Registration.objects.all(), user)
+
+
+def raisable_topics(user):
+    """The board's topics `user` may raise (access.raisable_topics)."""
+    return access.raisable_topics(Topic.objects.all(), user)
 
 
 def registration_candidates(user, fiscal_year: int):
@@ -178,6 +184,8 @@ def source_label(need: Need) -> str:
         if not answer.question.is_text:
             return _("%(survey)sの「その他」の記入") % {"survey": survey.title}
         return _("%(survey)sの自由記述") % {"survey": survey.title}
+    if need.source == NeedSource.TOPIC and need.source_topic_id:
+        return _("掲示板の相談「%(title)s」") % {"title": need.source_topic.title}
     if need.source == NeedSource.TOPIC and need.source_reference:
         return _("掲示板の相談（%(ref)s）") % {"ref": need.source_reference}
     if need.source in (NeedSource.REGISTRATION, NeedSource.ANSWER):
@@ -201,6 +209,8 @@ def source_link(need: Need, user) -> str:
         return reverse("surveys:responses", args=[need.source_answer.response.survey_id])
     if page is SourcePage.RESULTS:
         return reverse("surveys:results", args=[need.source_answer.response.survey_id])
+    if page is SourcePage.TOPIC:
+        return need.source_topic.get_absolute_url()
     return ""
 
 
@@ -247,6 +257,7 @@ def with_sources(queryset):
         "source_registration__user",
         "source_answer__question",
         "source_answer__response__survey",
+        "source_topic",
     )
 
 
@@ -311,6 +322,21 @@ def _record_creation(need: Need, by) -> None:
     )
 
 
+def _from_topic(topic: Topic | None, by: User) -> _Source:
+    if topic is None:
+        raise ValueError("source 'topic' needs a topic")
+    _require(access.raisable_topics(Topic.objects.filter(pk=topic.pk), by).exists())
+    text = _clean_text(topic.body, _("相談の本文が空のため、課題にできません。"))
+    return _Source(
+        topic,
+        text,
+        None,
+        fiscal_year_of(topic.created_at),
+        {"source_topic": topic},
+        title=topic.title,
+    )
+
+
 @transaction.atomic
 def create_need(
     *,
@@ -349,20 +375,27 @@ def create_need(
     return need
 
 
+_SOURCE_FIELDS = {
+    NeedSource.REGISTRATION: "source_registration",
+    NeedSource.ANSWER: "source_answer",
+    NeedSource.TOPIC: "source_topic",
+}
+
+
 def _existing(source: str, item) -> Need | None:
-    lookup = {"source_registration" if source == NeedSource.REGISTRATION else "source_answer": item}
-    return Need.objects.filter(**lookup).first()
+    return Need.objects.filter(**{_SOURCE_FIELDS[source]: item}).first()
 
 
 @dataclass(frozen=True)
 class _Source:
     """What a need raised from a registration or an answer copies from it."""
 
-    item: Registration | Answer
+    item: Registration | Answer | Topic
     text: str
     event: Event | None
     fiscal_year: int
     links: dict
+    title: str = ""
 
 
 def _from_registration(registration: Registration | None, by: User) -> _Source:
@@ -397,9 +430,10 @@ def raise_need(
     answer: Answer | None = None,
     title: str | None = None,
     text: str | None = None,
+    topic: Topic | None = None,
     by: User,
 ) -> tuple[Need, bool]:
-    """Raise a need from a 事前質問, a free-text answer, or by hand.
+    """Raise a need from a 事前質問, a free-text answer, a board topic, or by hand.
 
     Returns (need, created). The same registration or answer raised twice
     gives the first need and created=False. An empty question or answer is
@@ -412,6 +446,8 @@ def raise_need(
         found = _from_registration(registration, by)
     elif source == NeedSource.ANSWER:
         found = _from_answer(answer, by)
+    elif source == NeedSource.TOPIC:
+        found = _from_topic(topic, by)
     else:
         raise ValidationError(_("この出どころからは課題を登録できません。"), code="source")
 
@@ -423,7 +459,7 @@ def raise_need(
         # rolls back only this insert, and the winner's row is read instead.
         with transaction.atomic():
             need = Need.objects.create(
-                title=_clean_title(title, found.text),
+                title=_clean_title(title or found.title, found.text),
                 text=found.text,
                 source=source,
                 event=found.event,

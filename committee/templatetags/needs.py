@@ -13,15 +13,17 @@ from ..enums import NeedSource
 register = template.Library()
 
 
-# The one form a page's registration buttons submit (raise_need_form).
-REGISTRATION_FORM_ID = "raise-need-registration"
+def _form_id(kind: str) -> str:
+    """The one form a page's buttons of this kind submit (raise_need_form)."""
+    return f"raise-need-{kind}"
 
 
 @register.inclusion_tag("committee/_raise_need_button.html", takes_context=True)
 def raise_need_button(context, source, source_kind, question=None, label=""):
-    """source_kind "registration": `source` is the Registration, sent by id —
-    a button only, which submits the page's one form ({% raise_need_form %},
-    once per page: a list of 50 registrations renders no form per row).
+    """source_kind "registration" or "topic": `source` is the Registration or
+    the board's Topic, sent by id — a button only, which submits the page's
+    one form ({% raise_need_form source_kind %}, once per page: a list of 50
+    registrations renders no form per row).
     source_kind "answer": `source` has .text (an Answer or surveys.results'
     TextAnswer) and is sent with its `question`, never by id (answer ids follow
     the order answers came in: committee.needs.find_answer), in a form of its own."""
@@ -31,7 +33,8 @@ def raise_need_button(context, source, source_kind, question=None, label=""):
     if by_text:
         complete = question is not None and question.pk and source.text
     else:
-        complete = bool(getattr(source, "pk", None))
+        # A topic waiting for review or hidden is no one's to raise.
+        complete = bool(getattr(source, "pk", None)) and getattr(source, "is_published", True)
     return {
         "show": bool(complete) and access.may_raise_from(request.user, kind),
         "source": source,
@@ -41,18 +44,21 @@ def raise_need_button(context, source, source_kind, question=None, label=""):
         "label": label,
         "next": request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
-        "form_id": REGISTRATION_FORM_ID,
+        "form_id": _form_id(kind.value),
     }
 
 
 @register.inclusion_tag("committee/_raise_need_form.html", takes_context=True)
-def raise_need_form(context):
-    """The form the page's registration 「課題にする」 buttons submit: hidden,
-    rendered once, and only for those who may raise a need from a 事前質問."""
+def raise_need_form(context, source_kind="registration"):
+    """The form the page's 「課題にする」 buttons of `source_kind` (a
+    registration, a board topic: sent by id) submit: hidden, rendered once,
+    and only for those who may raise a need from that kind."""
     request = context["request"]
+    kind = NeedSource(source_kind)
     return {
-        "show": access.may_raise_from(request.user, NeedSource.REGISTRATION),
-        "form_id": REGISTRATION_FORM_ID,
+        "show": access.may_raise_from(request.user, kind),
+        "source_kind": kind.value,
+        "form_id": _form_id(kind.value),
         "next": request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
     }

@@ -138,6 +138,8 @@ def _source_item(request, data: dict):
         return "registration", get_object_or_404(
             needs.raisable_registrations(request.user).select_related("event"), pk=data["id"]
         )
+    if data["kind"] == NeedSource.TOPIC:
+        return "topic", get_object_or_404(needs.raisable_topics(request.user), pk=data["id"])
     if data["id"] is not None:
         answer = needs.raisable_answers(request.user, by_id=True).filter(pk=data["id"]).first()
     else:

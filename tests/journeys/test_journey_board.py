@@ -10,6 +10,7 @@ waits for the secretariat instead of reaching the others.
 
 from __future__ import annotations
 
+from committee.models import Need
 from note.enums import PostState, RoomKind
 from note.models import NoteEntry, Reply, Room, Topic
 
@@ -88,6 +89,16 @@ def test_journey_ask_answer_keep_and_find(
     office.submit(office.button("保存する"))
     entry = NoteEntry.objects.get(source_topic=topic)
     assert entry.state == PostState.PUBLISHED
+
+    # … and raises it as a need for the committee, which links back to the topic.
+    office.goto(topic.get_absolute_url())
+    office.submit(office.button("課題にする"))
+    assert "課題として登録しました" in office.main_text()
+    need = Need.objects.get(source_topic=topic)
+    assert (need.title, need.source) == (TITLE, Need.Source.TOPIC)
+    assert "受託 花子" not in office.page.content()
+    office.submit(office.page.get_by_role("link", name=f"掲示板の相談「{TITLE}」"))
+    assert office.path() == topic.get_absolute_url()
 
     # A third member finds it by a 2-character word.
     third = open_as(people["third"])
