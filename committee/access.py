@@ -99,15 +99,20 @@ def raisable_registrations(queryset, user):
 
     The committee: registrations of published (or finished) meetings that
     are not pending, so neither a guest's unconfirmed registration (anyone
-    can type one on the public form) nor a draft meeting's. The secretariat
+    can type one on the public form) nor a draft meeting's, and whose
+    question the privacy guard did not flag (Registration.question_flagged). The secretariat
     reads every registration on the event's registration list already, so
     its list and its raising cover them all."""
     if not can_triage_needs(user):
         return queryset.none()
     if can_manage_surveys(user):
         return queryset
-    return queryset.exclude(status=RegistrationStatus.PENDING).exclude(
-        event__status=EventStatus.DRAFT
+    return (
+        queryset.exclude(status=RegistrationStatus.PENDING)
+        .exclude(event__status=EventStatus.DRAFT)
+        # The privacy guard found something its author confirmed anyway: the
+        # secretariat reads it first (and raises it, if it is a need).
+        .exclude(question_flagged=True)
     )
 
 
@@ -127,6 +132,7 @@ def may_raise_registration(user, registration) -> bool:
     return (
         registration.status != RegistrationStatus.PENDING
         and registration.event.status != EventStatus.DRAFT
+        and not registration.question_flagged
     )
 
 

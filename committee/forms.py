@@ -104,8 +104,18 @@ class _NeedFields(site_forms.Form):
         return cleaned
 
 
-class NeedForm(_NeedFields):
-    """A need entered by hand."""
+# The needs register is read by the committee and the secretariat only: a text
+# confirmed anyway is saved as it is (no review queue, unlike the board).
+NEED_CONFIRM_HELP = _(
+    "確認するとこのまま保存します。課題の登録簿は検討委員会と事務局だけが読みます。"
+)
+
+
+class NeedForm(site_forms.PrivacyGuardMixin, _NeedFields):
+    """A need entered by hand; its texts go through the privacy guard."""
+
+    privacy_fields = ("title", "text", "notes")
+    privacy_confirm_help = NEED_CONFIRM_HELP
 
     title = forms.CharField(
         label=_("件名"),
@@ -152,11 +162,15 @@ class NeedForm(_NeedFields):
             .order_by("-starts_at", "-pk")
         )
         self.fields["event"].label_from_instance = lambda e: f"{e.title}（{e.starts_at:%Y/%m/%d}）"
+        self.add_privacy_confirmation()
 
 
-class TriageForm(_NeedFields):
+class TriageForm(site_forms.PrivacyGuardMixin, _NeedFields):
     """Move a need along: status, function, owner, due date, notes, and a note
-    for the history."""
+    for the history; the texts go through the privacy guard."""
+
+    privacy_fields = ("notes", "note")
+    privacy_confirm_help = NEED_CONFIRM_HELP
 
     note = forms.CharField(
         label=_("経過のメモ"),
@@ -175,6 +189,7 @@ class TriageForm(_NeedFields):
             "notes": need.notes,
         }
         super().__init__(*args, initial=initial, **kwargs)
+        self.add_privacy_confirmation()
 
 
 class RaiseForm(site_forms.Form):

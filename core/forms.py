@@ -35,6 +35,8 @@ from django.forms.renderers import TemplatesSetting
 from django.utils.choices import BlankChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from . import privacy
+
 # Line breaks and tabs are text in a multi-line field; every other control
 # character (C0, DEL, C1) is never typed on purpose.
 MULTI_LINE_ALLOWED = frozenset("\t\n\r")
@@ -319,3 +321,71 @@ class ModelForm(InputRules, EmptyChoiceLabels, forms.ModelForm, metaclass=_Model
 def error_text(error: ValidationError) -> str:
     """A service's ValidationError as one line for a message or a field error."""
     return " ".join(error.messages)
+
+
+# --- the privacy guard on free texts others read (core.privacy) ----------------------
+
+CONFIRM_LABEL = _("実在の人物についての内容ではありません")
+CONFIRM_FIELD = "confirm_not_real_person"
+
+
+class PrivacyGuardMixin:
+    """Checks `privacy_fields` with core.privacy before the form is valid: what
+    could identify a person is shown highlighted (templates/core/_privacy_flags.html)
+    and the form is refused until it is rewritten or the author confirms it is
+    not about a real person (`privacy_confirmed`; what happens then is the
+    app's: the board holds the post for review). Call add_privacy_confirmation()
+    in __init__."""
+
+    privacy_fields: tuple[str, ...] = ()
+    # What confirming leads to, said under the checkbox (the board's by default).
+    privacy_confirm_help = _("確認すると、事務局が内容を確かめてから、ほかの会員に表示されます。")
+
+    def add_privacy_confirmation(self) -> None:
+        self.fields[CONFIRM_FIELD] = forms.BooleanField(
+            label=CONFIRM_LABEL, required=False, help_text=self.privacy_confirm_help
+        )
+        self.privacy_flags: list[tuple[str, object]] = []
+        self.privacy_description = ""
+
+    def _privacy_text(self, name: str, cleaned: dict) -> str:
+        value = cleaned.get(name)
+        if isinstance(value, list):  # tags
+            return " ".join(value)
+        return value or ""
+
+    def clean(self):
+        cleaned = super().clean()
+        findings = []
+        self.privacy_flags = []
+        for name in self.privacy_fields:
+            text = self._privacy_text(name, cleaned)
+            found = privacy.find(text)
+            if found:
+                findings += found
+                self.privacy_flags.append((self.fields[name].label, privacy.highlight(text)))
+        self.privacy_description = privacy.describe(findings)
+        if findings and not cleaned.get(CONFIRM_FIELD):
+            raise ValidationError(
+                _(
+                    "個人が特定されるおそれのある内容（%(found)s）が見つかりました。"
+                    "書き直すか、実在の人物についての内容ではないことを確認してください。"
+                ),
+                code="privacy",
+                params={"found": self.privacy_description},
+            )
+        return cleaned
+
+    @property
+    def privacy_confirmed(self) -> bool:
+        return bool(self.cleaned_data.get(CONFIRM_FIELD))
+
+    @property
+    def main_fields(self):
+        """Every visible field but the confirmation, which the page shows
+        next to the findings (and only when there are any)."""
+        return [field for field in self.visible_fields() if field.name != CONFIRM_FIELD]
+
+    @property
+    def confirm_field(self):
+        return self[CONFIRM_FIELD]

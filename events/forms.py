@@ -49,9 +49,18 @@ def sessions_with_seats(event):
     )
 
 
-class EventChoicesForm(site_forms.Form):
+class EventChoicesForm(site_forms.PrivacyGuardMixin, site_forms.Form):
     """The part every registration asks: mode, session, 懇親会, question —
-    each offered only when the event has it."""
+    each offered only when the event has it. The question goes through the
+    privacy guard (core.privacy): what could identify a person is shown
+    highlighted until it is rewritten or its author confirms; a confirmed one
+    is kept from the committee until the secretariat has read it
+    (Registration.question_flagged)."""
+
+    privacy_fields = ("question",)
+    privacy_confirm_help = _(
+        "確認するとこのまま送信します。事務局が内容を確かめるまで、検討委員会には表示されません。"
+    )
 
     def __init__(self, *args, event, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,6 +121,7 @@ class EventChoicesForm(site_forms.Form):
                 "当日の話し合いの参考にします。個人が特定できる相談内容は書かないでください。"
             ),
         )
+        self.add_privacy_confirmation()
 
     def choices(self) -> dict:
         """Keyword arguments for the services, from cleaned_data."""

@@ -306,11 +306,17 @@ class EventCancelForm(site_forms.Form):
     )
 
 
-class RegistrationAddForm(site_forms.Form):
+class RegistrationAddForm(site_forms.PrivacyGuardMixin, site_forms.Form):
     """The secretariat adds someone by hand (phone or paper applications, walk-ins).
 
     A person is found by e-mail; an unknown e-mail becomes a contact with the
-    name and kana given here (the view creates it)."""
+    name and kana given here (the view creates it). The question goes through
+    the privacy guard as on the member's form (events.forms.EventChoicesForm)."""
+
+    privacy_fields = ("question",)
+    privacy_confirm_help = _(
+        "確認するとこのまま登録します。事務局が確かめるまで、検討委員会には表示されません。"
+    )
 
     email = forms.EmailField(
         label=_("メールアドレス"),
@@ -376,6 +382,7 @@ class RegistrationAddForm(site_forms.Form):
         if not event.has_social:
             del self.fields["social"]
         self.fields["email"].widget.attrs.update({"autocomplete": "off", "inputmode": "email"})
+        self.add_privacy_confirmation()
 
     def clean_email(self):
         return User.objects.normalize_email(self.cleaned_data["email"])

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import privacy
 from core.choices import ChoiceLabels
 from network.enums import OrganisationKind
 from network.models import Municipality, Organisation, Program
@@ -391,6 +392,13 @@ class RegistrationState(ChoiceLabels):
     def is_social_waitlisted(self) -> bool:
         return self.social == SocialStatus.WAITLISTED
 
+    def set_question(self, text: str) -> None:
+        """The 事前質問, with whether the privacy guard finds something in it
+        (the form made its author rewrite it or confirm it is not about a real
+        person; committee.access keeps a flagged one from the committee)."""
+        self.question = (text or "").strip()
+        self.question_flagged = bool(privacy.find(self.question))
+
 
 class Registration(RegistrationState, models.Model):
     # The choices live in events/enums.py; these names are kept for callers.
@@ -433,6 +441,9 @@ class Registration(RegistrationState, models.Model):
         _("懇親会"), max_length=10, choices=SocialStatus.choices, default=SocialStatus.NONE
     )
     question = models.TextField(_("事前質問（困っていること・知りたいこと）"), blank=True)
+    # core.privacy found something in the question and its author confirmed it
+    # anyway: the committee does not read it until the secretariat raises it.
+    question_flagged = models.BooleanField(_("事前質問に要確認の内容"), default=False)
     status = models.CharField(
         _("状態"), max_length=12, choices=Status.choices, default=Status.CONFIRMED, db_index=True
     )
@@ -615,6 +626,9 @@ class GuestRequest(RegistrationState, models.Model):
         default=SocialStatus.NONE,
     )
     question = models.TextField(_("事前質問（困っていること・知りたいこと）"), blank=True)
+    # core.privacy found something in the question and its author confirmed it
+    # anyway: the committee does not read it until the secretariat raises it.
+    question_flagged = models.BooleanField(_("事前質問に要確認の内容"), default=False)
     confirmation_token_hash = models.CharField(
         _("確認リンクのハッシュ"), max_length=64, db_index=True
     )

@@ -391,8 +391,8 @@ def register(
         organisation_name=organisation_name.strip(),
         mode=mode,
         session=session,
-        question=question.strip(),
     )
+    registration.set_question(question)
     keys = registration_search_keys(registration)
     if guest:
         # No seat until confirmed; a requested 懇親会 is remembered as
@@ -686,7 +686,7 @@ def _apply_choices(target, event, *, mode, session, social, question, organisati
     target.mode = mode
     # Decided on confirmation; until then "waitlisted" only remembers the wish.
     target.social = SOCIAL_WAITLISTED if social else SOCIAL_NONE
-    target.question = question.strip()
+    target.set_question(question)
     target.organisation_name = organisation_name.strip()
     _new_token(target)
 
@@ -817,6 +817,7 @@ def _confirm_request(event: Event, pk: int, token_hash: str, invalid) -> Registr
         mode=request.mode,
         session=session,
         question=request.question,
+        question_flagged=request.question_flagged,
     )
     request.delete()
     return _seat_guest(event, registration, social=request.social != SOCIAL_NONE)
@@ -867,7 +868,7 @@ def change_registration(
         registration.social = SOCIAL_NONE
     elif registration.social == SOCIAL_NONE:
         registration.social = _social_status(event, True, exclude_pk=registration.pk)
-    registration.question = question
+    registration.set_question(question)
     if not moved and before == (registration.status, registration.social, registration.question):
         return registration
     # Who did it (the person, or the secretariat on their behalf).

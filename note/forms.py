@@ -14,8 +14,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core import privacy
-from core.forms import Form, ModelChoiceField, ModelForm, ModelMultipleChoiceField
+from core.forms import (
+    Form,
+    ModelChoiceField,
+    ModelForm,
+    ModelMultipleChoiceField,
+    PrivacyGuardMixin,
+)
 from network.models import Program, Region, User
 
 from . import access, services
@@ -32,65 +37,6 @@ ANONYMOUS_HELP = _(
     "事務局は運営のために投稿者を確認することがあり、確認は記録されます。"
 )
 TAGS_HELP = _("スペースか読点（、）で区切ります（10個まで）。例：家計 初任者 住まい")
-CONFIRM_LABEL = _("実在の人物についての内容ではありません")
-CONFIRM_FIELD = "confirm_not_real_person"
-
-
-class PrivacyGuardMixin:
-    """Checks `privacy_fields` with core.privacy before the form is valid."""
-
-    privacy_fields: tuple[str, ...] = ()
-
-    def add_privacy_confirmation(self) -> None:
-        self.fields[CONFIRM_FIELD] = forms.BooleanField(
-            label=CONFIRM_LABEL,
-            required=False,
-            help_text=_("確認すると、事務局が内容を確かめてから、ほかの会員に表示されます。"),
-        )
-        self.privacy_flags: list[tuple[str, object]] = []
-        self.privacy_description = ""
-
-    def _privacy_text(self, name: str, cleaned: dict) -> str:
-        value = cleaned.get(name)
-        if isinstance(value, list):  # tags
-            return " ".join(value)
-        return value or ""
-
-    def clean(self):
-        cleaned = super().clean()
-        findings = []
-        self.privacy_flags = []
-        for name in self.privacy_fields:
-            text = self._privacy_text(name, cleaned)
-            found = privacy.find(text)
-            if found:
-                findings += found
-                self.privacy_flags.append((self.fields[name].label, privacy.highlight(text)))
-        self.privacy_description = privacy.describe(findings)
-        if findings and not cleaned.get(CONFIRM_FIELD):
-            raise ValidationError(
-                _(
-                    "個人が特定されるおそれのある内容（%(found)s）が見つかりました。"
-                    "書き直すか、実在の人物についての内容ではないことを確認してください。"
-                ),
-                code="privacy",
-                params={"found": self.privacy_description},
-            )
-        return cleaned
-
-    @property
-    def privacy_confirmed(self) -> bool:
-        return bool(self.cleaned_data.get(CONFIRM_FIELD))
-
-    @property
-    def main_fields(self):
-        """Every visible field but the confirmation, which the page shows
-        next to the findings (and only when there are any)."""
-        return [field for field in self.visible_fields() if field.name != CONFIRM_FIELD]
-
-    @property
-    def confirm_field(self):
-        return self[CONFIRM_FIELD]
 
 
 def _checkboxes(queryset, label):
