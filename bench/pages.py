@@ -43,6 +43,10 @@ class Page:
     expect: str = ""
 
 
+# The note search's first page: on the national data 1,000 entries match and
+# rank first, so the page may hold no topic (whose queries are then skipped).
+ENTRIES_FIRST = "the page's mix of note entries and topics differs"
+
 # fmt: off
 PAGES = [
     Page("home", "anonymous", "/"),
@@ -79,9 +83,9 @@ PAGES = [
     Page("board: room, unanswered", "contractor", "/note/rooms/{network_room}/?show=unanswered", LIST, unlike_demo="every topic of the demo's network room has a reply"),
     Page("board: room search, 2 characters", "contractor", "/note/rooms/{network_room}/?q=%E6%94%AF%E6%8F%B4", LIST),
     Page("board: room search, 4 characters", "contractor", "/note/rooms/{network_room}/?q=%E5%AE%B6%E8%A8%88%E6%94%B9%E5%96%84", LIST),
-    Page("board: note search, 1 character", "contractor", "/note/search/?q=%E5%AE%B6", LIST),
-    Page("board: note search, 2 characters", "contractor", "/note/search/?q=%E6%94%AF%E6%8F%B4", LIST),
-    Page("board: note search, 4 characters", "contractor", "/note/search/?q=%E5%AE%B6%E8%A8%88%E6%94%B9%E5%96%84", LIST),
+    Page("board: note search, 1 character", "contractor", "/note/search/?q=%E5%AE%B6", LIST, unlike_demo=ENTRIES_FIRST),
+    Page("board: note search, 2 characters", "contractor", "/note/search/?q=%E6%94%AF%E6%8F%B4", LIST, unlike_demo=ENTRIES_FIRST),
+    Page("board: note search, 4 characters", "contractor", "/note/search/?q=%E5%AE%B6%E8%A8%88%E6%94%B9%E5%96%84", LIST, unlike_demo=ENTRIES_FIRST),
     Page("board: topic (most replies)", "contractor", "/note/topics/{busy_topic}/", unlike_demo="the demo's busiest topic is kept in the note (its entry is read)"),
     Page("board: my topics", "contractor", "/note/mine/", LIST),
 ]

@@ -10,9 +10,11 @@ def paginate(request, queryset, per_page: int = PAGE_SIZE):
     return paginator.get_page(request.GET.get("page"))
 
 
-def querystring_without_page(request) -> str:
+def querystring_without_page(request, also: tuple[str, ...] = ()) -> str:
+    """The query for the pagination links: without ?page= (and the names in `also`)."""
     params = request.GET.copy()
-    params.pop("page", None)
+    for name in ("page", *also):
+        params.pop(name, None)
     return params.urlencode()
 
 

@@ -300,7 +300,9 @@ class Reply(Post):
         return f"{self.topic} への返信"
 
     def get_absolute_url(self):
-        return f"{self.topic.get_absolute_url()}#reply-{self.pk}"
+        """The topic's page that holds this reply (the topic view turns
+        ?reply= into its page of replies), at the reply."""
+        return f"{self.topic.get_absolute_url()}?reply={self.pk}#reply-{self.pk}"
 
     @property
     def title(self) -> str:

@@ -11,7 +11,7 @@ import datetime
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -33,19 +33,24 @@ class RoomQuerySet(models.QuerySet):
         return self.filter(access.room_filter(user))
 
     def with_counts(self):
-        """Published topics, and those of them nobody has answered yet."""
-        published = Q(topics__state=PostState.PUBLISHED)
+        """Published topics, and those of them nobody has answered yet: two
+        counts per room, each a subquery over that room's topics (a join of
+        the topics with a GROUP BY made SQLite run the unanswered subquery
+        once per topic: 2.4 s at 20,000 topics, make bench)."""
         topic_model = apps.get_model("note", "Topic")
-        unanswered = topic_model.objects.filter(room=OuterRef("pk")).published().unanswered()
-        return self.annotate(
-            topic_count=Count("topics", filter=published),
-            unanswered_count=Coalesce(
+        published = topic_model.objects.filter(room=OuterRef("pk")).published()
+
+        def count(topics):
+            return Coalesce(
                 Subquery(
-                    unanswered.order_by().values("room").annotate(n=Count("pk")).values("n")[:1],
+                    topics.order_by().values("room").annotate(n=Count("pk")).values("n")[:1],
                     output_field=IntegerField(),
                 ),
                 Value(0),
-            ),
+            )
+
+        return self.annotate(
+            topic_count=count(published), unanswered_count=count(published.unanswered())
         )
 
 

@@ -521,3 +521,33 @@ def test_note_curators_named_and_removed_by_the_secretariat(
     assert (curator.user, curator.added_by) == (contractor_member, secretariat)
     client.post(reverse("note:curator_remove", args=[curator.pk]))
     assert Curator.objects.count() == 0
+
+
+def test_note_long_topic_pages_its_replies_and_a_reply_link_opens_its_page(
+    contractor_member, municipal_member, client_for
+):
+    from note.views.member import REPLIES_PER_PAGE
+
+    from .note_factories import ReplyFactory, TopicFactory
+
+    topic = TopicFactory(author=municipal_member)
+    replies = [ReplyFactory(topic=topic, body=f"返信その{n}") for n in range(REPLIES_PER_PAGE + 3)]
+    client = client_for(contractor_member)
+
+    first = client.get(topic.get_absolute_url())
+    assert len(first.context["replies"]) == REPLIES_PER_PAGE
+    assert f"返信 {REPLIES_PER_PAGE + 3} 件" in first.content.decode()
+    assert "1 / 2 ページ" in first.content.decode()
+    # A reply's own link (mails, the review queue) opens the page that holds it.
+    last = replies[-1]
+    opened = client.get(last.get_absolute_url().split("#")[0])
+    assert last in opened.context["replies"] and opened.context["page_obj"].number == 2
+    assert '<ol class="reply-list" start="51">' in opened.content.decode()
+    # Posting lands on the new reply's page.
+    posted = client.post(topic.get_absolute_url(), {"body": "新しい返信です。"})
+    new = topic.replies.order_by("-pk").first()
+    assert posted.url == new.get_absolute_url()
+    assert client.get(posted.url.split("#")[0]).context["page_obj"].number == 2
+    # A reply id that is not this topic's, or junk, opens page 1.
+    assert client.get(topic.get_absolute_url(), {"reply": "x"}).context["page_obj"].number == 1
+    assert client.get(topic.get_absolute_url(), {"reply": 999999}).context["page_obj"].number == 1

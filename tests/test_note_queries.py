@@ -48,7 +48,7 @@ def test_note_topic_page_query_count_is_flat(
         client_for(contractor_member),
         reverse("note:topic", args=[topic.pk]),
         add,
-        14,
+        15,  # with the count of the replies' pages (50 a page)
         lambda response: len(response.context["replies"]),
         large=LARGE,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -136,6 +136,32 @@ def topic_create(request, pk):
     return render(request, "note/topic_form.html", {"room": the_room, "form": form})
 
 
+REPLIES_PER_PAGE = 50
+
+
+def _at_reply(request, replies):
+    """The request, with ?reply=<id> (a link to one reply: mails, the review
+    queue, after posting) turned into the page of `replies` that holds it."""
+    try:
+        pk = int(request.GET.get("reply", ""))
+    except ValueError:
+        return request
+    target = replies.filter(pk=pk).values_list("created_at", flat=True).first()
+    if target is None or "page" in request.GET:
+        return request
+    before = replies.filter(Q(created_at__lt=target) | Q(created_at=target, pk__lt=pk)).count()
+    shown = request.GET.copy()
+    shown["page"] = str(before // REPLIES_PER_PAGE + 1)
+    return _WithQuery(shown)
+
+
+@dataclass(frozen=True)
+class _WithQuery:
+    """What paginate() reads of a request: its query."""
+
+    GET: object
+
+
 def _posted_message(post) -> str:
     if post.is_pending:
         return _("投稿を受け付けました。事務局が内容を確認してから、ほかの会員に表示されます。")
@@ -180,9 +206,13 @@ def topic_detail(request, pk):
     elif request.method == "POST":
         raise Http404
     now = timezone.now()
-    replies = list(
-        Reply.objects.visible_to(user).filter(topic=topic).select_related("author", "author_org")
+    visible = Reply.objects.visible_to(user).filter(topic=topic)
+    page = paginate(
+        _at_reply(request, visible),
+        visible.select_related("author", "author_org"),
+        REPLIES_PER_PAGE,
     )
+    replies = list(page)
     for reply in replies:
         reply.actions = post_actions(user, reply, now)
         # 「質問者」 only where it links nothing new: both signed, or both anonymous.
@@ -199,6 +229,8 @@ def topic_detail(request, pk):
             "room": topic.room,
             "actions": post_actions(user, topic, now),
             "replies": replies,
+            "page_obj": page,
+            "querystring": querystring_without_page(request, also=("reply",)),
             "form": form,
             "is_following": Follow.objects.of(user).filter(topic=topic).exists(),
             "may_follow": access.may_follow(user, topic),
