@@ -3,11 +3,12 @@ from django.core.paginator import Paginator
 PAGE_SIZE = 50
 
 
-def paginate(request, queryset, per_page: int = PAGE_SIZE):
-    """A page of `queryset` from ?page=; a bad or out-of-range number gives the
-    nearest valid page instead of an error."""
+def paginate(request, queryset, per_page: int = PAGE_SIZE, *, number=None):
+    """A page of `queryset` from ?page= (or `number`, when the caller knows
+    it); a bad or out-of-range number gives the nearest valid page instead of
+    an error."""
     paginator = Paginator(queryset, per_page)
-    return paginator.get_page(request.GET.get("page"))
+    return paginator.get_page(request.GET.get("page") if number is None else number)
 
 
 def querystring_without_page(request, also: tuple[str, ...] = ()) -> str:

@@ -36,6 +36,10 @@ QUERY_MAX_LENGTH = search.QUERY_MAX_LENGTH
 TOPIC = "note.topic"
 ENTRY = "note.entry"
 MAX_RESULTS = search.MAX_LIMIT
+# The board and the note searched together keep fewer: a search costs about in
+# proportion to its limit, and ten pages of the best matches are enough to
+# read (the page asks for more words beyond them).
+SEARCH_ALL_RESULTS = search.DEFAULT_LIMIT
 ENTRY_BOOST = 2.0
 RESOLVED_BOOST = 1.5
 OPEN_BOOST = 1.0
@@ -145,7 +149,7 @@ def search_all(request, *, topics, entries, query: str | None, per_page: int):
     board's topics (ENTRY_BOOST), resolved topics above open ones. Without
     words, an empty page. With words, five queries: the search, the visible
     ids of each kind, the page's objects of each kind."""
-    results = search.search([ENTRY, TOPIC], query, limit=MAX_RESULTS)
+    results = search.search([ENTRY, TOPIC], query, limit=SEARCH_ALL_RESULTS)
     hits = []
     if results.terms:
         visible = {

@@ -290,3 +290,16 @@ def test_note_search_page_query_count_is_flat(
     with django_assert_num_queries(SEARCH_PAGE_QUERIES):
         response = client.get(reverse("note:search"), {"q": "連携"})
     assert response.context["page_obj"].paginator.count == 3 + extra
+
+
+def test_note_search_page_keeps_the_best_matches_and_says_so(asker, other, client_for, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_ALL_RESULTS", 5)
+    for n in range(7):
+        ask(asker, f"家計の相談 {n}")
+    client = client_for(other)
+
+    response = search_page(client, "家計")
+
+    assert response.context["page_obj"].paginator.count == 5
+    assert "よく合う 5 件までを表示しています" in response.content.decode()
+    assert "よく合う" not in search_page(client, "家計の相談 3").content.decode()

@@ -139,27 +139,20 @@ def topic_create(request, pk):
 REPLIES_PER_PAGE = 50
 
 
-def _at_reply(request, replies):
-    """The request, with ?reply=<id> (a link to one reply: mails, the review
-    queue, after posting) turned into the page of `replies` that holds it."""
+def _page_of_reply(request, replies) -> int | None:
+    """With ?reply=<id> (a link to one reply: mails, the review queue, after
+    posting) and no ?page=, the page of `replies` that holds it (None: ?page=)."""
+    if "page" in request.GET:
+        return None
     try:
         pk = int(request.GET.get("reply", ""))
     except ValueError:
-        return request
+        return None
     target = replies.filter(pk=pk).values_list("created_at", flat=True).first()
-    if target is None or "page" in request.GET:
-        return request
+    if target is None:
+        return None
     before = replies.filter(Q(created_at__lt=target) | Q(created_at=target, pk__lt=pk)).count()
-    shown = request.GET.copy()
-    shown["page"] = str(before // REPLIES_PER_PAGE + 1)
-    return _WithQuery(shown)
-
-
-@dataclass(frozen=True)
-class _WithQuery:
-    """What paginate() reads of a request: its query."""
-
-    GET: object
+    return before // REPLIES_PER_PAGE + 1
 
 
 def _posted_message(post) -> str:
@@ -208,9 +201,10 @@ def topic_detail(request, pk):
     now = timezone.now()
     visible = Reply.objects.visible_to(user).filter(topic=topic)
     page = paginate(
-        _at_reply(request, visible),
+        request,
         visible.select_related("author", "author_org"),
         REPLIES_PER_PAGE,
+        number=_page_of_reply(request, visible),
     )
     replies = list(page)
     for reply in replies:
@@ -422,6 +416,8 @@ def search_view(request):
         {
             "query": query,
             "searched": bool(results.terms),
+            "more": results.has_more,
+            "shown_at_most": search.SEARCH_ALL_RESULTS,
             "page_obj": page,
             "querystring": querystring_without_page(request),
         },
