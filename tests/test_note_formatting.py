@@ -206,3 +206,17 @@ def test_note_links_get_nofollow_noopener(contractor_member):
         {"href": "https://www.pref.hokkaido.lg.jp/", "rel": "nofollow noopener"},
         {"href": "https://example.org/", "rel": "nofollow noopener"},
     ]
+
+
+def test_note_rendering_is_kept_per_text_and_stays_sanitised():
+    from note import formatting
+
+    formatting._clean_html.cache_clear()
+    hostile = '<script>alert(1)</script>[x](javascript:alert(1)) **強調**'
+    first = formatting.render(hostile)
+    again = formatting.render(hostile)
+
+    assert first == again
+    assert formatting._clean_html.cache_info().hits == 1
+    assert "<script>" not in again and 'href="javascript' not in again
+    assert "<strong>強調</strong>" in again
