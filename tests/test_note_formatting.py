@@ -212,7 +212,7 @@ def test_note_rendering_is_kept_per_text_and_stays_sanitised():
     from note import formatting
 
     formatting._clean_html.cache_clear()
-    hostile = '<script>alert(1)</script>[x](javascript:alert(1)) **強調**'
+    hostile = "<script>alert(1)</script>[x](javascript:alert(1)) **強調**"
     first = formatting.render(hostile)
     again = formatting.render(hostile)
 

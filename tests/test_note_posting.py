@@ -551,3 +551,6 @@ def test_note_long_topic_pages_its_replies_and_a_reply_link_opens_its_page(
     # A reply id that is not this topic's, or junk, opens page 1.
     assert client.get(topic.get_absolute_url(), {"reply": "x"}).context["page_obj"].number == 1
     assert client.get(topic.get_absolute_url(), {"reply": 999999}).context["page_obj"].number == 1
+    for junk in ("-1", "0", str(2**64), "１２"):
+        response = client.get(topic.get_absolute_url(), {"reply": junk})
+        assert response.status_code == 200 and response.context["page_obj"].number == 1

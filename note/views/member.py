@@ -148,6 +148,8 @@ def _page_of_reply(request, replies) -> int | None:
         pk = int(request.GET.get("reply", ""))
     except ValueError:
         return None
+    if not 0 < pk < 2**31:  # an id no row has (and no database integer overflows)
+        return None
     target = replies.filter(pk=pk).values_list("created_at", flat=True).first()
     if target is None:
         return None
