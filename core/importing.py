@@ -21,13 +21,16 @@ django-import-export; the rest plugs into django-import-export 4.x.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
+import math
 import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from xml.parsers import expat
 
@@ -56,7 +59,16 @@ _MOSTLY_CONTROLS = 0.1
 class ImportFileError(ValueError):
     """The uploaded file as a whole cannot be read (encoding, format, limits).
 
-    The message is Japanese and safe to show to the person who uploaded it."""
+    The message is Japanese and safe to show to the person who uploaded it;
+    `code` is LIMIT when the file was refused for its size, rows or cells
+    (limits that a command may raise, see in_force)."""
+
+    def __init__(self, message, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+LIMIT = "limit"
 
 
 def _looks_like_text(text: str) -> bool:
@@ -106,19 +118,68 @@ MAX_CELLS = 1_000_000
 # declares them (Python's zipfile never unpacks more than declared).
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 MAX_ZIP_PARTS = 1_000
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a file an import takes. The shared limits above bound what
+    one web request may hold a worker and the write lock for; a management
+    command runs in its own process and may take more (in_force). Cells and
+    an XLSX's unpacked size grow in proportion to the rows and the bytes, so
+    a file of the same shape as a small one is read."""
+
+    max_rows: int = MAX_ROWS
+    max_bytes: int = MAX_BYTES
+
+    @property
+    def max_cells(self) -> int:
+        return max(MAX_CELLS, math.ceil(MAX_CELLS * self.max_rows / MAX_ROWS))
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return max(MAX_UNPACKED_BYTES, math.ceil(MAX_UNPACKED_BYTES * self.max_bytes / MAX_BYTES))
+
+    @property
+    def mb(self) -> int:
+        return math.ceil(self.max_bytes / _MB)
+
+
+# Set by in_force for the reads of one context (thread or task); None: the
+# shared limits, read when they are checked.
+_raised: ContextVar[Limits | None] = ContextVar("import_limits", default=None)
+
+
+def limits() -> Limits:
+    """The limits every check of this module applies now."""
+    return _raised.get() or Limits(max_rows=MAX_ROWS, max_bytes=MAX_BYTES)
+
+
+@contextlib.contextmanager
+def in_force(chosen: Limits | None):
+    """Read with `chosen` instead of the shared limits (None: the shared
+    ones), in this context only: another request of the same process keeps
+    the shared limits."""
+    token = _raised.set(chosen)
+    try:
+        yield
+    finally:
+        _raised.reset(token)
+
+
 _SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
 
 
 def _too_big_message() -> str:
     return _("ファイルが大きすぎます（上限 %(mb)s MB）。分けて取り込んでください。") % {
-        "mb": MAX_BYTES // (1024 * 1024)
+        "mb": limits().max_bytes // _MB
     }
 
 
 def _too_many_rows_message() -> str:
     return _("行が多すぎます（上限 %(max)s 行）。ファイルを分けて取り込んでください。") % {
-        "max": MAX_ROWS
+        "max": limits().max_rows
     }
 
 
@@ -131,13 +192,13 @@ def _too_many_columns_message(row: int) -> str:
 def _too_many_cells_message() -> str:
     return _(
         "セルが多すぎます（上限 %(max)s セル）。ファイルを分けるか、余分な列を消してください。"
-    ) % {"max": MAX_CELLS}
+    ) % {"max": limits().max_cells}
 
 
 def check_upload_size(size: int) -> None:
     """Raise ImportFileError when an upload of `size` bytes is over the limit."""
-    if size > MAX_BYTES:
-        raise ImportFileError(_too_big_message())
+    if size > limits().max_bytes:
+        raise ImportFileError(_too_big_message(), LIMIT)
 
 
 def check_csv_text(text: str) -> None:
@@ -145,14 +206,15 @@ def check_csv_text(text: str) -> None:
     at most one cell more than its commas, so commas plus line breaks bound
     the whole file (a 10 MB line of commas would otherwise become millions of
     cells in one row)."""
-    if text.count(",") + text.count("\n") + 1 > MAX_CELLS:
-        raise ImportFileError(_too_many_cells_message())
+    if text.count(",") + text.count("\n") + 1 > limits().max_cells:
+        raise ImportFileError(_too_many_cells_message(), LIMIT)
 
 
 class _Refused(Exception):
-    def __init__(self, message):
+    def __init__(self, message, code: str = ""):
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 def _column_number(letters: str) -> int:
@@ -172,6 +234,7 @@ class _SheetScanner:
 
     def __init__(self, sheet: bool):
         self.sheet = sheet
+        self.limits = limits()
         self.rows = 0
         self.cells = 0
         self.row_cells = 0
@@ -181,8 +244,8 @@ class _SheetScanner:
         if match is None:
             return
         column, row = _column_number(match.group(1)), int(match.group(2))
-        if row > MAX_ROWS + 1:
-            raise _Refused(_too_many_rows_message())
+        if row > self.limits.max_rows + 1:
+            raise _Refused(_too_many_rows_message(), LIMIT)
         if column > MAX_COLUMNS:
             raise _Refused(_too_many_columns_message(row or row_fallback))
 
@@ -195,17 +258,17 @@ class _SheetScanner:
             self.cells += 1
             if self.row_cells > MAX_COLUMNS:
                 raise _Refused(_too_many_columns_message(self.rows))
-            if self.cells > MAX_CELLS:
-                raise _Refused(_too_many_cells_message())
+            if self.cells > self.limits.max_cells:
+                raise _Refused(_too_many_cells_message(), LIMIT)
             self.check_ref(attrs.get("r"), self.rows)
         elif local == "row":
             self.rows += 1
             self.row_cells = 0
-            if self.rows > MAX_ROWS + 1:
-                raise _Refused(_too_many_rows_message())
+            if self.rows > self.limits.max_rows + 1:
+                raise _Refused(_too_many_rows_message(), LIMIT)
             number = attrs.get("r", "")
-            if number.isdigit() and int(number) > MAX_ROWS + 1:
-                raise _Refused(_too_many_rows_message())
+            if number.isdigit() and int(number) > self.limits.max_rows + 1:
+                raise _Refused(_too_many_rows_message(), LIMIT)
         elif local == "dimension":
             for ref in (attrs.get("ref") or "").split(":"):
                 self.check_ref(ref, 1)
@@ -240,13 +303,15 @@ def check_xlsx(raw: bytes) -> None:
         return
     with archive:
         parts = archive.infolist()
-        if len(parts) > MAX_ZIP_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+        unpacked = limits().max_unpacked_bytes
+        if len(parts) > MAX_ZIP_PARTS or sum(p.file_size for p in parts) > unpacked:
             raise ImportFileError(
                 _(
                     "Excel ファイルの中身が大きすぎます（展開後の上限 %(mb)s MB）。"
                     "ファイルを分けるか、CSV で保存して取り込んでください。"
                 )
-                % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}
+                % {"mb": unpacked // _MB},
+                LIMIT,
             )
         for part in parts:
             if not part.filename.endswith((".xml", ".rels")):
@@ -254,7 +319,7 @@ def check_xlsx(raw: bytes) -> None:
             try:
                 _scan_part(archive, part)
             except _Refused as exc:
-                raise ImportFileError(exc.message) from None
+                raise ImportFileError(exc.message, exc.code) from None
             except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                 raise ImportFileError(_unreadable_xlsx_message()) from exc
 
@@ -350,22 +415,23 @@ def column_names(keys: Iterable[str], columns: dict[str, str], *, by_key: bool) 
 def checked_rows(rows: Iterable) -> Iterator[list]:
     """The rows of a table (header first), checked while they are read.
 
-    Stops with an ImportFileError at the first row past MAX_ROWS, a row
-    wider than MAX_COLUMNS or the cell past MAX_CELLS, so that reading stops
+    Stops with an ImportFileError at the first row past the row limit, a row
+    wider than MAX_COLUMNS or the cell past the cell limit (limits()), so that reading stops
     as soon as a limit is passed; rejects a header naming a column twice and
     control characters (NUL and the like) in a cell, naming row (the header
     is row 1, as in the spreadsheet) and column."""
     header: list = []
     cells = 0
+    bound = limits()
     for number, row in enumerate(rows, start=1):
         row = list(row)
-        if number > MAX_ROWS + 1:
-            raise ImportFileError(_too_many_rows_message())
+        if number > bound.max_rows + 1:
+            raise ImportFileError(_too_many_rows_message(), LIMIT)
         if len(row) > MAX_COLUMNS:
             raise ImportFileError(_too_many_columns_message(number))
         cells += len(row)
-        if cells > MAX_CELLS:
-            raise ImportFileError(_too_many_cells_message())
+        if cells > bound.max_cells:
+            raise ImportFileError(_too_many_cells_message(), LIMIT)
         if number == 1:
             header = row
             _check_header(header)

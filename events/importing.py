@@ -43,10 +43,8 @@ import contextlib
 import csv
 import functools
 import io
-import math
 import re
 import secrets
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -106,74 +104,19 @@ COLUMN_NAMES = {
     "attended": _("出席"),
     "status": _("状態"),
 }
-# The limits every import path shares (core.importing), checked by the reader.
+# The limits every import path shares (core.importing), checked by the reader:
+# the web upload keeps them; `manage.py import_attendance` runs in its own
+# process and takes more (CLI_LIMITS, raised further with --max-rows /
+# --max-bytes).
 MAX_ROWS = limits.MAX_ROWS
 MAX_BYTES = limits.MAX_BYTES
 MB = 1024 * 1024
-_SHARED_CELLS = limits.MAX_CELLS
-_SHARED_UNPACKED = limits.MAX_UNPACKED_BYTES
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How large a file the reader takes. The web upload keeps the shared
-    limits (core.importing: 10 MB, 50,000 rows), which bound what one request
-    may hold a worker and the write lock for; `manage.py import_attendance`
-    runs in its own process and takes more (CLI_LIMITS, raised further with
-    --max-rows / --max-bytes). Cells and an XLSX's unpacked size grow in
-    proportion, so a file of the same shape as a small one is read."""
-
-    max_rows: int = limits.MAX_ROWS
-    max_bytes: int = limits.MAX_BYTES
-
-    @property
-    def max_cells(self) -> int:
-        return max(_SHARED_CELLS, math.ceil(_SHARED_CELLS * self.max_rows / MAX_ROWS))
-
-    @property
-    def max_unpacked_bytes(self) -> int:
-        return max(_SHARED_UNPACKED, math.ceil(_SHARED_UNPACKED * self.max_bytes / MAX_BYTES))
-
-    @property
-    def mb(self) -> int:
-        return math.ceil(self.max_bytes / MB)
-
-
+Limits = limits.Limits
+# What the web upload reads with (within=None: the shared limits as they stand).
 WEB_LIMITS = Limits()
 # 100,000 rows of the attendee export are about 15 MB (Japanese names and
 # organisations): twice that, with room.
 CLI_LIMITS = Limits(max_rows=200_000, max_bytes=100 * MB)
-_raising = threading.Lock()
-
-
-@contextlib.contextmanager
-def _limits_in_force(chosen: Limits):
-    """core.importing reads its limits when it checks; other limits than the
-    shared ones are set there for the time of one read. Only the command
-    asks for them, in its own process (the lock keeps two reads of one
-    process from undoing each other's)."""
-    if chosen == WEB_LIMITS:
-        yield
-        return
-    names = ("MAX_ROWS", "MAX_BYTES", "MAX_CELLS", "MAX_UNPACKED_BYTES")
-    with _raising:
-        saved = {name: getattr(limits, name) for name in names}
-        values = (chosen.max_rows, chosen.max_bytes, chosen.max_cells, chosen.max_unpacked_bytes)
-        try:
-            for name, value in zip(names, values, strict=True):
-                setattr(limits, name, value)
-            yield
-        finally:
-            for name, value in saved.items():
-                setattr(limits, name, value)
-
-
-def _is_limit_refusal(message: str) -> bool:
-    """Was the file refused for its size, rows or cells (messages of
-    core.importing, read with the limits in force)?"""
-    return message.startswith(("ファイルが大きすぎます", "行が多すぎます", "セルが多すぎます")) or (
-        "展開後" in message
-    )
 
 
 PREVIEW_ROWS = 50
@@ -377,7 +320,7 @@ def _read_csv(raw: bytes) -> list[list[str]]:
         ) from exc
 
 
-def read_table(raw: bytes, filename: str, *, within: Limits = WEB_LIMITS) -> list[list[str]]:
+def read_table(raw: bytes, filename: str, *, within: Limits | None = None) -> list[list[str]]:
     """The file as rows of stripped text cells, header first.
 
     The format is decided by the content where it can be (a zip is a
@@ -387,7 +330,7 @@ def read_table(raw: bytes, filename: str, *, within: Limits = WEB_LIMITS) -> lis
     header naming a column twice and control characters in a cell are
     rejected here with a Japanese message (core.importing); `within` are the
     limits (the web's unless the command raised them)."""
-    with _limits_in_force(within):
+    with limits.in_force(within):
         return _read_table(raw, filename)
 
 
@@ -1195,7 +1138,7 @@ def import_attendance(
     filename: str,
     dry_run: bool = False,
     events=None,
-    within: Limits = WEB_LIMITS,
+    within: Limits | None = None,
 ) -> AttendanceImportResult:
     """Validate the whole file; write it only if no row has an error.
 
@@ -1208,7 +1151,7 @@ def import_attendance(
         table = read_table(raw, filename, within=within)
     except ImportFileError as exc:
         result.error(None, None, str(exc))
-        result.over_limit = _is_limit_refusal(str(exc))
+        result.over_limit = exc.code == limits.LIMIT
         return result
     try:
         # Validation runs inside the writing transaction so that what was

@@ -248,3 +248,31 @@ def test_import_writes_the_checkin_search_keys_of_new_and_moved_registrations(tm
         "生活支援課",
     }
     assert set(RegistrationSearchKey.objects.values_list("event_id", flat=True)) == {held.pk}
+
+
+def test_raised_limits_hold_in_their_own_context_only():
+    """A command's larger limits (core.importing.in_force) never reach a read
+    running at the same time elsewhere in the process (a thread of a web worker)."""
+    import threading
+
+    from core import importing as core_importing
+
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def command():
+        with core_importing.in_force(core_importing.Limits(max_rows=200_000)):
+            seen["command"] = core_importing.limits().max_rows
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=command)
+    thread.start()
+    assert inside.wait(5)
+    seen["web"] = core_importing.limits().max_rows
+    release.set()
+    thread.join(5)
+
+    assert seen == {"command": 200_000, "web": core_importing.MAX_ROWS}
+    with pytest.raises(core_importing.ImportFileError) as refused:
+        core_importing.check_upload_size(core_importing.MAX_BYTES + 1)
+    assert refused.value.code == core_importing.LIMIT
