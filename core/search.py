@@ -195,13 +195,22 @@ def _document(kind: str, object_id: int, title: str, body: str, boost: float) ->
 # --- Writing ----------------------------------------------------------------
 
 
-def index(kind: str, object_id: int, *, title: str, body: str = "", boost: float = 1.0) -> None:
-    """Add or replace one object's document (one statement). Call it in the
-    transaction that changes the object, and remove() when others may no
+def index(
+    kinds: str | Sequence[str],
+    object_id: int,
+    *,
+    title: str,
+    body: str = "",
+    boost: float = 1.0,
+) -> None:
+    """Add or replace one object's document (one statement), under one kind
+    or several (e.g. a topic under its board-wide kind and its room's, so
+    that a search of one room walks only that room's documents). Call it in
+    the transaction that changes the object, and remove() when others may no
     longer find it (deleted, hidden, withdrawn)."""
-    document = _document(kind, object_id, title, body, boost)
+    kinds = [kinds] if isinstance(kinds, str) else list(dict.fromkeys(kinds))
     SearchDocument.objects.bulk_create(
-        [document],
+        [_document(kind, object_id, title, body, boost) for kind in kinds],
         update_conflicts=True,
         unique_fields=["kind", "object_id"],
         update_fields=["boost", "title", "body", "tokens"],

@@ -34,6 +34,12 @@ from .enums import PostState
 
 QUERY_MAX_LENGTH = search.QUERY_MAX_LENGTH
 TOPIC = "note.topic"
+# Each topic is indexed twice: under TOPIC (the note's search across the rooms
+# a member reads) and under its room's own kind, so that a room's search walks
+# only that room's documents — never the best matches of every room, filtered
+# afterwards, which could miss a room's own matches and read many rows for
+# few (make bench: a 4-character room search on PostgreSQL, p95 55 ms).
+ROOM_TOPIC_PREFIX = "note.topic.r"
 ENTRY = "note.entry"
 MAX_RESULTS = search.MAX_LIMIT
 # The board and the note searched together keep fewer: a search costs about in
@@ -47,6 +53,11 @@ OPEN_BOOST = 1.0
 
 def _topic_boost(topic) -> float:
     return RESOLVED_BOOST if topic.resolved_at else OPEN_BOOST
+
+
+def room_kind(room_id: int) -> str:
+    """The search kind of one room's topics."""
+    return f"{ROOM_TOPIC_PREFIX}{int(room_id)}"
 
 
 def normalise(query: str | None) -> str:
@@ -67,7 +78,7 @@ def index_topic(topic) -> None:
         .values_list("body", flat=True)
     )
     search.index(
-        TOPIC,
+        [TOPIC, room_kind(topic.room_id)],
         topic.pk,
         title=topic.title,
         body=_topic_text(topic, replies),
@@ -79,7 +90,7 @@ def index_entry(entry) -> None:
     search.index(ENTRY, entry.pk, title=entry.title, body=entry.summary, boost=ENTRY_BOOST)
 
 
-def _topic_documents(apps) -> Iterator[search.Document]:
+def _topic_documents(apps) -> Iterator[tuple[int, search.Document]]:
     Topic = apps.get_model("note", "Topic")
     Reply = apps.get_model("note", "Reply")
     replies: dict[int, list[str]] = defaultdict(list)
@@ -90,13 +101,16 @@ def _topic_documents(apps) -> Iterator[search.Document]:
     ):
         replies[topic_id].append(body)
     for topic in Topic.objects.order_by("created_at", "pk").only(
-        "pk", "title", "body", "resolved_at"
+        "pk", "room_id", "title", "body", "resolved_at"
     ):
-        yield search.Document(
-            topic.pk,
-            topic.title,
-            _topic_text(topic, replies.pop(topic.pk, [])),
-            _topic_boost(topic),
+        yield (
+            topic.room_id,
+            search.Document(
+                topic.pk,
+                topic.title,
+                _topic_text(topic, replies.pop(topic.pk, [])),
+                _topic_boost(topic),
+            ),
         )
 
 
@@ -112,10 +126,17 @@ def reindex(apps=None) -> dict[str, int]:
     """Every topic's and entry's document, from scratch; how many of each.
     Takes the app registry a migration passes (default: the live one)."""
     apps = apps or global_apps
-    return {
-        "topics": search.reindex_all(TOPIC, _topic_documents(apps)),
-        "entries": search.reindex_all(ENTRY, _entry_documents(apps)),
+    by_room: dict[int, list[search.Document]] = {
+        pk: [] for pk in apps.get_model("note", "Room").objects.values_list("pk", flat=True)
     }
+    every: list[search.Document] = []  # oldest first, as reindex_all wants them
+    for room_id, document in _topic_documents(apps):
+        every.append(document)
+        by_room.setdefault(room_id, []).append(document)
+    topics = search.reindex_all(TOPIC, every)
+    for room_id, documents in by_room.items():
+        search.reindex_all(room_kind(room_id), documents)
+    return {"topics": topics, "entries": search.reindex_all(ENTRY, _entry_documents(apps))}
 
 
 def ranked_page(request, queryset, kind: str, query: str | None, per_page: int):
@@ -126,7 +147,7 @@ def ranked_page(request, queryset, kind: str, query: str | None, per_page: int):
     results = search.search(kind, query, limit=MAX_RESULTS)
     if not results.terms:
         return paginate(request, queryset, per_page)
-    page = paginate(request, search.ranked(queryset, results, kind=kind), per_page)
+    page = paginate(request, search.ranked(queryset, results), per_page)
     page.object_list = search.fetch(queryset, page.object_list)
     return page
 

@@ -7,9 +7,12 @@ do not; what a member may not see is never found; an edit moves the index;
 bad input narrows or errors, never 500s.
 """
 
+from collections import Counter
+
 import pytest
 from django.urls import reverse
 
+from core.models import SearchDocument
 from note import search, services
 from note.models import NoteEntry, Topic
 
@@ -146,6 +149,38 @@ def test_note_search_punctuation_only_or_too_long_is_handled(asker, other, clien
     assert "検索条件に誤りがあります。" in html
     assert "この値は 100 文字以下でなければなりません" in html
     assert "<li>q<" not in html  # the message, not the field's name
+
+
+def test_note_room_search_finds_the_rooms_own_matches_below_other_rooms_best(
+    asker, other, client_for, monkeypatch
+):
+    # A search keeps at most MAX_RESULTS matches: a room's search must rank
+    # within the room, not keep the best of every room and filter afterwards.
+    monkeypatch.setattr(search, "MAX_RESULTS", 3)
+    quiet_room = room("municipal")
+    ask(other, "家計の相談 この部屋", in_room=quiet_room)
+    for n in range(4):
+        ask(asker, f"家計の相談 全体 {n}")  # newer: they rank above it over all rooms
+    client = client_for(other)
+
+    assert found(client, "家計", in_room=quiet_room) == ["家計の相談 この部屋"]
+    assert len(found(client, "家計")) == 3
+
+
+def test_note_reindex_indexes_every_topic_under_its_room(asker, other):
+    first, second = room(), room("municipal")
+    ask(asker, "一つ目の部屋の相談", in_room=first)
+    ask(other, "二つ目の部屋の相談", in_room=second)
+    SearchDocument.objects.all().delete()
+
+    search.reindex()
+
+    by_kind = Counter(SearchDocument.objects.values_list("kind", flat=True))
+    assert by_kind == {
+        search.TOPIC: 2,
+        search.room_kind(first.pk): 1,
+        search.room_kind(second.pk): 1,
+    }
 
 
 def test_note_reindex_rebuilds_what_the_services_wrote(asker, other, client_for):

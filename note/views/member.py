@@ -100,7 +100,7 @@ def room(request, pk):
     topics = Topic.objects.visible_to(user).filter(room=the_room).for_list()
     filterset = TopicFilterSet(request.GET, queryset=topics)
     page = search.ranked_page(
-        request, filterset.qs, search.TOPIC, _query(filterset), TOPICS_PER_PAGE
+        request, filterset.qs, search.room_kind(the_room.pk), _query(filterset), TOPICS_PER_PAGE
     )
     return render(
         request,
