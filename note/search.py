@@ -16,7 +16,8 @@ as its pairs and then checked as a real substring; kana, width and case are
 folded (「ﾌｰﾄﾞﾊﾞﾝｸ」 finds フードバンク). Results are ranked: a title that
 holds every word before a body that does, then the boost — a note entry
 (ENTRY_BOOST) over a resolved topic (RESOLVED_BOOST) over an open one —
-then the newer. A search keeps at most MAX_RESULTS matches.
+then the newer. A search keeps at most MAX_RESULTS matches, and says when
+more matched (the page asks for another word).
 """
 
 from __future__ import annotations
@@ -41,11 +42,9 @@ TOPIC = "note.topic"
 # few (make bench: a 4-character room search on PostgreSQL, p95 55 ms).
 ROOM_TOPIC_PREFIX = "note.topic.r"
 ENTRY = "note.entry"
-MAX_RESULTS = search.MAX_LIMIT
-# The board and the note searched together keep fewer: a search costs about in
-# proportion to its limit, and ten pages of the best matches are enough to
-# read (the page asks for more words beyond them).
-SEARCH_ALL_RESULTS = search.DEFAULT_LIMIT
+# A search costs about in proportion to its limit (decision 0006), and ten
+# pages of the best matches are enough to read.
+MAX_RESULTS = search.DEFAULT_LIMIT
 ENTRY_BOOST = 2.0
 RESOLVED_BOOST = 1.5
 OPEN_BOOST = 1.0
@@ -143,13 +142,14 @@ def ranked_page(request, queryset, kind: str, query: str | None, per_page: int):
     """A page of `queryset` (the caller's scoped, filtered queryset): with
     words in `query`, the objects that hold every one of them, best first;
     without, the queryset's own order. Three queries with words: the
-    search, the ids `queryset` holds among its hits, the page's objects."""
+    search, the ids `queryset` holds among its hits, the page's objects.
+    Returns the page and the search's results (has_more: more matched)."""
     results = search.search(kind, query, limit=MAX_RESULTS)
     if not results.terms:
-        return paginate(request, queryset, per_page)
+        return paginate(request, queryset, per_page), results
     page = paginate(request, search.ranked(queryset, results), per_page)
     page.object_list = search.fetch(queryset, page.object_list)
-    return page
+    return page, results
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def search_all(request, *, topics, entries, query: str | None, per_page: int):
     board's topics (ENTRY_BOOST), resolved topics above open ones. Without
     words, an empty page. With words, five queries: the search, the visible
     ids of each kind, the page's objects of each kind."""
-    results = search.search([ENTRY, TOPIC], query, limit=SEARCH_ALL_RESULTS)
+    results = search.search([ENTRY, TOPIC], query, limit=MAX_RESULTS)
     hits = []
     if results.terms:
         visible = {

@@ -165,6 +165,10 @@ def test_note_room_search_finds_the_rooms_own_matches_below_other_rooms_best(
 
     assert found(client, "家計", in_room=quiet_room) == ["家計の相談 この部屋"]
     assert len(found(client, "家計")) == 3
+    url = reverse("note:room", args=[room().pk])
+    more = "見つかったものが多いため、よく合う 3 件までを表示しています。"
+    assert more in client.get(url, {"q": "家計"}).content.decode()
+    assert more not in client.get(url, {"q": "家計の相談 全体 2"}).content.decode()
 
 
 def test_note_reindex_indexes_every_topic_under_its_room(asker, other):
@@ -328,7 +332,7 @@ def test_note_search_page_query_count_is_flat(
 
 
 def test_note_search_page_keeps_the_best_matches_and_says_so(asker, other, client_for, monkeypatch):
-    monkeypatch.setattr(search, "SEARCH_ALL_RESULTS", 5)
+    monkeypatch.setattr(search, "MAX_RESULTS", 5)
     for n in range(7):
         ask(asker, f"家計の相談 {n}")
     client = client_for(other)

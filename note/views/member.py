@@ -99,7 +99,7 @@ def room(request, pk):
     )
     topics = Topic.objects.visible_to(user).filter(room=the_room).for_list()
     filterset = TopicFilterSet(request.GET, queryset=topics)
-    page = search.ranked_page(
+    page, results = search.ranked_page(
         request, filterset.qs, search.room_kind(the_room.pk), _query(filterset), TOPICS_PER_PAGE
     )
     return render(
@@ -112,6 +112,8 @@ def room(request, pk):
             "show": request.GET.get("show", ""),
             "query": request.GET.get("q", ""),
             "page_obj": page,
+            "more": results.has_more,
+            "shown_at_most": search.MAX_RESULTS,
             "querystring": querystring_without_page(request),
             "may_post": access.may_post_in_room(user, the_room),
         },
@@ -419,7 +421,7 @@ def search_view(request):
             "query": query,
             "searched": bool(results.terms),
             "more": results.has_more,
-            "shown_at_most": search.SEARCH_ALL_RESULTS,
+            "shown_at_most": search.MAX_RESULTS,
             "page_obj": page,
             "querystring": querystring_without_page(request),
         },
@@ -432,7 +434,7 @@ def entries(request):
     user = request.user
     queryset = NoteEntry.objects.visible_to(user).for_list()
     filterset = NoteEntryFilterSet(request.GET, queryset=queryset)
-    page = search.ranked_page(
+    page, results = search.ranked_page(
         request, filterset.qs, search.ENTRY, _query(filterset), ENTRIES_PER_PAGE
     )
     curator, today = access.is_curator(user), timezone.localdate()
@@ -453,6 +455,8 @@ def entries(request):
             "filter": filterset,
             "filtered": is_filtered(request, filterset),
             "page_obj": page,
+            "more": results.has_more,
+            "shown_at_most": search.MAX_RESULTS,
             "querystring": querystring_without_page(request),
             "years": years,
         },
