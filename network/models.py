@@ -330,6 +330,12 @@ class Invitation(models.Model):
         return self.state == InvitationState.PENDING
 
     @property
+    def can_be_accepted(self) -> bool:
+        """Pending, and for an account that may still log in: a deactivated
+        person's old link must not set a password or bring them back."""
+        return self.is_usable and self.membership.user.is_active
+
+    @property
     def is_accepted(self) -> bool:
         return self.state == InvitationState.ACCEPTED
 

@@ -159,7 +159,8 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User | None) -> Org
 
 
 class InvitationUnusable(Exception):
-    """The invitation was accepted, revoked or expired between page load and submit."""
+    """The invitation was accepted, revoked or expired, or its account
+    deactivated, between page load and submit."""
 
 
 @transaction.atomic
@@ -172,6 +173,8 @@ def accept_invitation(*, invitation: Invitation, password: str | None) -> User:
     if not locked.is_usable:
         raise InvitationUnusable
     user = User.objects.select_for_update().get(pk=locked.membership.user_id)
+    if not user.is_active:  # deactivated since the page was loaded
+        raise InvitationUnusable
     if password is not None:
         user.set_password(password)
         user.save(update_fields=["password"])

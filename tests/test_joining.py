@@ -416,6 +416,33 @@ def test_accept_invitation_revoked_link_is_410(invite, mailoutbox, client):
     assert User.objects.get(email="invitee@example.org").is_contact
 
 
+@pytest.mark.parametrize("when", ["before the page", "between page and submit"])
+def test_accept_invitation_of_a_deactivated_account_is_410_and_sets_nothing(
+    invite, mailoutbox, client, when
+):
+    invitation = invite()
+    link = link_in(mailoutbox[0])
+    if when == "before the page":
+        User.objects.filter(email="invitee@example.org").update(is_active=False)
+        page = client.get(link)
+        assert page.status_code == 410
+        assert "利用が停止されている" in page.content.decode()
+    else:
+        assert client.get(link).status_code == 200
+        User.objects.filter(email="invitee@example.org").update(is_active=False)
+
+    response = client.post(link, accept_data())
+
+    assert response.status_code == 410
+    assert "利用が停止されている" in response.content.decode()
+    user = User.objects.get(email="invitee@example.org")
+    assert not user.has_usable_password()
+    assert not user.is_active
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is None
+    assert "_auth_user_id" not in client.session
+
+
 # --- join requests ------------------------------------------------------------------
 
 

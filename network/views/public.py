@@ -68,7 +68,7 @@ def accept_invitation(request, token):
         .for_token(token)
         .first()
     )
-    if invitation is None or not invitation.is_usable:
+    if invitation is None or not invitation.can_be_accepted:
         return _invalid_invitation(request, invitation)
 
     user = invitation.membership.user
