@@ -18,6 +18,7 @@ from surveys.models import Invitation as SurveyInvitation
 UPCOMING_LIMIT = 3
 
 
+@require_safe
 def home(request):
     """One home page whose panels follow the visitor's roles (DESIGN §2).
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from core.dates import BadFiscalYear, current_fiscal_year, parse_fiscal_year
 from core.templatetags.wareki import wareki_fy
@@ -24,6 +25,7 @@ from .common import bad_year_page
 
 
 @access.dashboard_required
+@require_safe
 def home(request):
     try:
         asked = parse_fiscal_year(request.GET.get("fy"))
@@ -59,6 +61,7 @@ def _export_year(request) -> int:
 
 
 @access.dashboard_required
+@require_safe
 def participation_json(request):
     try:
         fiscal_year = _export_year(request)
@@ -71,6 +74,7 @@ def participation_json(request):
 
 
 @access.dashboard_required
+@require_safe
 def participation_csv(request):
     try:
         fiscal_year = _export_year(request)

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.dates import BadFiscalYear, current_fiscal_year, parse_fiscal_year
 from core.pagination import paginate, querystring_without_page
@@ -48,6 +48,7 @@ def _need_filter(request) -> NeedFilter:
 
 
 @access.dashboard_required
+@require_safe
 def need_board(request):
     filterset = _need_filter(request)
     rows, totals = board(filterset, request.GET)
@@ -226,6 +227,7 @@ def need_detail(request, pk):
 
 
 @access.dashboard_required
+@require_safe
 def need_export(request, fmt):
     if fmt not in FORMATS:
         raise Http404

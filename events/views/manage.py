@@ -17,7 +17,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.forms import error_text
 from core.pagination import is_filtered, paginate, querystring_without_page
@@ -65,6 +65,7 @@ def _refuse(request, event, text):
 
 
 @events_manager_required
+@require_safe
 def manage_list(request):
     events = Event.objects.manageable_by(request.user)
     fiscal_years = events.order_by("-fiscal_year").values_list("fiscal_year", flat=True).distinct()
@@ -410,6 +411,7 @@ def _registration_summary(event, sessions):
 
 
 @events_manager_required
+@require_safe
 def registration_list(request, pk):
     event = _managed_event(request, pk)
     sessions = list(event.sessions.order_by("order", "pk"))
@@ -618,6 +620,7 @@ def _checkin_url(event, **params) -> str:
 
 
 @events_manager_required
+@require_safe
 def checkin(request, pk):
     event = _managed_event(request, pk)
     if not event.can_check_in():

@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from ..access import events_manager_required
 from ..importing import COLUMN_NAMES, COLUMNS, MAX_BYTES, PREVIEW_ROWS, import_attendance
@@ -40,6 +40,7 @@ MAX_ERRORS_SHOWN = 200
 
 
 @events_manager_required
+@require_safe
 def attendee_export(request, pk, fmt):
     if fmt not in FORMATS:
         raise Http404

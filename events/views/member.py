@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core.forms import error_text
 from core.pagination import paginate, querystring_without_page
@@ -142,6 +142,7 @@ def registration_cancel(request, pk):
 
 
 @login_required
+@require_safe
 def my_registrations(request):
     now = timezone.now()
     past = request.GET.get("when") == "past"
@@ -217,6 +218,7 @@ def calendar_settings(request):
 
 
 @login_required
+@require_safe
 def organisation_registrations(request, org_pk):
     organisation = get_object_or_404(Organisation, pk=org_pk)
     if not access.may_see_organisation_registrations(request.user, organisation):

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from core.clientip import client_ip
 from core.forms import error_text
@@ -92,6 +93,7 @@ def _ics_response(body: str, filename: str, *, attachment: bool) -> HttpResponse
 # --- list and detail -----------------------------------------------------------------
 
 
+@require_safe
 def event_list(request):
     user = request.user
     visible = Event.objects.visible_to(user)
@@ -157,6 +159,7 @@ def _visible_event_or_login(request, queryset, pk):
     raise Http404
 
 
+@require_safe
 def event_detail(request, pk):
     user = request.user
     event = _visible_event_or_login(
@@ -203,6 +206,7 @@ def _my_registration(user, event, *, member: bool):
     return mine.filter(event=event, user=user).select_related("session", "organisation").first()
 
 
+@require_safe
 def event_ics(request, pk):
     event = _visible_event_or_login(
         request, Event.objects.visible_to(request.user).select_related("municipality"), pk
@@ -295,6 +299,7 @@ def confirm_guest(request, token):
 # --- personal calendar feed ------------------------------------------------------------
 
 
+@require_safe
 def personal_feed(request, token):
     # Tokens are URL-safe base64; anything else (a NUL byte would make
     # PostgreSQL refuse the query) cannot be one.

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from core.pagination import paginate, querystring_without_page
 
@@ -74,6 +75,7 @@ def organisation_edit(request, pk):
 
 
 @access.login_required_404
+@require_safe
 def staff_list(request, pk):
     organisation = _managed_organisation(request, pk)
     memberships = organisation.memberships.select_related("user").staff_order()
@@ -147,6 +149,7 @@ def membership_remove(request, pk, membership_pk):
 
 
 @access.secretariat_required
+@require_safe
 def manage_home(request):
     kinds = Organisation.objects.active_counts_by_kind()
     return render(
@@ -181,6 +184,7 @@ def organisation_create(request):
 
 
 @access.secretariat_required
+@require_safe
 def people_list(request):
     filterset = PeopleFilter(request.GET, queryset=User.objects.all(), request=request)
     return render(

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from core.forms import error_text
 from core.pagination import paginate, querystring_without_page
@@ -100,6 +101,7 @@ def invitation_revoke(request, pk, invitation_pk):
 
 
 @secretariat_required
+@require_safe
 def join_request_list(request):
     filter_form = JoinRequestFilterForm(request.GET or None)
     requests = JoinRequest.objects.select_related("municipality__region").pending_first()

@@ -1,6 +1,7 @@
 """Pages for everyone inside the network: the organisation list and profiles."""
 
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from core.pagination import paginate, querystring_without_page
 
@@ -10,6 +11,7 @@ from ..models import Membership, Organisation
 
 
 @access.member_required
+@require_safe
 def organisation_list(request):
     filterset = OrganisationFilter(
         request.GET, queryset=Organisation.objects.visible_to(request.user), request=request
@@ -29,6 +31,7 @@ def organisation_list(request):
 
 
 @access.member_required
+@require_safe
 def organisation_detail(request, pk):
     organisation = get_object_or_404(
         Organisation.objects.visible_to(request.user)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_safe
 
 from .. import services
 from ..forms_joining import JoinRequestForm
@@ -34,6 +35,7 @@ def join_request(request):
     return render(request, "network/join_request_form.html", {"form": form})
 
 
+@require_safe
 def join_request_done(request):
     return render(request, "network/join_request_done.html")
 

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.forms import error_text
 from core.pagination import is_filtered, paginate, querystring_without_page
@@ -61,6 +61,7 @@ def _has_submitted_responses(survey) -> bool:
 
 
 @surveys_manager_required
+@require_safe
 def manage_list(request):
     surveys = Survey.objects.manageable_by(request.user)
     fiscal_years = surveys.order_by("-fiscal_year").values_list("fiscal_year", flat=True).distinct()
@@ -153,6 +154,7 @@ def survey_edit(request, pk):
 
 
 @surveys_manager_required
+@require_safe
 def survey_detail(request, pk):
     survey = _managed_survey(request, pk, "event", "created_by")
     questions = list(
@@ -406,6 +408,7 @@ def survey_close(request, pk):
 
 
 @surveys_manager_required
+@require_safe
 def invitation_list(request, pk):
     survey = _managed_survey(request, pk)
     filterset = InvitationFilter(request.GET, queryset=survey.invitations.all())

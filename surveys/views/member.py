@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from core.pagination import paginate
 from network.access import login_required_404
@@ -22,6 +23,7 @@ def addressed_to(user):
 
 
 @login_required_404
+@require_safe
 def survey_list(request):
     invitations = (
         addressed_to(request.user)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from core.templatetags.wareki import jdate
 
@@ -230,6 +231,7 @@ def respond(request, token):
     return answer_page(request, invitation, action_url=reverse("surveys:respond", args=[token]))
 
 
+@require_safe
 def thanks(request):
     title = request.session.pop(THANKS_SESSION_KEY, "")
     return render(request, "surveys/thanks.html", {"title": title})

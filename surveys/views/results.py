@@ -5,6 +5,7 @@ organisation's), and the exports."""
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from core.pagination import paginate
 from network.access import login_required_404
@@ -30,6 +31,7 @@ def _survey_for_results(request, pk) -> Survey:
 
 
 @access.results_required
+@require_safe
 def results(request, pk):
     survey = _survey_for_results(request, pk)
     if not access.may_read_results(request.user, survey):
@@ -69,6 +71,7 @@ def _answered(survey):
 
 
 @access.surveys_manager_required
+@require_safe
 def responses(request, pk):
     """Individual answers: the secretariat, named surveys only."""
     survey = _survey_for_results(request, pk)
@@ -83,6 +86,7 @@ def responses(request, pk):
 
 
 @login_required_404
+@require_safe
 def organisation_responses(request, pk, org_pk):
     """What was answered for one organisation: its org admins and the secretariat."""
     survey = get_object_or_404(Survey.objects.published(), pk=pk)
@@ -103,6 +107,7 @@ def organisation_responses(request, pk, org_pk):
 
 
 @access.results_required
+@require_safe
 def export(request, pk, what, fmt):
     if what not in exports.WHAT or fmt not in exports.FORMATS:
         raise Http404
