@@ -105,15 +105,17 @@ def invite_member(
     return _issue_invitation(membership=membership, invited_by=invited_by)
 
 
-def _locked_invitation(invitation: Invitation) -> Invitation:
-    return Invitation.objects.select_for_update().get(pk=invitation.pk)
+def _locked_invitation(invitation: Invitation) -> Invitation | None:
+    """The invitation's row, re-read under a lock; None when it was revoked
+    meanwhile (revoking deletes it with its membership)."""
+    return Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
 
 
 @transaction.atomic
 def resend_invitation(*, invitation: Invitation, resent_by: User | None) -> Invitation:
     """A fresh link and a fresh expiry; the old link stops working at once."""
     locked = _locked_invitation(invitation)
-    if locked.accepted_at or locked.revoked_at:
+    if locked is None or locked.accepted_at or locked.revoked_at:
         raise ValidationError(
             _("この招待はすでに受諾または取り消しされています。"), code="not_pending"
         )
@@ -141,6 +143,8 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User | None) -> Org
     membership deletes its invitation rows too; the user row stays, as it may
     belong to other organisations or records."""
     locked = _locked_invitation(invitation)
+    if locked is None:
+        raise ValidationError(_("この招待はすでに取り消されています。"), code="revoked")
     if locked.accepted_at:
         raise ValidationError(
             _("この招待はすでに受諾されています。所属を外すには職員一覧から削除してください。"),
@@ -170,7 +174,7 @@ def accept_invitation(*, invitation: Invitation, password: str | None) -> User:
     The row is re-read under a lock, so two submissions of the same link
     (double click, two tabs) cannot both succeed."""
     locked = _locked_invitation(invitation)
-    if not locked.is_usable:
+    if locked is None or not locked.is_usable:
         raise InvitationUnusable
     user = User.objects.select_for_update().get(pk=locked.membership.user_id)
     if not user.is_active:  # deactivated since the page was loaded

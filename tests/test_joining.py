@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -441,6 +442,42 @@ def test_accept_invitation_of_a_deactivated_account_is_410_and_sets_nothing(
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
     assert "_auth_user_id" not in client.session
+
+
+def test_accept_invitation_revoked_while_submitting_is_404_not_500(
+    invite, mailoutbox, client, secretariat, monkeypatch
+):
+    """The revoke commits after the page has read the link and before the
+    service locks it: the row is gone when the lock is taken."""
+    invitation = invite()
+    link = link_in(mailoutbox[0])
+    accept = services.accept_invitation
+
+    def revoked_first(**kwargs):
+        services.revoke_invitation(invitation=kwargs["invitation"], revoked_by=secretariat)
+        return accept(**kwargs)
+
+    monkeypatch.setattr(services, "accept_invitation", revoked_first)
+
+    response = client.post(link, accept_data())
+
+    assert response.status_code == 404
+    assert "招待リンクが使えません" in response.content.decode()
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
+    assert not User.objects.get(email="invitee@example.org").has_usable_password()
+
+
+def test_revoke_or_resend_of_an_invitation_revoked_meanwhile_says_so(invite, secretariat):
+    invitation = invite()
+    services.revoke_invitation(invitation=invitation, revoked_by=secretariat)
+
+    with pytest.raises(ValidationError) as revoked:
+        services.revoke_invitation(invitation=invitation, revoked_by=secretariat)
+    with pytest.raises(ValidationError) as resent:
+        services.resend_invitation(invitation=invitation, resent_by=secretariat)
+
+    assert revoked.value.messages == ["この招待はすでに取り消されています。"]
+    assert resent.value.messages == ["この招待はすでに受諾または取り消しされています。"]
 
 
 # --- join requests ------------------------------------------------------------------

@@ -88,7 +88,8 @@ def accept_invitation(request, token):
             # session must be bound to (or the next request logs them out).
             user = services.accept_invitation(invitation=invitation, password=password)
         except services.InvitationUnusable:
-            invitation.refresh_from_db()
+            # Used, revoked (deleted: then the link is unknown) or stopped meanwhile.
+            invitation = Invitation.objects.filter(pk=invitation.pk).first()
             return _invalid_invitation(request, invitation)
         messages.success(
             request,
