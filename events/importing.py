@@ -46,7 +46,7 @@ import io
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -57,6 +57,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import bulk
 from core import importing as limits
 from core.importing import (
     ImportFileError,
@@ -378,12 +379,6 @@ class _Parsed:
         self.failed.add(column)
 
 
-def _chunks(values: Iterable, size: int = _CHUNK) -> Iterator[list]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _parse_bool(value: str) -> bool | None:
     text = normalize_text(value).lower()
     if text in _TRUE:
@@ -678,7 +673,7 @@ class _Lookups:
     def read(cls, parsed_rows: list[_Parsed], events) -> _Lookups:
         event_ids = {p.event_id for p in parsed_rows if p.event_id is not None}
         found_events: dict[int, Event] = {}
-        for chunk in _chunks(event_ids):
+        for chunk in bulk.chunks(event_ids):
             found_events.update((e.pk, e) for e in events.filter(pk__in=chunk))
         codes = {
             p.municipality_code
@@ -698,7 +693,7 @@ class _Lookups:
 
 def _read_users(emails: set[str]) -> dict[str, User]:
     users: dict[str, User] = {}
-    for chunk in _chunks(emails):
+    for chunk in bulk.chunks(emails):
         for user in (
             User.objects.annotate(email_lower=Lower("email"))
             .filter(email_lower__in=chunk)
@@ -710,7 +705,7 @@ def _read_users(emails: set[str]) -> dict[str, User]:
 
 def _read_organisations(names: set[str]) -> dict[tuple[str, int | None], Organisation]:
     organisations: dict[tuple[str, int | None], Organisation] = {}
-    for chunk in _chunks(names):
+    for chunk in bulk.chunks(names):
         for org in Organisation.objects.filter(name__in=chunk).order_by("pk"):
             organisations.setdefault((org.name, org.municipality_id), org)
     return organisations
@@ -720,7 +715,7 @@ def _read_registrations(event_ids: set[int], user_ids: set[int]):
     """The people's active registrations for these events, and their memberships."""
     active: dict[tuple[int, int], Registration] = {}
     memberships: set[tuple[int, int]] = set()
-    for chunk in _chunks(user_ids):
+    for chunk in bulk.chunks(user_ids):
         for registration in Registration.objects.filter(
             event_id__in=event_ids, user_id__in=chunk
         ).active():
@@ -896,68 +891,6 @@ class _Plan:
 # --- writing -----------------------------------------------------------------
 
 
-def _insert_rows(model, rows: list[dict]) -> None:
-    """INSERT rows given as {attname: value} (every row the same keys), every
-    other column taking the field's default (auto_now/auto_now_add: now), with
-    executemany.
-
-    Why not bulk_create: for a file of new people it builds three model
-    instances per row and prepares every field of every instance, which is
-    most of the import's time (below 2,000 rows/s on a 2-core machine). The
-    columns still come from the model's own fields and values are prepared by
-    the fields themselves (get_db_prep_save), only once per distinct value, so
-    a field added to the model later is filled with its default here too.
-    Rows whose ids are needed are read back by their natural key."""
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    now = timezone.now()
-    qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        qn(model._meta.db_table),
-        ", ".join(qn(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    # Columns the rows do not give are the same for every row (the default,
-    # or now): prepared once.
-    given = set(rows[0])
-    constant = {}
-    for model_field in fields:
-        if model_field.attname not in given:
-            auto = getattr(model_field, "auto_now", False) or getattr(
-                model_field, "auto_now_add", False
-            )
-            value = now if auto else model_field.get_default()
-            constant[model_field.attname] = model_field.get_db_prep_save(value, connection)
-    prepared: dict = {}
-
-    def prepare(model_field, value):
-        if isinstance(value, str) and model_field.get_internal_type() in (
-            "CharField",
-            "TextField",
-        ):
-            return value  # what CharField/TextField would prepare it to
-        key = (model_field.attname, value)
-        if key not in prepared:
-            prepared[key] = model_field.get_db_prep_save(value, connection)
-        return prepared[key]
-
-    with connection.cursor() as cursor:
-        # Prepared a chunk at a time: the whole file's parameters at once
-        # were the import's peak of memory.
-        for chunk in _chunks(rows):
-            cursor.executemany(
-                sql,
-                [
-                    [
-                        constant[f.attname] if f.attname in constant else prepare(f, row[f.attname])
-                        for f in fields
-                    ]
-                    for row in chunk
-                ],
-            )
-
-
 # SQLite's page cache for the import's transaction (its default is 2 MB): a
 # large file inserts into the registrations' and the search keys' indexes all
 # over, and with the default cache most of those inserts read pages from
@@ -1018,14 +951,14 @@ def _write(result: AttendanceImportResult) -> None:
             ):
                 changed_keys[current.pk] = (p, organisation)
 
-    _insert_rows(Membership, list(memberships.values()))
-    _insert_rows(Registration, registrations_new)
+    bulk.insert_rows(Membership, list(memberships.values()))
+    bulk.insert_rows(Registration, registrations_new)
     # One UPDATE per distinct set of values (usually a handful per file):
     # bulk_update's CASE per row is much slower for thousands of rows, and a
     # re-imported file whose rows did not change writes nothing at all.
     now = timezone.now()
     for items, pks in updates.items():
-        for chunk in _chunks(pks):
+        for chunk in bulk.chunks(pks):
             Registration.objects.filter(pk__in=chunk).update(**dict(items), updated_at=now)
     _write_search_keys(new_keys, changed_keys)
 
@@ -1049,7 +982,7 @@ def _write_search_keys(
     """The keys of the new registrations and of the changed ones, with
     executemany, made while they are inserted (a dozen per row: a list of
     them all was the import's peak of memory)."""
-    for chunk in _chunks(changed_keys):
+    for chunk in bulk.chunks(changed_keys):
         RegistrationSearchKey.objects.filter(registration_id__in=chunk).delete()
     insert_search_keys(_key_rows(new_keys, changed_keys))
 
@@ -1061,7 +994,7 @@ def _key_rows(new_keys, changed_keys) -> Iterator[tuple[int, int, str]]:
     for event_id, user_id in new_keys:
         by_event[event_id].append(user_id)
     for event_id, people in by_event.items():
-        for chunk in _chunks(people):
+        for chunk in bulk.chunks(people):
             found = list(
                 Registration.objects.filter(event_id=event_id, user_id__in=chunk)
                 .active()
@@ -1106,9 +1039,9 @@ def _create_contacts(planned: list[PlannedRow]) -> dict[str, int]:
                 "full_name_kana": p.full_name_kana,
                 "password": UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20),
             }
-    _insert_rows(User, list(new_users.values()))
+    bulk.insert_rows(User, list(new_users.values()))
     user_ids = {p.email: p.user.pk for p in planned if p.user}
-    for chunk in _chunks(new_users):
+    for chunk in bulk.chunks(new_users):
         user_ids.update(User.objects.filter(email__in=chunk).values_list("email", "pk"))
     return user_ids
 

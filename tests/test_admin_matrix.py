@@ -36,6 +36,7 @@ from network.models import (
 )
 from surveys.models import Answer, Question, Response, Survey
 from surveys.models import Invitation as SurveyInvitation
+from tests import directory_factories
 from tests.event_factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.factories import MembershipFactory, OrganisationFactory, municipality, program
 from tests.note_factories import admin_matrix_objects
@@ -99,6 +100,7 @@ def _objects(contractor_member, secretariat):
     )
     return {
         **admin_matrix_objects(contractor_member, secretariat),
+        **directory_factories.admin_matrix_objects(),
         Region: Region.objects.order_by("pk").first(),
         Municipality: municipality("011002"),
         Program: program(),
@@ -220,7 +222,7 @@ def post_payload(view, data, obj=None):
 
 
 # Admins whose change form has no text, e-mail, number or checkbox field.
-NOTHING_TO_TAMPER = {"network.Invitation"}
+NOTHING_TO_TAMPER = {"network.Invitation", "directory.ServiceAtLocation"}
 
 
 def registered():

@@ -1,0 +1,90 @@
+from django.contrib import admin
+from django.db import models
+
+from .models import (
+    Category,
+    CategoryRule,
+    Location,
+    Phone,
+    Provider,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "parent", "order"]
+    list_editable = ["order"]
+
+
+@admin.register(CategoryRule)
+class CategoryRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "layout", "column", "pattern", "category", "order"]
+    list_editable = ["order"]
+    list_filter = ["layout", "category"]
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "is_sample"]
+    search_fields = ["name", "kana"]
+    raw_id_fields = ["organisation"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+class WindowInline(admin.TabularInline):
+    model = ServiceAtLocation
+    extra = 0
+    raw_id_fields = ["location"]
+    show_change_link = True
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "status", "verified_on", "is_sample"]
+    list_filter = ["status", "categories", "is_sample"]
+    search_fields = ["name", "kana", "provider__name"]
+    raw_id_fields = ["provider", "verified_by"]
+    filter_horizontal = ["categories", "programs", "service_area"]
+    inlines = [WindowInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "address", "municipality"]
+    list_filter = ["municipality__region"]
+    search_fields = ["name", "kana", "address"]
+    raw_id_fields = ["municipality"]
+
+
+class PhoneInline(admin.TabularInline):
+    model = Phone
+    extra = 0
+
+
+class ScheduleInline(admin.TabularInline):
+    model = Schedule
+    extra = 0
+
+
+@admin.register(ServiceAtLocation)
+class ServiceAtLocationAdmin(admin.ModelAdmin):
+    list_display = ["service", "location"]
+    search_fields = ["service__name", "location__name"]
+    raw_id_fields = ["service", "location"]
+    inlines = [PhoneInline, ScheduleInline]
+
+
+@admin.register(Phone)
+class PhoneAdmin(admin.ModelAdmin):
+    list_display = ["number", "service_at_location", "description"]
+    raw_id_fields = ["service_at_location"]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ["service_at_location", "weekday", "opens_at", "closes_at"]
+    raw_id_fields = ["service_at_location"]

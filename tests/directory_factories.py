@@ -1,0 +1,53 @@
+"""Rows of the directory (北海道支援情報ナビ) for tests."""
+
+from datetime import time
+
+from directory.models import (
+    Category,
+    CategoryRule,
+    Location,
+    Phone,
+    Provider,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+)
+
+from .factories import municipality
+
+
+def window(name="くらしサポートセンター（サンプル）", *, code="011002") -> ServiceAtLocation:
+    """One window: a provider's service at a location, with a phone and
+    Monday's hours."""
+    provider = Provider.objects.create(name=f"{name}の運営者", is_sample=True)
+    service = Service.objects.create(provider=provider, name=name, is_sample=True)
+    service.categories.add(Category.objects.order_by("order").first())
+    location = Location.objects.create(
+        name=name, address="札幌市中央区北1条西2丁目", municipality=municipality(code)
+    )
+    at = ServiceAtLocation.objects.create(service=service, location=location)
+    Phone.objects.create(service_at_location=at, number="011-000-0000")
+    Schedule.objects.create(
+        service_at_location=at,
+        weekday="mon",
+        opens_at=time(9),
+        closes_at=time(17),
+        note="受付は16時半まで",
+    )
+    return at
+
+
+def admin_matrix_objects() -> dict:
+    """One row of every directory model the admin shows, for
+    tests/test_admin_matrix.py."""
+    at = window()
+    return {
+        Category: Category.objects.order_by("order").first(),
+        CategoryRule: CategoryRule.objects.order_by("pk").first(),
+        Provider: at.service.provider,
+        Service: at.service,
+        Location: at.location,
+        ServiceAtLocation: at,
+        Phone: at.phones.get(),
+        Schedule: at.schedules.get(),
+    }
