@@ -8,28 +8,23 @@ in the session, the file is deleted after use and forgotten files are swept
 after a day), so the secretariat does not have to pick the file twice.
 """
 
-import secrets
-from datetime import timedelta
-
 from django import forms
 from django.contrib import messages
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
+
+from core.uploads import PendingUploads
 
 from ..access import events_manager_required
 from ..importing import COLUMN_NAMES, COLUMNS, MAX_BYTES, PREVIEW_ROWS, import_attendance
 from ..models import Event
 from ..resources import FORMATS, export_attendees
 
-SESSION_KEY = "events_attendance_import"
-STORAGE_DIR = "imports"
-STALE_AFTER = timedelta(days=1)
+UPLOADS = PendingUploads(session_key="events_attendance_import", storage_dir="imports")
+SESSION_KEY, STORAGE_DIR = UPLOADS.session_key, UPLOADS.storage_dir
 ALLOWED_EXTENSIONS = (".csv", ".txt", ".xlsx")
 # The error table shows this many; the rest are counted (the file has to be
 # fixed and uploaded again anyway).
@@ -79,49 +74,9 @@ class AttendanceUploadForm(forms.Form):
         return upload
 
 
-def _sweep_stale_uploads() -> None:
-    """Remove uploads whose preview was never confirmed."""
-    try:
-        _dirs, files = default_storage.listdir(STORAGE_DIR)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    limit = timezone.now() - STALE_AFTER
-    for name in files:
-        path = f"{STORAGE_DIR}/{name}"
-        try:
-            if default_storage.get_modified_time(path) < limit:
-                default_storage.delete(path)
-        except (FileNotFoundError, NotImplementedError, OSError):
-            continue
-
-
 def _extension(filename: str) -> str:
     lowered = filename.lower()
     return next((ext for ext in ALLOWED_EXTENSIONS if lowered.endswith(ext)), ".csv")
-
-
-def _keep_upload(request, raw: bytes, filename: str) -> str:
-    token = secrets.token_urlsafe(24)
-    path = default_storage.save(f"{STORAGE_DIR}/{token}{_extension(filename)}", ContentFile(raw))
-    request.session[SESSION_KEY] = {"token": token, "path": path, "name": filename}
-    return token
-
-
-def _forget_upload(request) -> None:
-    pending = request.session.pop(SESSION_KEY, None)
-    if pending:
-        try:
-            default_storage.delete(pending["path"])
-        except (OSError, KeyError, TypeError):
-            pass
-
-
-def _read_upload(pending) -> bytes | None:
-    try:
-        with default_storage.open(pending["path"], "rb") as handle:
-            return handle.read()
-    except (OSError, KeyError, TypeError):
-        return None
 
 
 def _preview(request, result, *, filename, token=None, confirmed=False):
@@ -152,9 +107,10 @@ def attendance_import(request):
             dry_run=True,
             events=Event.objects.manageable_by(request.user),
         )
-        _forget_upload(request)  # a new upload replaces any unconfirmed one
-        _sweep_stale_uploads()
-        token = _keep_upload(request, raw, upload.name) if result.ok else None
+        UPLOADS.forget(request)  # a new upload replaces any unconfirmed one
+        token = (
+            UPLOADS.keep(request, raw, upload.name, _extension(upload.name)) if result.ok else None
+        )
         return _preview(request, result, filename=upload.name, token=token)
     columns = [COLUMN_NAMES[c] for c in COLUMNS]
     return render(request, "events/import_form.html", {"form": form, "columns": columns})
@@ -163,15 +119,9 @@ def attendance_import(request):
 @events_manager_required
 @require_POST
 def attendance_import_confirm(request):
-    pending = request.session.get(SESSION_KEY)
-    token = request.POST.get("token", "")
-    raw = None
-    if isinstance(pending, dict) and secrets.compare_digest(
-        str(pending.get("token", "")).encode(), token.encode()
-    ):
-        raw = _read_upload(pending)
-    if raw is None:
-        _forget_upload(request)
+    pending = UPLOADS.take(request, request.POST.get("token", ""))
+    if pending is None:
+        UPLOADS.forget(request)
         messages.error(
             request,
             _(
@@ -181,12 +131,12 @@ def attendance_import_confirm(request):
         )
         return redirect("events:import")
     result = import_attendance(
-        raw=raw, filename=pending["name"], events=Event.objects.manageable_by(request.user)
+        raw=pending.raw, filename=pending.name, events=Event.objects.manageable_by(request.user)
     )
-    _forget_upload(request)
+    UPLOADS.forget(request)
     if not result.written:
         # The data changed since the preview (an event deleted, someone
         # registered): nothing was written; show why.
-        return _preview(request, result, filename=pending["name"], confirmed=True)
+        return _preview(request, result, filename=pending.name, confirmed=True)
     messages.success(request, _("取り込みました。") + result.summary())
     return redirect("events:import")
