@@ -70,17 +70,19 @@ def compare(a: dict, b: dict) -> list[str]:
             f"{'locked section p95 ms':<46}{_ms(ha.get('p95')):>8}{_ms(hb.get('p95')):>8}"
             f"{_div(hb.get('p95'), ha.get('p95')):>6}",
         ]
-    for run, label in ((a, "A"), (b, "B")):
-        imp = run.get("import") or {}
-        measured = imp.get("asked") or {}
-        if measured.get("refused"):
-            lines.append(f"import ({label}): {measured['rows']:,} rows refused")
-            measured = imp.get("largest_accepted") or {}
-        if measured.get("rows_per_second"):
-            lines.append(
-                f"import ({label}): {measured['rows']:,} rows at "
-                f"{measured['rows_per_second']:,.0f} rows/s, peak RSS {measured['peak_rss_mb']:.0f} MB"
-            )
+    for key in ("import", "directory-import"):
+        for run, label in ((a, "A"), (b, "B")):
+            imp = run.get(key) or {}
+            measured = imp.get("asked") or {}
+            if measured.get("refused"):
+                lines.append(f"{key} ({label}): {measured['rows']:,} rows refused")
+                measured = imp.get("largest_accepted") or {}
+            if measured.get("rows_per_second"):
+                lines.append(
+                    f"{key} ({label}): {measured['rows']:,} rows at "
+                    f"{measured['rows_per_second']:,.0f} rows/s, "
+                    f"peak RSS {measured['peak_rss_mb']:.0f} MB"
+                )
     sa, sb = a.get("compute") or {}, b.get("compute") or {}
     for role in ("secretariat", "committee"):
         if role in sa or role in sb:

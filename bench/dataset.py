@@ -24,7 +24,7 @@ from decimal import Decimal
 
 # Bump when the generator changes what it builds: every stamped database is
 # then rebuilt on its next run.
-GENERATOR_VERSION = 10
+GENERATOR_VERSION = 11
 SEED = 20211015
 STAMP_TABLE = "bench_stamp"
 
@@ -38,6 +38,8 @@ AFTER_BUILD: tuple[str, ...] = (
     "events.tallies:rebuild",
     # The board's and the note's search documents (core.search).
     "note.search:reindex",
+    # The navi's keyword-search documents (core.search).
+    "directory.search:reindex",
 )
 
 
@@ -70,6 +72,7 @@ class Scale:
     needs: int
     topics: int  # board topics (note app)
     replies: int
+    windows: int = 0  # the navi's windows (directory app)
 
 
 NATIONAL = Scale(
@@ -85,6 +88,7 @@ NATIONAL = Scale(
     needs=2_000,
     topics=20_000,
     replies=100_000,
+    windows=150_000,
 )
 # CI's scale: a few thousand rows, the same shapes.
 SMALL = Scale(
@@ -100,6 +104,7 @@ SMALL = Scale(
     needs=100,
     topics=300,
     replies=1_500,
+    windows=3_000,
 )
 SCALES = {s.name: s for s in (NATIONAL, SMALL)}
 
@@ -431,6 +436,7 @@ class Builder:
                 self.surveys,
                 self.needs,
                 self.board,
+                self.directory,
             ):
                 t0 = time.perf_counter()
                 step()
@@ -1323,6 +1329,173 @@ class Builder:
         self.counts["topics"] = len(topic_rows)
         self.counts["replies"] = len(reply_rows)
         self.counts["note entries"] = len(entry_rows)
+
+    # --- the navi (directory) --------------------------------------------------------------
+
+    def directory(self) -> None:
+        _directory(self)
+
+
+# The navi's windows: what they are called and say, per 困りごと key.
+WINDOW_KINDS = {
+    "seikatsu": ("くらしサポートセンター", "生活のこまりごとを まとめて 相談できます。"),
+    "shigoto": ("就労支援コーナー", "就労に向けた準備、仕事さがしの相談。"),
+    "kakei": ("家計相談室", "家計の見直し、借金や滞納の相談。"),
+    "kazoku": ("家族相談窓口", "家族とのことで こまったときの相談。"),
+    "sumai": ("住まいの相談窓口", "家賃が払えない、住む家がないときの相談。"),
+    "tabemono": ("フードバンク窓口", "食べものに困ったときの食料支援。"),
+    "kokoro": ("こころの相談室", "眠れない、不安がつづくときの相談。"),
+    "kodomo": ("子ども学習支援教室", "子どもの勉強と居場所。"),
+    "boryoku": ("暴力・虐待相談ダイヤル", "家の中の暴力、虐待の相談。"),
+    "shogai_kaigo": ("障がい・介護相談センター", "障がいのある人、介護が必要な人と家族の相談。"),
+}
+
+
+def _directory(builder: Builder) -> None:
+    """The navi's windows: one provider for five windows; one service, one
+    location, one phone and its weekly hours per window; one or two 困りごと;
+    the service area is the location's municipality. A third of the windows
+    are in 札幌市 (as its people are), near its centre; the others spread over
+    the 179 municipalities, each around a point of its own."""
+    from directory.models import (
+        Category,
+        Location,
+        Phone,
+        Provider,
+        Schedule,
+        Service,
+        ServiceAtLocation,
+    )
+    from network.models import Municipality
+
+    n = builder.scale.windows
+    if not n:
+        return
+    rng = builder.rng
+    towns = list(Municipality.objects.order_by("code").values_list("pk", "code", "name"))
+    sapporo = next(t for t in towns if t[1] == "011002")
+    centre = {t[0]: (41.6 + rng.random() * 3.6, 140.1 + rng.random() * 5.2) for t in towns}
+    centre[sapporo[0]] = (43.0621, 141.3544)
+    categories = {c.key: c.pk for c in Category.objects.filter(parent__isnull=True)}
+    keys = list(WINDOW_KINDS)
+    providers = -(-n // 5)
+    insert_rows(
+        Provider,
+        ["name", "kana", "source_key", "is_sample"],
+        ((f"ベンチ法人{p:06d}", "", f"bench:p{p}", False) for p in range(providers)),
+    )
+    provider_ids = list(
+        Provider.objects.filter(source_key__startswith="bench:p")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    now = _dt(builder.now)
+    today = builder.now.date()
+    plan = []
+    for _i in range(n):
+        town = sapporo if rng.random() < 0.33 else rng.choice(towns)
+        kind = rng.choice(keys)
+        plan.append((town, kind, rng.choice(keys) if rng.random() < 0.4 else None))
+    service_rows = []
+    for i, (town, kind, _also) in enumerate(plan):
+        name, text = WINDOW_KINDS[kind]
+        service_rows.append(
+            (
+                provider_ids[i // 5],
+                f"{town[2]}{name}{i:06d}",
+                text,
+                "active" if i % 50 else "inactive",
+                today - datetime.timedelta(days=i % 500),
+                f"bench:s{i}",
+                False,
+                now,
+                now,
+            )
+        )
+    insert_rows(
+        Service,
+        [
+            "provider_id",
+            "name",
+            "description",
+            "status",
+            "verified_on",
+            "source_key",
+            "is_sample",
+            "created_at",
+            "updated_at",
+        ],  # fmt: skip
+        service_rows,
+    )
+    service_ids = list(
+        Service.objects.filter(source_key__startswith="bench:s")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    location_rows = []
+    for i, (town, kind, _also) in enumerate(plan):
+        lat, lon = centre[town[0]]
+        spread = 0.08 if town is sapporo else 0.04
+        location_rows.append(
+            (
+                f"{town[2]}{WINDOW_KINDS[kind][0]}{i:06d}",
+                f"{town[2]}ベンチ町{i % 30 + 1}丁目",
+                town[0],
+                round(lat + (rng.random() - 0.5) * spread, 6),
+                round(lon + (rng.random() - 0.5) * spread * 1.4, 6),
+                f"bench:l{i}",
+            )
+        )
+    insert_rows(
+        Location,
+        ["name", "address", "municipality_id", "latitude", "longitude", "source_key"],
+        location_rows,
+    )
+    location_ids = list(
+        Location.objects.filter(source_key__startswith="bench:l")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    insert_rows(
+        ServiceAtLocation,
+        ["service_id", "location_id"],
+        zip(service_ids, location_ids, strict=True),
+    )
+    windows = list(
+        ServiceAtLocation.objects.filter(service_id__in=service_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    insert_rows(
+        Phone,
+        ["service_at_location_id", "number", "order"],
+        ((w, f"0120-{i // 10_000:03d}-{i % 10_000:04d}", 0) for i, w in enumerate(windows)),
+    )
+    weekdays = ("mon", "tue", "wed", "thu", "fri")
+    insert_rows(
+        Schedule,
+        ["service_at_location_id", "weekday", "opens_at", "closes_at"],
+        (
+            (w, day, "09:00:00", "17:00:00")
+            for i, w in enumerate(windows)
+            for day in (weekdays if i % 2 else weekdays[::2])
+        ),
+    )
+    insert_rows(
+        Service.categories.through,
+        ["service_id", "category_id"],
+        (
+            (sid, categories[key])
+            for sid, (_town, kind, also) in zip(service_ids, plan, strict=True)
+            for key in dict.fromkeys(k for k in (kind, also) if k)
+        ),
+    )
+    insert_rows(
+        Service.service_area.through,
+        ["service_id", "municipality_id"],
+        ((sid, town[0]) for sid, (town, _k, _a) in zip(service_ids, plan, strict=True)),
+    )
+    builder.counts["windows"] = len(windows)
 
 
 def _skip_foreign_key_checks() -> bool:

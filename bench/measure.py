@@ -386,8 +386,55 @@ def write_import_file(path: Path, rows: int) -> int:
     return len(data)
 
 
-def import_probe(path: str) -> dict:
-    """Runs in a process of its own: `import_attendance FILE` as the command
+# The navi's import (import_directory): the native layout, one window a row.
+DIRECTORY_HEADER = ["municipality_code", "id", "provider", "name", "description", "categories",
+                    "address", "latitude", "longitude", "phones", "days", "opens", "closes"]  # fmt: skip
+
+
+def write_directory_file(path: Path, rows: int) -> int:
+    """A directory file of `rows` new windows over Hokkaido's municipalities
+    (each a provider of ten windows, one or two 困りごと, weekday hours, a
+    phone). Returns the file's size."""
+    import random
+
+    from directory.models import Category
+    from network.models import Municipality
+
+    rng = random.Random(rows)
+    towns = list(Municipality.objects.order_by("code").values_list("code", "name"))
+    keys = list(Category.objects.filter(parent__isnull=True).values_list("key", flat=True))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(DIRECTORY_HEADER)
+    for n in range(rows):
+        code, town = rng.choice(towns)
+        writer.writerow(
+            [
+                code,
+                f"import-{n:06d}",
+                f"取り込み法人{n // 10:05d}",
+                f"{town}相談窓口{n:06d}",
+                "暮らしと仕事の相談を受けます。",
+                "|".join(dict.fromkeys(rng.sample(keys, rng.choice((1, 2))))),
+                f"{town}取り込み町{n % 30 + 1}丁目",
+                f"{42 + rng.random() * 3:.5f}",
+                f"{141 + rng.random() * 4:.5f}",
+                f"0120-{n // 10_000:03d}-{n % 10_000:04d}",
+                "月火水木金",
+                "9:00",
+                "17:00",
+            ]
+        )
+    data = out.getvalue().encode("utf-8")
+    path.write_bytes(data)
+    return len(data)
+
+
+IMPORT_FILES = {"import_attendance": write_import_file, "import_directory": write_directory_file}
+
+
+def import_probe(path: str, command: str = "import_attendance") -> dict:
+    """Runs in a process of its own: the import `command` FILE as the command
     line does, inside a transaction rolled back afterwards so that the data set
     stays as built (the commit itself is therefore not timed). Peak memory is
     the process's peak resident set (getrusage), and its growth over the
@@ -405,7 +452,7 @@ def import_probe(path: str) -> dict:
     try:
         with transaction.atomic():
             try:
-                call_command("import_attendance", path, stdout=out, stderr=err)
+                call_command(command, path, stdout=out, stderr=err)
             except BaseException as exc:  # noqa: BLE001 - a refusal is a result
                 if isinstance(exc, KeyboardInterrupt):
                     raise
@@ -424,9 +471,9 @@ def import_probe(path: str) -> dict:
     return result
 
 
-def measure_import(rows: int, artifacts: Path) -> dict:
-    """The import at `rows` rows; when the command refuses that many (its
-    limits), also at the largest file it accepts."""
+def measure_import(rows: int, artifacts: Path, command: str = "import_attendance") -> dict:
+    """The import `command` at `rows` rows; when the command refuses that
+    many (its limits), also at the largest file it accepts."""
     try:
         from core import importing as limits
 
@@ -436,8 +483,8 @@ def measure_import(rows: int, artifacts: Path) -> dict:
 
     def run(n: int) -> dict:
         path = artifacts / f"bench-import-{n}.csv"
-        size = write_import_file(path, n)
-        log(f"import: {n:,} rows ({size / 1e6:.1f} MB), running import_attendance")
+        size = IMPORT_FILES[command](path, n)
+        log(f"import: {n:,} rows ({size / 1e6:.1f} MB), running {command}")
         done = subprocess.run(
             [
                 sys.executable,
@@ -446,6 +493,8 @@ def measure_import(rows: int, artifacts: Path) -> dict:
                 "import-probe",
                 "--file",
                 str(path),
+                "--command",
+                command,
             ],  # fmt: skip
             env=os.environ.copy(),
             check=True,
@@ -460,7 +509,11 @@ def measure_import(rows: int, artifacts: Path) -> dict:
         return result
 
     first = run(rows)
-    results = {"asked": first, "limits": {"rows": max_rows, "bytes": max_bytes}}
+    results = {
+        "command": command,
+        "asked": first,
+        "limits": {"rows": max_rows, "bytes": max_bytes},
+    }
     if first["refused"]:
         per_row = first["bytes"] / rows
         fits = min(max_rows, int(max_bytes * 0.95 / per_row))

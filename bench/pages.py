@@ -88,6 +88,18 @@ PAGES = [
     Page("board: note search, 4 characters", "contractor", "/note/search/?q=%E5%AE%B6%E8%A8%88%E6%94%B9%E5%96%84", LIST, unlike_demo=ENTRIES_FIRST),
     Page("board: topic (most replies)", "contractor", "/note/topics/{busy_topic}/", unlike_demo="the demo's busiest topic is kept in the note (its entry is read)"),
     Page("board: my topics", "contractor", "/note/mine/", LIST),
+    Page("navi: home", "anonymous", "/navi/"),
+    Page("navi: choose an area", "anonymous", "/navi/c/seikatsu/"),
+    Page("navi: windows in 札幌市 (most windows)", "anonymous", "/navi/c/seikatsu/m/011002/"),
+    Page("navi: windows in 札幌市, page 3", "anonymous", "/navi/c/seikatsu/m/011002/?page=3", unlike_demo="the demo has one page of windows"),
+    Page("navi: windows in 石狩振興局", "anonymous", "/navi/c/seikatsu/r/{ishikari}/"),
+    Page("navi: search, 1 character", "anonymous", "/navi/search/?q=%E5%AE%B6"),
+    Page("navi: search, 2 characters", "anonymous", "/navi/search/?q=%E5%AE%B6%E8%A8%88"),
+    Page("navi: search, 7 characters", "anonymous", "/navi/search/?q=%E3%81%8F%E3%82%89%E3%81%97%E3%82%B5%E3%83%9D%E3%83%BC%E3%83%88"),
+    Page("navi: search by area, 2 characters", "anonymous", "/navi/search/?q=%E5%B0%B1%E5%8A%B4&r={kamikawa}"),
+    Page("navi: search by area and trouble, 1 character", "anonymous", "/navi/search/?q=%E5%AE%B6&r={ishikari}&c=kakei"),
+    Page("navi: near me (札幌駅)", "anonymous", "/navi/near/?lat=43.0687&lon=141.3508"),
+    Page("navi: a window", "anonymous", "/navi/w/{navi_window}/"),
 ]
 # fmt: on
 
@@ -242,6 +254,28 @@ def _busy_topic():
     )
 
 
+def _region(name):
+    def resolve():
+        from network.models import Region
+
+        return Region.objects.get(name=name).pk
+
+    return resolve
+
+
+def _navi_window():
+    """A public window in 札幌市 with hours (the page reads them)."""
+    from directory.models import ServiceAtLocation
+
+    return (
+        ServiceAtLocation.objects.public()
+        .filter(location__municipality__code="011002", schedules__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 # Called with the context (for those that depend on another value) or without.
 RESOLVERS = {
     "big_event": _big_event,
@@ -255,6 +289,9 @@ RESOLVERS = {
     "many_hit": _many_hit,
     "network_room": _network_room,
     "busy_topic": _busy_topic,
+    "ishikari": _region("石狩振興局"),
+    "kamikawa": _region("上川総合振興局"),
+    "navi_window": _navi_window,
 }
 NEEDS_CONTEXT = {"one_hit_person", "one_hit", "one_hit_name", "many_hit"}
 

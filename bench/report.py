@@ -134,7 +134,8 @@ def evaluate_concurrency(result: dict | None, *, small: bool, backend: str) -> l
 def evaluate_import(result: dict | None, *, small: bool) -> list[dict]:
     if not result:
         return []
-    failed = _failed_phase(result, "import_attendance")
+    command = result.get("command", "import_attendance")
+    failed = _failed_phase(result, command)
     if failed:
         return failed
     rows = []
@@ -142,7 +143,7 @@ def evaluate_import(result: dict | None, *, small: bool) -> list[dict]:
     if asked["refused"]:
         rows.append(
             {
-                "label": f"import_attendance of {asked['rows']:,} rows",
+                "label": f"{command} of {asked['rows']:,} rows",
                 "checks": [_check(False, f"refused: {asked['refused'][:160]}")],
                 "verdict": SHORT if not small else ERROR,
             }
@@ -151,7 +152,7 @@ def evaluate_import(result: dict | None, *, small: bool) -> list[dict]:
     if measured and measured["refused"]:
         rows.append(
             {
-                "label": f"import_attendance of {measured['rows']:,} rows",
+                "label": f"{command} of {measured['rows']:,} rows",
                 "checks": [_check(False, f"refused: {measured['refused'][:160]}")],
                 "verdict": ERROR,
             }
@@ -161,7 +162,7 @@ def evaluate_import(result: dict | None, *, small: bool) -> list[dict]:
         checks = [] if small else [_at_least("rows/s", rate, IMPORT_ROWS_PER_S, ",.0f")]
         rows.append(
             {
-                "label": f"import_attendance of {measured['rows']:,} rows",
+                "label": f"{command} of {measured['rows']:,} rows",
                 "checks": checks,
                 "verdict": PASS if all(c["ok"] for c in checks) else SHORT,
             }
@@ -294,19 +295,21 @@ def print_report(report: dict) -> None:
             )
         for error in c["errors"][:1]:
             print("  first error:\n    " + error.strip().replace("\n", "\n    "))
-    i = report.get("import")
-    if i and not i.get("phase_error"):
+    for i in (report.get("import"), report.get("directory-import")):
+        if not i or i.get("phase_error"):
+            continue
+        command = i.get("command", "import_attendance")
         print()
         for key in ("asked", "largest_accepted"):
             r = i.get(key)
             if not r:
                 continue
             if r["refused"]:
-                print(f"import_attendance, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
+                print(f"{command}, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
                       f"REFUSED — {r['refused'][:300]}")  # fmt: skip
             else:
                 print(
-                    f"import_attendance, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
+                    f"{command}, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
                     f"{r['seconds']:.1f} s = {r['rows_per_second']:,.0f} rows/s; peak RSS "
                     f"{r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] - r['rss_before_mb']:+.0f} MB "
                     "over the process before the import)"
@@ -350,7 +353,7 @@ def print_report(report: dict) -> None:
                 error = row[target].get("error")
                 if error:
                     print(f"\n{row['label']} ({target}) failed:\n{error}")
-    for name in ("concurrency", "import", "compute"):
+    for name in ("concurrency", "import", "directory-import", "compute"):
         error = (report.get(name) or {}).get("phase_error")
         if error:
             print(f"\n{name} failed:\n{error}")
@@ -399,20 +402,21 @@ def markdown(report: dict) -> str:
             f"{c['confirmed']} confirmed of {c['capacity']} seats, {c['oversold']} oversold, "
             f"{c['error_count']} errors."
         )
-    i = report.get("import") or {}
-    for key in ("asked", "largest_accepted") if not i.get("phase_error") else ():
-        r = i.get(key)
-        if not r:
-            continue
-        if r["refused"]:
-            lines.append(f"- `import_attendance`, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
-                         f"**refused** — {r['refused']}")  # fmt: skip
-        else:
-            lines.append(
-                f"- `import_attendance`, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
-                f"{r['seconds']:.1f} s = **{r['rows_per_second']:,.0f} rows/s**, peak RSS "
-                f"{r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] - r['rss_before_mb']:+.0f} MB)."
-            )
+    for i in (report.get("import") or {}, report.get("directory-import") or {}):
+        command = i.get("command", "import_attendance")
+        for key in ("asked", "largest_accepted") if not i.get("phase_error") else ():
+            r = i.get(key)
+            if not r:
+                continue
+            if r["refused"]:
+                lines.append(f"- `{command}`, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
+                             f"**refused** — {r['refused']}")  # fmt: skip
+            else:
+                lines.append(
+                    f"- `{command}`, {r['rows']:,} rows ({r['bytes'] / 1e6:.1f} MB): "
+                    f"{r['seconds']:.1f} s = **{r['rows_per_second']:,.0f} rows/s**, peak RSS "
+                    f"{r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] - r['rss_before_mb']:+.0f} MB)."
+                )
     s = report.get("compute")
     if s and not s.get("phase_error"):
         lines.append(
@@ -464,5 +468,7 @@ if __name__ == "__main__":
     report["concurrency_rows"] = evaluate_concurrency(
         report.get("concurrency"), small=small, backend=report["meta"]["backend"]
     )
-    report["import_rows"] = evaluate_import(report.get("import"), small=small)
+    report["import_rows"] = evaluate_import(report.get("import"), small=small) + evaluate_import(
+        report.get("directory-import"), small=small
+    )
     print(markdown(report))

@@ -17,7 +17,8 @@ What it does, each step in a process of its own (its own database settings, a co
    after a warm-up, with DEBUG off (bench/settings.py), against a bare
    logged-in view measured in the same process;
 4. measures registrations for one meeting under 20 concurrent clients, the
-   attendance import of a generated 100,000-row file, and the survey results
+   attendance import and the navi's directory import of generated 100,000-row
+   files, and the survey results
    computation;
 5. prints the table with every target and a PASS / FALLS SHORT mark, and
    writes every figure to bench/results/<timestamp>-<backend>.json.
@@ -171,7 +172,7 @@ def _phase(args) -> None:
 
     if args.phase == "import-probe":
         # One JSON line on stdout: read by measure.measure_import.
-        print(json.dumps(measure.import_probe(args.file)))
+        print(json.dumps(measure.import_probe(args.file, args.command or "import_attendance")))
         return
     if args.phase == "build":
         if args.target == "demo":
@@ -186,6 +187,8 @@ def _phase(args) -> None:
         )
     elif args.phase == "import":
         result = measure.measure_import(args.import_rows, ARTIFACTS)
+    elif args.phase == "directory-import":
+        result = measure.measure_import(args.import_rows, ARTIFACTS, command="import_directory")
     elif args.phase == "compute":
         result = measure.measure_compute(args.compute_runs)
     else:
@@ -262,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         "--compute-runs", type=int, help="survey results computations (10; --small 1)"
     )
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["concurrency", "import", "compute"]
+        "--skip",
+        action="append",
+        default=[],
+        choices=["concurrency", "import", "directory-import", "compute"],
     )
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     # internal: one phase in a process of its own
@@ -270,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--command", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     small = args.small or args.target == "small"
     for name, full, reduced in (
@@ -321,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         *(["--client-processes"] if args.client_processes else []),
     ]  # fmt: skip
     others = {}
-    for name in ("concurrency", "import", "compute"):
+    for name in ("concurrency", "import", "directory-import", "compute"):
         if name in args.skip:
             continue
         t0 = time.perf_counter()
@@ -347,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     report["concurrency_rows"] = r.evaluate_concurrency(
         others.get("concurrency"), small=args.small, backend=meta["backend"]
     )
-    report["import_rows"] = r.evaluate_import(others.get("import"), small=args.small)
+    report["import_rows"] = r.evaluate_import(
+        others.get("import"), small=args.small
+    ) + r.evaluate_import(others.get("directory-import"), small=args.small)
     report["compute_rows"] = r.evaluate_compute(others.get("compute"))
     r.print_report(report)
     for row in report["pages"]:

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.dates import current_fiscal_year
+from directory import stats as navi_stats
 from surveys import access as surveys_access
 from surveys import results as survey_results
 from surveys.enums import SurveyKind, SurveyStatus
@@ -64,6 +65,12 @@ class Numbers:
     @cached_property
     def panel(self) -> SurveyPanel | None:
         return survey_panel(self.fiscal_year, self.user)
+
+    @cached_property
+    def navi(self) -> navi_stats.Summary:
+        """What people looked for in the navi this 年度 (directory.stats)."""
+        start = datetime.date(self.fiscal_year, 4, 1)
+        return navi_stats.summary(start, datetime.date(self.fiscal_year + 1, 4, 1))
 
 
 # --- the survey panel --------------------------------------------------------------------

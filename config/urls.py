@@ -15,6 +15,7 @@ urlpatterns = [
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),
     path("note/", include("note.urls")),
+    path("navi/", include("directory.urls")),
     path("dashboard/", include("committee.urls")),
     path("admin/", admin.site.urls),
 ]

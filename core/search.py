@@ -217,6 +217,30 @@ def index(
     )
 
 
+def index_many(
+    documents: Iterable[tuple[Sequence[str], Document]], *, batch_size: int = 500
+) -> int:
+    """Add or replace many objects' documents, each under its kinds (an
+    import's windows): index() in batches of one statement each. Returns
+    how many documents were written."""
+    count = 0
+    rows = iter(documents)
+    while batch := list(islice(rows, batch_size)):
+        objects = [
+            _document(kind, *Document(*document))
+            for kinds, document in batch
+            for kind in dict.fromkeys(kinds)
+        ]
+        SearchDocument.objects.bulk_create(
+            objects,
+            update_conflicts=True,
+            unique_fields=["kind", "object_id"],
+            update_fields=["boost", "title", "body", "tokens"],
+        )
+        count += len(objects)
+    return count
+
+
 def remove(kind: str, object_id: int) -> None:
     """Drop one object's document, if it has one (one statement)."""
     SearchDocument.objects.filter(kind=_check_kind(kind), object_id=object_id).delete()

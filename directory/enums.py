@@ -30,3 +30,10 @@ class ImportLayout(models.TextChoices):
     CARE_SERVICE = "care_service", _("介護サービス事業所一覧")
     PRESCHOOL = "preschool", _("子育て施設一覧")
     NATIVE = "native", _("ネイティブCSV")
+
+
+class Channel(models.TextChoices):
+    """Where a navi search came from (the committee's 「ナビで探されたこと」)."""
+
+    WEB = "web", _("ウェブ")
+    LINE = "line", _("LINE")

@@ -11,9 +11,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from network.models import Municipality, Organisation, Program
+from network.models import Municipality, Organisation, Program, Region
 
-from .enums import ImportLayout, ServiceStatus, Weekday
+from .enums import Channel, ImportLayout, ServiceStatus, Weekday
 from .querysets import ServiceAtLocationQuerySet, ServiceQuerySet
 
 SOURCE_KEY_LENGTH = 120
@@ -117,6 +117,10 @@ class Service(models.Model):
         related_name="+",
         verbose_name=_("確認者"),
     )
+    # The freshness sweep (directory/freshness.py) sets this when it has told
+    # the secretariat and the provider's org admins that the entry is stale;
+    # confirming or correcting the entry clears it.
+    stale_notified_on = models.DateField(_("確認依頼日"), null=True, blank=True)
     source_key = models.CharField(
         _("取り込み元キー"), max_length=SOURCE_KEY_LENGTH, unique=True, null=True, blank=True
     )
@@ -172,6 +176,8 @@ class Location(models.Model):
 
     class Meta:
         ordering = ["kana", "name"]
+        # 「現在地から探す」 reads a box of latitude and longitude around the person.
+        indexes = [models.Index(fields=["latitude", "longitude"], name="directory_loc_latlon")]
         verbose_name = _("所在地")
         verbose_name_plural = _("所在地")
 
@@ -274,3 +280,68 @@ class CategoryRule(models.Model):
     def __str__(self):
         layout = self.get_layout_display() or _("すべて")
         return f"{layout}・{self.column or '名称'}「{self.pattern}」→ {self.category}"
+
+
+class SearchTally(models.Model):
+    """How often people looked for a 困りごと in an area, per month and channel:
+    aggregates only, never who searched (no LINE user id, no IP address).
+    `found_nothing` counts the searches that listed no window."""
+
+    Channel = Channel
+
+    # month|channel|category|region|municipality ids (blank for none): one
+    # unique column, since NULLs never collide in a unique constraint on SQLite.
+    key = models.CharField(_("集計キー"), max_length=80, unique=True)
+    month = models.DateField(_("月"))
+    channel = models.CharField(_("経路"), max_length=10, choices=Channel.choices)
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("困りごと"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("振興局"),
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("市町村"),
+    )
+    searches = models.PositiveIntegerField(_("検索数"), default=0)
+    found_nothing = models.PositiveIntegerField(_("見つからなかった数"), default=0)
+
+    class Meta:
+        ordering = ["-month", "channel"]
+        verbose_name = _("ナビの検索集計")
+        verbose_name_plural = _("ナビの検索集計")
+        indexes = [models.Index(fields=["month"], name="directory_tally_month")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.get_channel_display()} {self.searches}"
+
+
+class LineDelivery(models.Model):
+    """A LINE webhook event already handled (its webhookEventId), so that a
+    redelivery is ignored. Nothing about the sender is kept; rows older than
+    a week are swept."""
+
+    event_id = models.CharField(_("イベントID"), max_length=64, unique=True)
+    received_at = models.DateTimeField(_("受信日時"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("LINEの受信記録")
+        verbose_name_plural = _("LINEの受信記録")
+
+    def __str__(self):
+        return self.event_id

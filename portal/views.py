@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from committee.enums import OPEN_NEED_STATUSES
 from committee.models import Need
 from core import health
+from directory import freshness as directory_freshness
 from events.models import Event, Registration
 from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
@@ -65,6 +66,8 @@ def home(request):
         context["admin_pending_invitations"] = (
             Invitation.objects.pending().filter(membership__organisation__in=roles.admin_of).count()
         )
+        # The navi's entries of their providers that wait for a confirmation.
+        context["navi_entries_to_confirm"] = directory_freshness.waiting_for(user).count()
     if access.is_member(user):
         # Questions in the member's rooms that nobody has answered yet: the
         # board's "誰かが答えてくれる" loop starts on the home page.

@@ -51,3 +51,25 @@ def admin_matrix_objects() -> dict:
         Phone: at.phones.get(),
         Schedule: at.schedules.get(),
     }
+
+
+def window_at(
+    name="くらしサポートセンター（サンプル）",
+    *,
+    code="011002",
+    latitude=None,
+    longitude=None,
+    category=None,
+    description="",
+) -> ServiceAtLocation:
+    """A window() with a position, a description and, given its key, another
+    困りごと instead of the first."""
+    at = window(name, code=code)
+    at.location.latitude, at.location.longitude = latitude, longitude
+    at.location.save(update_fields=["latitude", "longitude"])
+    if description:
+        at.service.description = description
+        at.service.save(update_fields=["description"])
+    if category is not None:
+        at.service.categories.set([Category.objects.get(key=category)])
+    return at

@@ -57,6 +57,10 @@ DASHBOARD = (302, 404, 404, 404, 404, 200, 200, 200)
 DASHBOARD_POST_ONLY = (302, 404, 404, 404, 404, 405, 405, 405)
 NOBODY = (302, 404, 404, 404, 404, 404, 404, 404)
 NOBODY_AT_ALL = (404, 404, 404, 404, 404, 404, 404, 404)
+# 「現在地から探す」 without a position: an error page for anyone (400).
+NO_POSITION = (400,) * 8
+# A public POST-only URL (the LINE webhook): GET is 405 for anyone.
+PUBLIC_POST_ONLY = (405,) * 8
 GUEST_FORM = (200, 200, 302, 302, 302, 302, 302, 302)  # members are sent to the member form
 ADMIN_SITE = (302, 302, 302, 302, 302, 302, 302, 200)
 LOGIN_PAGE = (200, 302, 302, 302, 302, 302, 302, 302)
@@ -211,6 +215,25 @@ MATRIX = [
     ("dashboard:need_raise", None, DASHBOARD_POST_ONLY),
     ("dashboard:need_export", "csv", DASHBOARD),
     ("dashboard:need_detail", "need", DASHBOARD),
+    # directory: the public navi and its exports (no login)
+    ("directory:home", None, PUBLIC),
+    ("directory:area", "navi_category", PUBLIC),
+    ("directory:region", "navi_region", PUBLIC),
+    ("directory:municipality", "navi_municipality", PUBLIC),
+    ("directory:near", None, NO_POSITION),
+    ("directory:search", None, PUBLIC),
+    ("directory:window", "navi_window", PUBLIC),
+    ("directory:window", "navi_inactive_window", NOBODY_AT_ALL),
+    ("directory:export_hsds", None, PUBLIC),
+    ("directory:export_csv", "navi_csv", PUBLIC),
+    ("directory:line_webhook", None, PUBLIC_POST_ONLY),
+    # directory: freshness (the secretariat and org admins, for their providers) and import
+    ("directory:freshness", None, OWN_ORG_ADMIN),
+    ("directory:service_edit", "own_service", OWN_ORG_ADMIN),
+    ("directory:service_edit", "other_service", OTHER_ORG_ADMIN),
+    ("directory:confirm", "own_service", OWN_ORG_ADMIN_POST_ONLY),
+    ("directory:import", None, SECRETARIAT),
+    ("directory:import_confirm", None, SECRETARIAT_POST_ONLY),
 ]
 
 PROJECT_APPS = (
@@ -381,6 +404,32 @@ def _survey_targets(respondent, own_org, other_org, secretariat):
     return targets, objects
 
 
+def _directory_targets(own_org, other_org):
+    from directory.enums import ServiceStatus
+    from directory.models import Provider
+    from tests.directory_factories import window
+
+    own = window("自分の法人の窓口")
+    Provider.objects.filter(pk=own.service.provider_id).update(organisation=own_org)
+    other = window("ほかの法人の窓口")
+    Provider.objects.filter(pk=other.service.provider_id).update(organisation=other_org)
+    inactive = window("休止中の窓口")
+    inactive.service.status = ServiceStatus.INACTIVE
+    inactive.service.save()
+    objects = {"own_service": own.service, "other_service": other.service}
+    targets = {
+        "navi_category": {"category": "seikatsu"},
+        "navi_region": {"category": "seikatsu", "region": own.location.municipality.region_id},
+        "navi_municipality": {"category": "seikatsu", "code": "011002"},
+        "navi_window": {"pk": own.pk},
+        "navi_inactive_window": {"pk": inactive.pk},
+        "navi_csv": {"code": "011002"},
+        "own_service": {"pk": own.service_id},
+        "other_service": {"pk": other.service_id},
+    }
+    return targets, objects
+
+
 @dataclass
 class World:
     targets: dict  # target name -> URL kwargs
@@ -437,10 +486,12 @@ def world(
     survey_targets, survey_objects = _survey_targets(
         contractor_member, contractor_org, other_org, secretariat
     )
+    directory_targets, directory_objects = _directory_targets(contractor_org, other_org)
     targets = {
         None: {},
         **event_targets,
         **survey_targets,
+        **directory_targets,
         "own_org_registrations": {"org_pk": contractor_org.pk},
         "other_org_registrations": {"org_pk": other_org.pk},
         "inactive_org_registrations": {"org_pk": inactive_org.pk},
@@ -461,6 +512,7 @@ def world(
     objects = {
         **event_objects,
         **survey_objects,
+        **directory_objects,
         "own_org": contractor_org,
         "other_org": other_org,
     }
@@ -707,6 +759,28 @@ def _attendance_csv(objects) -> bytes:
     ]
     row += ["", "", "", "会場", "", "○"]
     return (",".join(COLUMNS) + "\n" + ",".join(row) + "\n").encode("utf-8")
+
+
+def _correction(objects):
+    return {"description": "書き換えた説明", "status": "active", "url": ""}
+
+
+DIRECTORY_CSV = "municipality_code,name,address\n011002,行列テストの窓口,札幌市中央区\n".encode()
+
+
+def _directory_upload(objects):
+    return {"file": SimpleUploadedFile("navi.csv", DIRECTORY_CSV)}
+
+
+def _pending_directory_upload(client, objects):
+    """A previewed directory file waiting in the actor's session, as the
+    upload step leaves it."""
+    from directory.views.manage import SESSION_KEY, STORAGE_DIR
+
+    path = default_storage.save(f"{STORAGE_DIR}/matrix.csv", ContentFile(DIRECTORY_CSV))
+    session = client.session
+    session[SESSION_KEY] = {"token": UPLOAD_TOKEN, "path": path, "name": "navi.csv"}
+    session.save()
 
 
 def _attendance_upload(objects):
@@ -959,6 +1033,23 @@ POST_MATRIX = [
         lambda o: {"kind": "registration", "id": o["asked_registration"].pk},
     ),
     Post("dashboard:need_detail", "need", DASHBOARD_WRITES, _triage),
+    # directory: without LINE_CHANNEL_SECRET the webhook is off for everyone
+    # (its signed calls: tests/test_directory_line.py).
+    Post("directory:line_webhook", None, NOBODY_AT_ALL, lambda o: {"events": "[]"}),
+    # directory: an org admin confirms or corrects their own providers' entries only
+    Post("directory:confirm", "own_service", OWN_ORG_ADMIN_WRITES),
+    Post("directory:confirm", "other_service", OTHER_ORG_ADMIN_WRITES),
+    Post("directory:service_edit", "own_service", OWN_ORG_ADMIN_WRITES, _correction),
+    Post("directory:service_edit", "other_service", OTHER_ORG_ADMIN_WRITES, _correction),
+    # The upload is a dry run: the file waits in storage, the database is untouched.
+    Post("directory:import", None, SECRETARIAT_READS, _directory_upload),
+    Post(
+        "directory:import_confirm",
+        None,
+        SECRETARIAT_WRITES,
+        lambda o: {"token": UPLOAD_TOKEN},
+        prepare=_pending_directory_upload,
+    ),
 ]
 
 # Pages that answer a POST like a GET and change nothing: every GET row of
@@ -971,7 +1062,13 @@ READ_ONLY = {"account_email"}
 
 
 # Pages that take a form by POST and show its outcome without saving it.
-DRY_RUNS = {"events:import", "surveys:preview"}
+DRY_RUNS = {"events:import", "surveys:preview", "directory:import"}
+
+# URLs whose writes need more than an actor: the LINE webhook acts only on a
+# body signed with the channel secret, which the tests' settings leave unset
+# (off: 404 for all); tests/test_directory_line.py proves a signed call writes
+# and an unsigned one does not.
+SIGNED = {"directory:line_webhook"}
 
 
 def _hostile(objects):
@@ -1012,7 +1109,7 @@ def test_post_matrix_every_writing_url_has_an_actor_it_writes_for():
         if any(isinstance(outcome, Writes) for outcome in row.outcomes)
     }
     posted = {row.url_name for row in POST_MATRIX}
-    assert sorted(posted - writes_somewhere - READ_ONLY - DRY_RUNS) == []
+    assert sorted(posted - writes_somewhere - READ_ONLY - DRY_RUNS - SIGNED) == []
 
 
 def _probe_actor(expected) -> str:
@@ -1056,18 +1153,22 @@ def test_every_post_accepting_url_has_a_post_row(world, client_for):
 @pytest.fixture
 def stray_uploads():
     """Uploads the import pages leave in storage during the test, removed after."""
-    from events.views.manage_import import STORAGE_DIR
+    from directory.views.manage import STORAGE_DIR as DIRECTORY_DIR
+    from events.views.manage_import import STORAGE_DIR as EVENTS_DIR
 
     def listing():
-        try:
-            return set(default_storage.listdir(STORAGE_DIR)[1])
-        except FileNotFoundError:
-            return set()
+        found = set()
+        for directory in (EVENTS_DIR, DIRECTORY_DIR):
+            try:
+                found |= {f"{directory}/{n}" for n in default_storage.listdir(directory)[1]}
+            except FileNotFoundError:
+                pass
+        return found
 
     before = listing()
     yield
-    for name in listing() - before:
-        default_storage.delete(f"{STORAGE_DIR}/{name}")
+    for path in listing() - before:
+        default_storage.delete(path)
 
 
 def _form_errors(response) -> str:

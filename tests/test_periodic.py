@@ -184,6 +184,8 @@ def test_beat_schedule_and_run_periodic_run_the_same_tasks():
         "surveys.tasks.sweep_post_event_surveys",
         "surveys.tasks.sweep_invitations",
         "note.tasks.sweep_digest",
+        "directory.tasks.sweep_freshness",
+        "directory.tasks.sweep_line_deliveries",
     }
     for name in names:
         assert import_string(name).name == name

@@ -319,6 +319,16 @@ LOGGING = {
 # Largest slide deck (PDF) the secretariat may upload to an event.
 EVENT_SLIDES_MAX_BYTES = env.int("EVENT_SLIDES_MAX_BYTES", default=20 * 1024 * 1024)
 
+# --- The navi (directory) -------------------------------------------------------
+# The LINE bot (/navi/line/webhook/, directory/line.py). Without a channel
+# secret the webhook answers 404. LINE_API_BASE lets tests and anyone point
+# the bot's replies at a local stub that records what it was sent.
+LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default="")
+LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default="")
+LINE_API_BASE = env.str("LINE_API_BASE", default="https://api.line.me").rstrip("/")
+# An entry not confirmed for this many months is flagged (directory/freshness.py).
+DIRECTORY_STALE_MONTHS = env.int("DIRECTORY_STALE_MONTHS", default=12)
+
 # --- Periodic sweeps (events services helper) ------------------------------------
 # Celery beat runs these when REDIS_URL is set; without it, cron runs the very
 # same entries through `python manage.py run_periodic` (it reads this dict).
@@ -364,4 +374,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The board's weekly digest: hourly is safe (one mail per member per ISO week).
     "note-digest": {"task": "note.tasks.sweep_digest", "schedule": crontab(minute=35)},
+    # The navi: stale entries flagged once per confirmation (stale_notified_on),
+    # and the LINE redelivery records older than a week dropped.
+    "directory-freshness": {
+        "task": "directory.tasks.sweep_freshness",
+        "schedule": crontab(minute=50, hour=6),
+    },
+    "directory-line-deliveries": {
+        "task": "directory.tasks.sweep_line_deliveries",
+        "schedule": crontab(minute=55, hour=3),
+    },
 }

@@ -129,3 +129,29 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// The navi's 「現在地から探す」: shown only where the browser can give its
+// location; the position fills the form's lat/lon, and the server sorts by distance.
+document.addEventListener("DOMContentLoaded", () => {
+  if (!("geolocation" in navigator)) return;
+  document.querySelectorAll("form[data-navi-near]").forEach((form) => {
+    const status = form.querySelector("[data-navi-near-status]");
+    form.hidden = false;
+    form.addEventListener("submit", (event) => {
+      if (form.elements.lat.value && form.elements.lon.value) return;
+      event.preventDefault();
+      if (status) status.textContent = form.dataset.locating;
+      navigator.geolocation.getCurrentPosition(
+        (position) => {
+          form.elements.lat.value = position.coords.latitude.toFixed(5);
+          form.elements.lon.value = position.coords.longitude.toFixed(5);
+          form.submit();
+        },
+        () => {
+          if (status) status.textContent = form.dataset.failed;
+        },
+        { timeout: 10000, maximumAge: 60000 },
+      );
+    });
+  });
+});

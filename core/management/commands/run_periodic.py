@@ -24,12 +24,16 @@ LABELS = {
     "surveys.tasks.sweep_invitations": _("未送信のアンケート依頼の送信"),
     "note.tasks.sweep_digest": _("掲示板とノートの週のお知らせ"),
     "events.tasks.sweep_tallies": _("ダッシュボード集計の補正"),
+    "directory.tasks.sweep_freshness": _("ナビの確認依頼（最終確認から時間のたった窓口）"),
+    "directory.tasks.sweep_line_deliveries": _("LINEの受信記録の整理"),
 }
 
 
 def _describe(result) -> str:
     if isinstance(result, dict) and "repaired" in result:
         return _("%(n)d件を補正しました") % {"n": result["repaired"]}
+    if isinstance(result, dict) and "deleted" in result:
+        return _("%(n)d件を削除しました") % {"n": result["deleted"]}
     if isinstance(result, dict) and "discarded" in result:
         return _("%(n)d件を取り消しました") % {"n": result["discarded"]}
     if isinstance(result, dict):

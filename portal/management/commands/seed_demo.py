@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from directory.demo import seed_directory
 from events.demo import seed_events
 from network.demo import seed_network
 from note.demo import seed_note
@@ -42,9 +43,12 @@ class Command(BaseCommand):
             surveys_summary = seed_surveys()
             # The board's rooms, topics and note entries, by the demo accounts.
             note_summary = seed_note()
+            # The navi's sample windows (marked サンプル).
+            directory_summary = seed_directory()
         self.stdout.write(events_summary)
         self.stdout.write(surveys_summary)
         self.stdout.write(note_summary)
+        self.stdout.write(directory_summary)
         for line in network_lines:
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(_("完了しました。")))
