@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
+from . import search
 from .models import (
     Category,
     CategoryRule,
@@ -26,8 +27,20 @@ class CategoryRuleAdmin(admin.ModelAdmin):
     list_filter = ["layout", "category"]
 
 
+class ReindexingAdmin(admin.ModelAdmin):
+    """Keeps the navi's keyword search in step with an edit here (names,
+    texts, categories, addresses; directory.search)."""
+
+    reindex_by = "services"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        search.index_windows_of(**{self.reindex_by: [form.instance.pk]})
+
+
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(ReindexingAdmin):
+    reindex_by = "providers"
     list_display = ["name", "organisation", "is_sample"]
     search_fields = ["name", "kana"]
     raw_id_fields = ["organisation"]
@@ -42,7 +55,7 @@ class WindowInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ReindexingAdmin):
     list_display = ["name", "provider", "status", "verified_on", "is_sample"]
     list_filter = ["status", "categories", "is_sample"]
     search_fields = ["name", "kana", "provider__name"]
@@ -53,7 +66,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(ReindexingAdmin):
+    reindex_by = "locations"
     list_display = ["name", "address", "municipality"]
     list_filter = ["municipality__region"]
     search_fields = ["name", "kana", "address"]
@@ -71,7 +85,8 @@ class ScheduleInline(admin.TabularInline):
 
 
 @admin.register(ServiceAtLocation)
-class ServiceAtLocationAdmin(admin.ModelAdmin):
+class ServiceAtLocationAdmin(ReindexingAdmin):
+    reindex_by = "windows"
     list_display = ["service", "location"]
     search_fields = ["service__name", "location__name"]
     raw_id_fields = ["service", "location"]

@@ -348,3 +348,48 @@ def test_each_search_is_counted_once_by_trouble_and_area_and_nothing_else(client
         "id", "key", "month", "channel", "category", "region", "municipality",
         "searches", "found_nothing",
     }  # fmt: skip
+
+
+def test_an_edit_in_the_admin_or_a_correction_is_found_by_the_search(client, db):
+    from directory import freshness
+    from tests.factories import UserFactory
+
+    window = make("あおぞら相談室")
+    admin_user = UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    service = window.service
+    response = client.post(
+        reverse("admin:directory_service_change", args=[service.pk]),
+        {
+            "provider": service.provider_id,
+            "name": "ひだまり相談室",
+            "kana": "",
+            "status": "active",
+            "categories": [c.pk for c in service.categories.all()],
+            "windows-TOTAL_FORMS": "1",
+            "windows-INITIAL_FORMS": "1",
+            "windows-MIN_NUM_FORMS": "0",
+            "windows-MAX_NUM_FORMS": "1000",
+            "windows-0-id": window.pk,
+            "windows-0-service": service.pk,
+            "windows-0-location": window.location_id,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.logout()
+
+    def found(q):
+        return [c.window.pk for c in client.get("/navi/search/", {"q": q}).context["cards"]]
+
+    assert found("ひだまり") == [window.pk]
+    # A correction of the text by the provider's org admin (or the secretariat).
+    freshness.correct(
+        service=Service.objects.get(pk=service.pk),
+        user=admin_user,
+        changes={"description": "住まいと仕事の相談、フードバンクの紹介"},
+    )
+    assert found("フードバンク") == [window.pk]
+    freshness.correct(
+        service=Service.objects.get(pk=service.pk), user=admin_user, changes={"description": "家計"}
+    )
+    assert found("フードバンク") == []
