@@ -38,8 +38,8 @@ AFTER_BUILD: tuple[str, ...] = (
     "events.tallies:rebuild",
     # The board's and the note's search documents (core.search).
     "note.search:reindex",
-    # The navi's keyword-search documents (core.search).
-    "directory.search:reindex",
+    # The navi's keyword-search documents and trouble × area listing.
+    "directory.indexing:rebuild",
 )
 
 

@@ -1,5 +1,6 @@
 """Fast bulk writes for the importers (events' attendance, directory's open
-data): rows given as plain dicts, inserted with executemany.
+data): rows given as plain dicts, inserted with executemany (COPY on
+PostgreSQL, unless conflicting rows are to be skipped).
 
 Why not bulk_create: for a large file it builds and prepares one model
 instance per row and table (people, memberships, registrations; windows,
@@ -72,15 +73,22 @@ def insert_rows(
         ", ".join(["%s"] * len(fields)),
         conflict,
     )
+
+    def values(row):
+        return [
+            constant[f.attname] if f.attname in constant else prepare(f, row[f.attname])
+            for f in fields
+        ]
+
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not ignore_conflicts:
+            # COPY: several times faster than a pipelined executemany of INSERTs.
+            columns = ", ".join(qn(f.column) for f in fields)
+            with cursor.cursor.copy(
+                f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(values(row))
+            return
         for chunk in chunks(rows, chunk_size):
-            cursor.executemany(
-                sql,
-                [
-                    [
-                        constant[f.attname] if f.attname in constant else prepare(f, row[f.attname])
-                        for f in fields
-                    ]
-                    for row in chunk
-                ],
-            )
+            cursor.executemany(sql, [values(row) for row in chunk])

@@ -159,22 +159,19 @@ def _kind_token(kind: str) -> str:
     return _KIND_MARK + kind.translate(_KIND_CHARS)
 
 
-def _tokens(kind: str, title: str, body: str) -> str:
-    title_grams = _grams(title)
-    tokens = title_grams | _grams(body)
-    tokens.update(_TITLE_MARK + g for g in title_grams)
-    tokens.add(_kind_token(kind))
-    return " ".join(sorted(tokens))
-
-
 def _check_kind(kind: str) -> str:
     if not isinstance(kind, str) or not _KIND_RE.fullmatch(kind):
         raise ValueError(f"search kind must match {_KIND_RE.pattern}: {kind!r}")
     return kind
 
 
-def _document(kind: str, object_id: int, title: str, body: str, boost: float) -> SearchDocument:
-    _check_kind(kind)
+def _documents(
+    kinds: Sequence[str], object_id: int, title: str, body: str, boost: float
+) -> list[SearchDocument]:
+    """One object's document under each of `kinds`: the text is normalised
+    and split into grams once, only the kind's own token differs."""
+    for kind in kinds:
+        _check_kind(kind)
     if isinstance(object_id, bool) or not isinstance(object_id, int):
         raise ValueError(f"object_id must be an int: {object_id!r}")
     boost = round(float(boost), 2)
@@ -182,14 +179,25 @@ def _document(kind: str, object_id: int, title: str, body: str, boost: float) ->
         raise ValueError(f"boost must be between 0 and {BOOST_MAX}: {boost!r}")
     title = normalise(title)[:TITLE_MAX_LENGTH].rstrip()
     body = normalise(body)[:BODY_MAX_LENGTH].rstrip()
-    return SearchDocument(
-        kind=kind,
-        object_id=object_id,
-        boost=boost,
-        title=title,
-        body=body,
-        tokens=_tokens(kind, title, body),
-    )
+    title_grams = _grams(title)
+    grams = title_grams | _grams(body)
+    grams.update(_TITLE_MARK + g for g in title_grams)
+    return [
+        SearchDocument(
+            kind=kind,
+            object_id=object_id,
+            boost=boost,
+            title=title,
+            body=body,
+            tokens=" ".join(sorted(grams | {_kind_token(kind)})),
+        )
+        for kind in kinds
+    ]
+
+
+def _document(kind: str, object_id: int, title: str, body: str, boost: float) -> SearchDocument:
+    (document,) = _documents([kind], object_id, title, body, boost)
+    return document
 
 
 # --- Writing ----------------------------------------------------------------
@@ -210,7 +218,7 @@ def index(
     longer find it (deleted, hidden, withdrawn)."""
     kinds = [kinds] if isinstance(kinds, str) else list(dict.fromkeys(kinds))
     SearchDocument.objects.bulk_create(
-        [_document(kind, object_id, title, body, boost) for kind in kinds],
+        _documents(kinds, object_id, title, body, boost),
         update_conflicts=True,
         unique_fields=["kind", "object_id"],
         update_fields=["boost", "title", "body", "tokens"],
@@ -227,9 +235,9 @@ def index_many(
     rows = iter(documents)
     while batch := list(islice(rows, batch_size)):
         objects = [
-            _document(kind, *Document(*document))
+            doc
             for kinds, document in batch
-            for kind in dict.fromkeys(kinds)
+            for doc in _documents(list(dict.fromkeys(kinds)), *Document(*document))
         ]
         SearchDocument.objects.bulk_create(
             objects,

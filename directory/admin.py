@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from . import search
+from . import indexing
 from .models import (
     Category,
     CategoryRule,
@@ -28,14 +28,14 @@ class CategoryRuleAdmin(admin.ModelAdmin):
 
 
 class ReindexingAdmin(admin.ModelAdmin):
-    """Keeps the navi's keyword search in step with an edit here (names,
-    texts, categories, addresses; directory.search)."""
+    """Keeps what the navi lists and finds in step with an edit here (names,
+    texts, troubles, areas, status; directory.indexing)."""
 
     reindex_by = "services"
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        search.index_windows_of(**{self.reindex_by: [form.instance.pk]})
+        indexing.refresh_of(**{self.reindex_by: [form.instance.pk]})
 
 
 @admin.register(Provider)

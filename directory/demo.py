@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from network.models import Municipality, Program
 
-from . import search
+from . import indexing
 from .models import Category, Location, Phone, Provider, Schedule, Service, ServiceAtLocation
 
 WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -228,7 +228,7 @@ def seed_directory() -> str:
             for day in days
         )
         window_ids.append(window.pk)
-    search.index_windows(window_ids)
+    indexing.refresh(window_ids)
     return _("ナビのサンプル窓口: %(n)s か所（新規 %(created)s）") % {
         "n": len(window_ids),
         "created": created,

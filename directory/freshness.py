@@ -32,7 +32,7 @@ from django.utils import timezone
 from network import access as network_access
 from network.models import Membership, User
 
-from . import access, notifications, search
+from . import access, indexing, notifications
 from .models import Service
 
 # The fields a correction may change (the entry's main public content).
@@ -181,6 +181,6 @@ def correct(
     for name in fields:
         setattr(locked, name, changes[name])
     _mark_confirmed(locked, user, today, fields)
-    # What the keyword search finds follows the corrected text.
-    search.index_windows_of(services=[locked.pk])
+    # What the navi lists and its keyword search finds follow the correction.
+    indexing.refresh_of(services=[locked.pk])
     return locked

@@ -34,7 +34,7 @@ from core import importing as limits
 from core.importing import ImportFileError, checked_rows, decode_upload, normalize_text
 from network.models import Municipality
 
-from . import search
+from . import indexing
 from .enums import ImportLayout, ServiceStatus, Weekday
 from .models import (
     Category,
@@ -784,8 +784,8 @@ def _write(rows: list[_Row], result: DirectoryImportResult) -> None:
         [{"service_id": s, "category_id": c} for s, c in category_links],
         ignore_conflicts=True,
     )
-    # The keyword search finds what this file holds, in the same transaction.
-    search.index_windows(window_ids)
+    # The navi lists and finds what this file holds, in the same transaction.
+    indexing.refresh(window_ids)
 
 
 class _DryRun(Exception):

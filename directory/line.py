@@ -369,7 +369,7 @@ def area_results(
         area = region.name
         web = reverse("directory:region", kwargs={"category": category.key, "region": region.pk})
     found = queryset.count()
-    shown = list(navi.for_display(queryset)[:RESULTS_MAX]) if found else []
+    shown = queryset[:RESULTS_MAX] if found else []
     stats.record(
         Channel.LINE, category=category, region=region, municipality=municipality, found=found
     )

@@ -345,3 +345,57 @@ class LineDelivery(models.Model):
 
     def __str__(self):
         return self.event_id
+
+
+class WindowPlace(models.Model):
+    """Where a window is listed, for the navi's trouble × area pages: one row
+    per window, 困りごと (its service's, each with its parent) and area — a
+    municipality it is in or serves, and the 振興局 of those. Kept by
+    directory.places from the windows (never edited by hand), so that a page
+    of 札幌市's 生活全般 windows is one range of an index, not a search
+    through every window (make bench: 150k windows)."""
+
+    window = models.ForeignKey(
+        ServiceAtLocation, on_delete=models.CASCADE, related_name="+", verbose_name=_("窓口")
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="+", verbose_name=_("困りごと")
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("市町村"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("振興局"),
+    )
+    # 0: the window is located in the area, 1: its service only serves it.
+    distance = models.PositiveSmallIntegerField(_("所在"), default=0)
+    sort_name = models.CharField(_("並び順"), max_length=410)
+    is_public = models.BooleanField(_("公開"), default=True)
+
+    class Meta:
+        verbose_name = _("窓口の掲載先")
+        verbose_name_plural = _("窓口の掲載先")
+        indexes = [
+            models.Index(
+                fields=["category", "municipality", "is_public", "distance", "sort_name", "window"],
+                name="directory_place_town",
+            ),
+            models.Index(
+                fields=["category", "region", "is_public", "distance", "sort_name", "window"],
+                name="directory_place_region",
+            ),
+            models.Index(fields=["window"], name="directory_place_window"),
+        ]
+
+    def __str__(self):
+        return f"{self.window_id}:{self.category_id}:{self.municipality_id or self.region_id}"

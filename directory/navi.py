@@ -5,7 +5,7 @@ module, so a trouble in an area lists the same windows in both:
 
 - windows(): the public windows for a 困りごと (with its children) in a
   municipality or a 振興局 — those located there and those whose service
-  area covers it, located ones first;
+  area covers it, located ones first (read from directory.places);
 - nearest(): the public windows closest to a point, by great-circle
   distance computed here on the server;
 - opening(): 受付中 / 本日の受付は終了 / 次は月曜 9:00 from the weekly
@@ -21,16 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db.models import (
-    Case,
     ExpressionWrapper,
     F,
     FloatField,
-    IntegerField,
     Prefetch,
-    Q,
     QuerySet,
     Value,
-    When,
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +34,7 @@ from django.utils.translation import gettext as _
 from network.models import Municipality, Region
 
 from .enums import Weekday
-from .models import Category, Phone, Schedule, Service, ServiceAtLocation
+from .models import Category, Phone, Schedule, Service, ServiceAtLocation, WindowPlace
 
 WEEKDAYS: tuple[str, ...] = tuple(Weekday.values)  # mon … sun, Python's weekday() order
 EARTH_RADIUS_KM = 6371.0
@@ -65,33 +61,56 @@ def _in_categories(queryset: QuerySet, ids: Sequence[int] | None) -> QuerySet:
     return queryset.filter(service_id__in=services)
 
 
+def in_category(category: Category | None) -> QuerySet:
+    """Public windows of a 困りごと (with its children), anywhere; every
+    public window without one (the keyword search narrows these)."""
+    return _in_categories(ServiceAtLocation.objects.public(), category_ids(category))
+
+
+class Listing:
+    """The public windows of a 困りごと in an area, in the navi's order —
+    located there first, then by the service's kana and name — read from
+    WindowPlace (directory.places): count() is a count over one index range,
+    a slice one query for the ids and the display queries for the page
+    (for_display). A Paginator takes it as it is."""
+
+    def __init__(self, places: QuerySet):
+        self.places = places.filter(is_public=True)
+
+    def count(self) -> int:
+        return self.places.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        ids = list(
+            self.places.order_by("distance", "sort_name", "window_id").values_list(
+                "window_id", flat=True
+            )[index]
+        )
+        shown = {w.pk: w for w in for_display(ServiceAtLocation.objects.filter(pk__in=ids))}
+        return [shown[pk] for pk in ids if pk in shown]
+
+    def __iter__(self):
+        return iter(self[:])
+
+
 def windows(
-    category: Category | None = None,
+    category: Category,
     *,
     municipality: Municipality | None = None,
     region: Region | None = None,
-) -> QuerySet:
-    """Public windows for a 困りごと in an area, located-there first, then by
-    the service's kana and name. No area: every public window."""
-    queryset = _in_categories(ServiceAtLocation.objects.public(), category_ids(category))
-    through = Service.service_area.through.objects
+) -> Listing:
+    """Public windows for a 困りごと in a municipality or a 振興局 (Listing)."""
+    places = WindowPlace.objects.filter(category=category)
     if municipality is not None:
-        here = Q(location__municipality=municipality)
-        serving = through.filter(municipality=municipality).values("service_id")
-    elif region is not None:
-        here = Q(location__municipality__region=region)
-        serving = through.filter(municipality__region=region).values("service_id")
-    else:
-        return queryset.order_by("service__kana", "service__name", "pk")
-    return (
-        queryset.filter(here | Q(service_id__in=serving))
-        .annotate(
-            located_here=Case(
-                When(here, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
-        )
-        .order_by("located_here", "service__kana", "service__name", "pk")
-    )
+        return Listing(places.filter(municipality=municipality))
+    if region is None:
+        raise ValueError("windows() needs a municipality or a region")
+    return Listing(places.filter(region=region))
 
 
 def for_display(queryset: QuerySet) -> QuerySet:

@@ -8,9 +8,9 @@ indexed under WINDOW (the whole of Hokkaido) and under the kind of every
 振興局 it is in or serves (REGION_PREFIX + id), so that a search narrowed to
 an area walks only that area's documents, as the board's rooms do. Every
 window has a document whatever its status; the results are filtered through
-ServiceAtLocation.objects.public(). The import reindexes the windows it
-wrote in its own transaction, a correction (freshness.correct) and a save in
-the admin those of the record; ``reindex`` rebuilds everything
+ServiceAtLocation.objects.public(). directory.indexing keeps them,
+with the trouble × area listing, after every write (the import, a save in
+the admin, a correction); ``reindex`` rebuilds everything
 (`manage.py index_directory_search`, seed data, the benchmark).
 """
 
@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.apps import apps as global_apps
-from django.db.models import Q
 
 from core import search
 from core.bulk import chunks
@@ -133,16 +132,6 @@ def index_windows(window_ids: Iterable[int]) -> int:
     for batch in chunks(ids, 1_000):
         SearchDocument.objects.filter(kind__startswith=REGION_PREFIX, object_id__in=batch).delete()
     return search.index_many(_documents(global_apps, ids))
-
-
-def index_windows_of(*, windows=(), services=(), locations=(), providers=()) -> int:
-    """(Re)write the documents of these windows and of the windows of these
-    services, locations or providers (ids): after an edit in the admin or a
-    correction."""
-    ServiceAtLocation = global_apps.get_model("directory", "ServiceAtLocation")
-    wanted = Q(pk__in=list(windows)) | Q(service_id__in=list(services))
-    wanted |= Q(location_id__in=list(locations)) | Q(service__provider_id__in=list(providers))
-    return index_windows(ServiceAtLocation.objects.filter(wanted).values_list("pk", flat=True))
 
 
 def reindex(apps=None) -> int:

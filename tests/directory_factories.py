@@ -2,6 +2,7 @@
 
 from datetime import time
 
+from directory import indexing
 from directory.models import (
     Category,
     CategoryRule,
@@ -34,6 +35,7 @@ def window(name="くらしサポートセンター（サンプル）", *, code="
         closes_at=time(17),
         note="受付は16時半まで",
     )
+    indexing.refresh([at.pk])  # as the import and the admin do after a write
     return at
 
 
@@ -72,4 +74,5 @@ def window_at(
         at.service.save(update_fields=["description"])
     if category is not None:
         at.service.categories.set([Category.objects.get(key=category)])
+    indexing.refresh([at.pk])
     return at

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from directory import navi, search
+from directory import indexing, navi
 from directory.demo import seed_directory
 from directory.enums import Channel, ServiceStatus
 from directory.models import (
@@ -68,7 +68,7 @@ def make(
             service_at_location=window, weekday=day, opens_at=hours[0], closes_at=hours[1]
         )
     if index:
-        search.index_windows([window.pk])
+        indexing.refresh([window.pk])
     return window
 
 
@@ -135,7 +135,9 @@ def test_a_category_includes_its_children(db):
     child = Category.objects.create(key="saimu", name="借金の整理", parent=parent)
     window = make("債務整理の窓口", categories=[])
     window.service.categories.add(child)
-    assert list(navi.windows(parent)) == [window]
+    indexing.refresh([window.pk])  # written around the import and the admin
+    assert list(navi.in_category(parent)) == [window]
+    assert list(navi.windows(parent, municipality=window.location.municipality)) == [window]
 
 
 def test_nearest_sorts_by_distance_within_reach_or_looks_further(db):
@@ -269,16 +271,27 @@ def test_search_hides_windows_that_stopped_and_follows_edits(client, db):
     Location.objects.filter(pk=window.location_id).update(
         municipality=Municipality.objects.get(code=ASAHIKAWA)
     )
-    search.index_windows([window.pk])
+    indexing.refresh([window.pk])
     kamikawa = Region.objects.get(name="上川総合振興局").pk
     ishikari = Region.objects.get(name="石狩振興局").pk
     assert client.get("/navi/search/", {"q": "ひまわり", "r": kamikawa}).context["cards"]
     assert not client.get("/navi/search/", {"q": "ひまわり", "r": ishikari}).context["cards"]
 
 
-def test_reindex_rebuilds_the_same_documents(db):
+def test_rebuild_gives_the_same_documents_and_places(db):
+    from directory.models import WindowPlace
+
     seed_directory()
-    assert search.reindex() == ServiceAtLocation.objects.count() == 12
+    before = sorted(
+        WindowPlace.objects.values_list("window", "category", "municipality", "region", "distance"),
+        key=str,
+    )
+    assert indexing.rebuild()["windows"] == ServiceAtLocation.objects.count() == 12
+    after = sorted(
+        WindowPlace.objects.values_list("window", "category", "municipality", "region", "distance"),
+        key=str,
+    )
+    assert after == before and len(after) > 12
 
 
 # --- Query counts, at two sizes ---------------------------------------------------
@@ -288,7 +301,7 @@ def test_reindex_rebuilds_the_same_documents(db):
 def test_navi_pages_query_counts_do_not_grow(client, db, django_assert_num_queries, size):
     for n in range(size):
         make(f"窓口{n:02d}", lat=43.06 + n / 1000, lon=141.35, index=False)
-    search.reindex()
+    indexing.rebuild()
     window = ServiceAtLocation.objects.first()
     ishikari = Region.objects.get(name="石狩振興局").pk
     # The category, its children, the municipality with its region, the
@@ -393,3 +406,39 @@ def test_an_edit_in_the_admin_or_a_correction_is_found_by_the_search(client, db)
         service=Service.objects.get(pk=service.pk), user=admin_user, changes={"description": "家計"}
     )
     assert found("フードバンク") == []
+
+
+def test_places_list_a_window_where_it_is_and_where_it_serves(db):
+    from directory.models import WindowPlace
+
+    window = make(
+        "旭川から札幌も受け持つ窓口", code=ASAHIKAWA, area=[SAPPORO], categories=["kakei"]
+    )
+    rows = {
+        (p.category.key, p.municipality.code if p.municipality else p.region.name, p.distance)
+        for p in WindowPlace.objects.filter(window=window).select_related(
+            "category", "municipality", "region"
+        )
+    }
+    assert rows == {
+        ("kakei", ASAHIKAWA, 0),
+        ("kakei", SAPPORO, 1),
+        ("kakei", "上川総合振興局", 0),
+        ("kakei", "石狩振興局", 1),
+    }
+
+
+def test_a_window_stopped_by_a_correction_leaves_the_listing(db):
+    from directory import freshness
+    from tests.factories import UserFactory
+
+    window = make("とまる窓口")
+    sapporo = Municipality.objects.get(code=SAPPORO)
+    seikatsu = Category.objects.get(key="seikatsu")
+    assert list(navi.windows(seikatsu, municipality=sapporo)) == [window]
+    secretariat = UserFactory(email="desk@example.org", groups=["secretariat"])
+    freshness.correct(
+        service=window.service, user=secretariat, changes={"status": ServiceStatus.INACTIVE}
+    )
+    assert list(navi.windows(seikatsu, municipality=sapporo)) == []
+    assert navi.windows(seikatsu, municipality=sapporo).count() == 0

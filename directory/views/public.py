@@ -38,8 +38,8 @@ def _record(request, page, **where) -> None:
         stats.record(Channel.WEB, found=page.paginator.count, **where)
 
 
-def _results(request, *, category, heading, queryset, where, extra=None, status=200):
-    page = paginate(request, navi.for_display(queryset), PER_PAGE)
+def _results(request, *, category, heading, listing, where, extra=None, status=200):
+    page = paginate(request, listing, PER_PAGE)
     _record(request, page, category=category, **where)
     context = {
         "category": category,
@@ -76,7 +76,7 @@ def region_results(request, category, region):
         request,
         category=category,
         heading=region.name,
-        queryset=navi.windows(category, region=region),
+        listing=navi.windows(category, region=region),
         where={"region": region},
         extra={"region": region, "municipalities": region.municipalities.all()},
     )
@@ -90,7 +90,7 @@ def municipality_results(request, category, code):
         request,
         category=category,
         heading=municipality.name,
-        queryset=navi.windows(category, municipality=municipality),
+        listing=navi.windows(category, municipality=municipality),
         where={"municipality": municipality},
         extra={"region": municipality.region, "municipality": municipality},
     )
@@ -136,7 +136,7 @@ def search(request):
         region = Region.objects.filter(pk=_int(request.GET["r"])).first()
     if request.GET.get("c"):
         category = Category.objects.filter(key=request.GET["c"]).first()
-    queryset = navi.windows(category) if category else ServiceAtLocation.objects.public()
+    queryset = navi.in_category(category)
     page, results = navi_search.ranked_page(
         request,
         navi.for_display(queryset),
