@@ -41,6 +41,9 @@ EARTH_RADIUS_KM = 6371.0
 # 「現在地から探す」 lists the windows within this distance, nearest first
 # (or the nearest anywhere when none is that close).
 NEAR_RADIUS_KM = 50.0
+# First a small box (a city centre holds tens of thousands of windows: the
+# database orders only the box's), then the whole radius.
+NEAR_FIRST_KM = 3.0
 NEAR_LIMIT = 20
 
 
@@ -59,12 +62,6 @@ def _in_categories(queryset: QuerySet, ids: Sequence[int] | None) -> QuerySet:
         return queryset
     services = Service.categories.through.objects.filter(category_id__in=ids).values("service_id")
     return queryset.filter(service_id__in=services)
-
-
-def in_category(category: Category | None) -> QuerySet:
-    """Public windows of a 困りごと (with its children), anywhere; every
-    public window without one (the keyword search narrows these)."""
-    return _in_categories(ServiceAtLocation.objects.public(), category_ids(category))
 
 
 class Listing:
@@ -152,8 +149,10 @@ def nearest(
 
     The database orders by the flat-earth distance (exact enough to rank
     within a few hundred km), reading the (latitude, longitude) index for the
-    box; the distance shown is the great-circle one, computed here. Two
-    queries: the ids, then the windows to show (one more for the fallback)."""
+    box; the distance shown is the great-circle one, computed here. The ids
+    are read from a box of NEAR_FIRST_KM, and of NEAR_RADIUS_KM when that
+    did not hold `limit` windows (and anywhere when that held none); then
+    the windows to show."""
     base = _in_categories(
         ServiceAtLocation.objects.public().filter(location__latitude__isnull=False),
         category_ids(category),
@@ -164,14 +163,20 @@ def nearest(
     ordered = base.annotate(
         flat=ExpressionWrapper(dlat * dlat + dlon * dlon, output_field=FloatField())
     ).order_by("flat", "pk")
-    deg = math.degrees(NEAR_RADIUS_KM / EARTH_RADIUS_KM)
     columns = ("pk", "location__latitude", "location__longitude")
-    rows = list(
-        ordered.filter(
-            location__latitude__range=(latitude - deg, latitude + deg),
-            location__longitude__range=(longitude - deg / cos_lat, longitude + deg / cos_lat),
-        ).values_list(*columns)[:limit]
-    )
+    rows: list = []
+    for km in (NEAR_FIRST_KM, NEAR_RADIUS_KM):
+        deg = math.degrees(km / EARTH_RADIUS_KM)
+        rows = list(
+            ordered.filter(
+                location__latitude__range=(latitude - deg, latitude + deg),
+                location__longitude__range=(longitude - deg / cos_lat, longitude + deg / cos_lat),
+            ).values_list(*columns)[:limit]
+        )
+        # Enough in the box, and each of them within the circle the box
+        # holds: nothing outside the box can be nearer.
+        if len(rows) == limit and distance_km(latitude, longitude, *rows[-1][1:]) <= km:
+            break
     if not rows:
         rows = list(ordered.values_list(*columns)[:limit])
     found = sorted((distance_km(latitude, longitude, lat, lon), pk) for pk, lat, lon in rows)

@@ -136,7 +136,6 @@ def test_a_category_includes_its_children(db):
     window = make("債務整理の窓口", categories=[])
     window.service.categories.add(child)
     indexing.refresh([window.pk])  # written around the import and the admin
-    assert list(navi.in_category(parent)) == [window]
     assert list(navi.windows(parent, municipality=window.location.municipality)) == [window]
 
 
@@ -320,10 +319,6 @@ def test_navi_pages_query_counts_do_not_grow(client, db, django_assert_num_queri
     # UPDATE only), the regions and troubles of the form.
     with django_assert_num_queries(12):
         client.get(reverse("directory:search"), {"q": "窓口", "c": "seikatsu", "r": ishikari})
-    # The nearest: the category and its children, the ids in the box, the
-    # windows, three prefetches, the tally (UPDATE, SAVEPOINT, INSERT, RELEASE).
-    with django_assert_num_queries(11):
-        client.get(reverse("directory:near"), {"lat": "43.06", "lon": "141.35", "c": "seikatsu"})
     # A window: itself with its service, provider and location; phones,
     # hours, programs, troubles.
     with django_assert_num_queries(5):
@@ -332,6 +327,33 @@ def test_navi_pages_query_counts_do_not_grow(client, db, django_assert_num_queri
         client.get(reverse("directory:home"))
     with django_assert_num_queries(3):  # the trouble, the regions, their municipalities
         client.get(reverse("directory:area", args=["seikatsu"]))
+
+
+@pytest.mark.parametrize("size", [25, 60])
+def test_near_query_count_does_not_grow_where_windows_are_dense(
+    client, db, django_assert_num_queries, size
+):
+    for n in range(size):
+        make(f"窓口{n:02d}", lat=43.06 + n / 50_000, lon=141.35, index=False)
+    indexing.rebuild()
+    # The category and its children, the ids in the first box (it holds 20
+    # within 3 km), the windows, three prefetches, the tally (UPDATE,
+    # SAVEPOINT, INSERT, RELEASE).
+    with django_assert_num_queries(11):
+        client.get(reverse("directory:near"), {"lat": "43.06", "lon": "141.35", "c": "seikatsu"})
+
+
+def test_near_reads_the_whole_radius_when_the_first_box_is_not_enough(
+    client, db, django_assert_num_queries
+):
+    make("近い窓口", lat=43.06, lon=141.35)
+    make("20 km 先の窓口", lat=43.24, lon=141.35)
+    # Without a trouble: the ids in the first box, in the whole radius (two
+    # windows are fewer than 20), the windows, three prefetches, the tally.
+    with django_assert_num_queries(10):
+        response = client.get(reverse("directory:near"), {"lat": "43.06", "lon": "141.35"})
+    names = [c.window.service.name for c in response.context["cards"]]
+    assert names == ["近い窓口", "20 km 先の窓口"]
 
 
 # --- What is counted for the committee ------------------------------------------------

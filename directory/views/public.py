@@ -136,12 +136,12 @@ def search(request):
         region = Region.objects.filter(pk=_int(request.GET["r"])).first()
     if request.GET.get("c"):
         category = Category.objects.filter(key=request.GET["c"]).first()
-    queryset = navi.in_category(category)
     page, results = navi_search.ranked_page(
         request,
-        navi.for_display(queryset),
+        navi.for_display(ServiceAtLocation.objects.public()),
         query,
         region_id=region.pk if region else None,
+        category=category,
         per_page=PER_PAGE,
     )
     if results.terms:
