@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import time
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -528,6 +530,18 @@ class _Validator:
                 # list some twice (市川市's 塩浜学園); the first row is kept.
                 self.result.repeated += 1
                 return None
+        url = _web_address(normalize_text(cell(values, "url")))
+        if url and not _is_web_address(url):
+            # Shown as a link on the window's public page: http(s) only.
+            self.fail(
+                number,
+                "url",
+                _(
+                    "「%(value)s」はホームページのURLとして読めません（http:// か https:// で始まるURL）。"
+                )
+                % {"value": url[:80]},
+            )
+            ok = False
         categories, area = set(), [municipality] if municipality else []
         if self.layout == ImportLayout.NATIVE:
             categories, area, native_ok = self.native_lists(number, values, area)
@@ -568,7 +582,7 @@ class _Validator:
             "required_documents": cell(values, "required_documents"),
             "languages": normalize_text(cell(values, "languages")),
             "status": status,
-            "url": normalize_text(cell(values, "url"))[:500],
+            "url": url[:500],
             "email": normalize_text(cell(values, "email")),
         }
         accessibility = cell(values, "accessibility")
@@ -649,6 +663,26 @@ class _Validator:
             if not rule.pattern or rule.pattern in text:
                 found.add(rule.category_id)
         return found
+
+
+_WEB_ADDRESS = URLValidator(schemes=["http", "https"])
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _web_address(value: str) -> str:
+    """「www.city.ichikawa.lg.jp/…」 (市川市's file writes some without a
+    scheme) is read as https://…; one with a scheme stays as written."""
+    if value and not _SCHEME.match(value):
+        return f"https://{value}"
+    return value
+
+
+def _is_web_address(value: str) -> bool:
+    try:
+        _WEB_ADDRESS(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _split(value: str) -> list[str]:

@@ -342,3 +342,30 @@ def test_import_directory_command_lists_errors_and_fails(db, tmp_path):
         "（5桁または検査数字付き6桁）。"
     ]
     assert counts() == EMPTY
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.org/a", "https://"])
+def test_import_refuses_a_url_that_is_no_web_address(db, url):
+    """The window's public page links it: only http(s) addresses are taken."""
+    result = import_directory(raw=f"municipality_code,name,url\r\n011002,窓口U,{url}\r\n".encode())
+
+    assert [str(e) for e in result.errors] == [
+        f"2行目・列「url」: 「{url}」はホームページのURLとして読めません"
+        "（http:// か https:// で始まるURL）。"
+    ]
+    assert counts() == EMPTY
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://example.org/soudan", "https://example.org/soudan"),
+        ("http://example.org/", "http://example.org/"),
+        # 市川市's file writes some addresses without a scheme.
+        ("www.city.ichikawa.lg.jp/higashiyama/", "https://www.city.ichikawa.lg.jp/higashiyama/"),
+    ],
+)
+def test_import_takes_a_web_address(db, url, stored):
+    raw = f"municipality_code,name,url\r\n011002,窓口U,{url}\r\n".encode()
+    assert import_directory(raw=raw).errors == []
+    assert window("窓口U").service.url == stored
