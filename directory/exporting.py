@@ -35,7 +35,7 @@ from django.core.paginator import Paginator
 from core.importing import defuse
 
 from .enums import ImportLayout, ServiceStatus, Weekday
-from .importing import _ACCESSIBILITY_COLUMNS
+from .importing import ACCESSIBILITY_COLUMNS
 from .models import Location, Provider, Schedule, Service, ServiceAtLocation
 
 # Never change: every id of every export is derived from it.
@@ -437,7 +437,7 @@ PUBLIC_FACILITY_HEADER = (
 )
 # The import writes these columns into the location's accessibility as
 # "列名: 値" lines; the export puts such lines back into their columns.
-_FEATURES = _ACCESSIBILITY_COLUMNS[ImportLayout.PUBLIC_FACILITY]
+_FEATURES = ACCESSIBILITY_COLUMNS[ImportLayout.PUBLIC_FACILITY]
 # What the import keys a row without ID by ("h" + a hash of name and address).
 _HASHED = re.compile(r"h[0-9a-f]{16}")
 

@@ -129,7 +129,7 @@ LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 # Accessibility of the 正式版 layouts: one column per feature, "列名: 値".
-_ACCESSIBILITY_COLUMNS = {
+ACCESSIBILITY_COLUMNS = {
     ImportLayout.PUBLIC_FACILITY: _PUBLIC_ACCESSIBILITY,
     ImportLayout.PRESCHOOL: ("授乳室", "おむつ替えコーナー", "ベビーカー貸出", "ベビーカー利用"),
 }
@@ -361,9 +361,11 @@ def parse_phones(value: str) -> list[str]:
     return numbers
 
 
-def _coordinate(text: str, low: float, high: float) -> float | None:
+def coordinate(text: str | None, low: float, high: float) -> float | None:
+    """A latitude or longitude from text, or None when it is no number in
+    [low, high] (the import's cells, the navi's ?lat=&lon=)."""
     try:
-        number = float(text)
+        number = float(text or "")
     except ValueError:
         return None
     return number if low <= number <= high else None
@@ -413,7 +415,7 @@ class _Validator:
                     break
         self.extra = {
             name: header.index(name)
-            for name in _ACCESSIBILITY_COLUMNS.get(layout, ())
+            for name in ACCESSIBILITY_COLUMNS.get(layout, ())
             if name in header
         }
         self.municipalities = {m.code: m for m in Municipality.objects.all()}
@@ -483,7 +485,7 @@ class _Validator:
             text = normalize_text(cell(values, key))
             coordinates[key] = None
             if text:
-                coordinates[key] = _coordinate(text, low, high)
+                coordinates[key] = coordinate(text, low, high)
                 if coordinates[key] is None:
                     self.fail(
                         number,

@@ -290,22 +290,15 @@ class Card:
     km: float | None = None
 
 
-def cards(windows: Iterable[ServiceAtLocation], now: datetime.datetime | None = None) -> list[Card]:
-    """Result cards for windows fetched with for_display() (no query)."""
+def cards(
+    windows: Iterable[ServiceAtLocation | Near], now: datetime.datetime | None = None
+) -> list[Card]:
+    """Result cards for windows fetched with for_display(), or for what
+    nearest() found (with the distance); no query."""
     now = now or timezone.now()
-    return [
-        Card(w, opening(w.schedules.all(), now), weekly_hours(w.schedules.all())) for w in windows
-    ]
-
-
-def near_cards(found: Iterable[Near], now: datetime.datetime | None = None) -> list[Card]:
-    now = now or timezone.now()
-    return [
-        Card(
-            n.window,
-            opening(n.window.schedules.all(), now),
-            weekly_hours(n.window.schedules.all()),
-            n.km,
-        )
-        for n in found
-    ]
+    shown = []
+    for item in windows:
+        window, km = (item.window, item.km) if isinstance(item, Near) else (item, None)
+        schedules = window.schedules.all()
+        shown.append(Card(window, opening(schedules, now), weekly_hours(schedules), km))
+    return shown

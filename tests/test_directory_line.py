@@ -507,7 +507,9 @@ def test_line_redelivery_of_an_unknown_event_is_answered(client, line_api):
     """Redelivered but never handled here (say the first try timed out before
     it reached us): it is answered once."""
     the_event = follow(redelivery=True)
-    send(client, line_api, the_event)
+    messages = send(client, line_api, the_event)
+    assert len(line_api.replies) == 1
+    assert postback_labels(messages[-1]) == top_names()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -19,6 +19,7 @@ from network.models import Municipality, Region
 from .. import navi, stats
 from .. import search as navi_search
 from ..enums import Channel
+from ..importing import coordinate
 from ..models import Category, ServiceAtLocation
 
 PER_PAGE = 20
@@ -96,14 +97,6 @@ def municipality_results(request, category, code):
     )
 
 
-def _coordinate(value: str | None, low: float, high: float) -> float | None:
-    try:
-        number = float(value or "")
-    except ValueError:
-        return None
-    return number if low <= number <= high else None
-
-
 @require_safe
 def near(request):
     """The windows nearest to ?lat=&lon= (from the browser's location),
@@ -112,8 +105,8 @@ def near(request):
     category = Category.objects.filter(key=key).first() if key else None
     if key and category is None:
         raise Http404
-    latitude = _coordinate(request.GET.get("lat"), -90, 90)
-    longitude = _coordinate(request.GET.get("lon"), -180, 180)
+    latitude = coordinate(request.GET.get("lat"), -90, 90)
+    longitude = coordinate(request.GET.get("lon"), -180, 180)
     context = {"category": category, "categories": _top_categories()}
     if latitude is None or longitude is None:
         context["error"] = _(
@@ -122,7 +115,7 @@ def near(request):
         return render(request, "directory/near.html", context, status=400)
     found = navi.nearest(latitude, longitude, category)
     stats.record(Channel.WEB, category=category, found=len(found))
-    context["cards"] = navi.near_cards(found)
+    context["cards"] = navi.cards(found)
     return render(request, "directory/near.html", context)
 
 
