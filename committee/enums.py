@@ -6,17 +6,10 @@ import enum
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.enums import SupportFunction
 
-class NeedFunction(models.IntegerChoices):
-    """The seven functions of 支援者支援 (seed)."""
-
-    NETWORK = 1, _("1 情報共有ネットワーク構築")
-    NEEDS = 2, _("2 ニーズ把握")
-    POLICY = 3, _("3 論点整理・政策提言")
-    TRAINING = 4, _("4 人材育成")
-    SUPERVISION = 5, _("5 支援者向けスーパーバイズ")
-    KNOWHOW = 6, _("6 ノウハウ提供")
-    RESOURCES = 7, _("7 社会資源の開拓")
+# The seven functions of 支援者支援 (seed), shared with note and support.
+NeedFunction = SupportFunction
 
 
 class NeedStatus(models.TextChoices):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("note/", include("note.urls")),
     path("navi/", include("directory.urls")),
+    path("support/", include("support.urls")),
     path("dashboard/", include("committee.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -29,7 +29,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from network import access as network_access
 from network.models import Membership, User
 
 from . import access, indexing, notifications
@@ -67,10 +66,9 @@ def waiting_for(user, today: datetime.date | None = None):
 
 def _secretariat() -> list[tuple[int, str, str]]:
     return list(
-        User.objects.filter(groups__name=network_access.SECRETARIAT_GROUP, is_active=True)
+        User.objects.secretariat_staff()
         .exclude(email="")
         .values_list("pk", "email", "full_name")
-        .distinct()
         .order_by("pk")
     )
 

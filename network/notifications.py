@@ -30,7 +30,6 @@ from django.utils import translation
 from core.models import OutboxMessage
 from core.outbox import count_keys, queue_message, skip_unsent
 
-from . import access
 from .models import Invitation, JoinRequest, User
 
 logger = logging.getLogger(__name__)
@@ -101,10 +100,9 @@ def withdraw_invitation(invitation: Invitation) -> int:
 
 def _secretariat() -> list[tuple[int, str]]:
     return list(
-        User.objects.filter(groups__name=access.SECRETARIAT_GROUP, is_active=True)
+        User.objects.secretariat_staff()
         .exclude(email="")
         .values_list("pk", "email")
-        .distinct()
         .order_by("email")
     )
 

@@ -119,6 +119,11 @@ class UserManager(BaseUserManager):
         """People who belong to at least one organisation."""
         return self.filter(memberships__isnull=False).distinct()
 
+    def secretariat_staff(self):
+        """The active people of the secretariat group: who its mails go to and
+        who may coordinate (superusers are not staff of the secretariat)."""
+        return self.filter(groups__name=access.SECRETARIAT_GROUP, is_active=True).distinct()
+
     def contacts(self):
         """People known to the network who have not set a password yet."""
         return self.filter(password__startswith=UNUSABLE_PASSWORD_PREFIX)

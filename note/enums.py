@@ -9,6 +9,7 @@ strings ("municipal", "pending"…).
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.enums import SupportFunction
 from network.enums import Experience, StaffRole
 
 
@@ -47,17 +48,8 @@ class TopicFilter(models.TextChoices):
     RESOLVED = "resolved", _("解決済み")
 
 
-class Function(models.IntegerChoices):
-    """The seven functions of 支援者支援 (seed). The committee's numbers, kept
-    here as plain choices because note may not import committee."""
-
-    NETWORK = 1, _("1 情報共有ネットワーク構築")
-    NEEDS = 2, _("2 ニーズ把握")
-    POLICY = 3, _("3 論点整理・政策提言")
-    TRAINING = 4, _("4 人材育成")
-    SUPERVISION = 5, _("5 支援者向けスーパーバイズ")
-    KNOWHOW = 6, _("6 ノウハウ提供")
-    RESOURCES = 7, _("7 社会資源の開拓")
+# The seven functions of 支援者支援 (seed), as the committee numbers them.
+Function = SupportFunction
 
 
 class PostKind(models.TextChoices):

@@ -1,4 +1,5 @@
-"""The two survey templates of the seed (post-event and annual).
+"""The survey templates: the seed's two (post-event and annual) and the
+follow-up a completed back-up menu sends its applicant (support.services).
 
 Question keys are stable across years: the results page compares the same key
 in consecutive 年度 (year-over-year) and the dashboard reads its key results by key.
@@ -93,6 +94,35 @@ TEMPLATES = {
             {**USEFUL, "show_if": ("attended", ATTENDED)},
             CONTINUE,
             {**FORMAT, "text": _("情報交換会への希望（複数回答可）")},
+            COMMENTS,
+        ],
+    },
+    # Sent automatically when a back-up menu's engagement is completed, so
+    # Ⅳ's verification of Ⅲ is data (support/stats.py reads these keys).
+    "support_follow_up": {
+        "label": _("後方支援メニューの事後アンケート"),
+        "questions": [
+            {
+                "key": "useful",
+                "text": _("今回の後方支援は役に立ちましたか"),
+                "kind": QuestionKind.SCALE,
+                "required": True,
+                "scale_min_label": _("役に立たなかった"),
+                "scale_max_label": _("とても役に立った"),
+            },
+            {
+                "key": "solved",
+                "text": _("申込のときの困りごとは解決しましたか"),
+                "kind": QuestionKind.SINGLE,
+                "required": True,
+                "choices": ["解決した", "一部解決した", "解決しなかった"],
+            },
+            {
+                "key": "again",
+                "text": _("また利用したいですか"),
+                "kind": QuestionKind.SINGLE,
+                "choices": [YES, NO, UNSURE],
+            },
             COMMENTS,
         ],
     },

@@ -18,6 +18,8 @@ class SurveyKind(models.TextChoices):
     POST_EVENT = "post_event", _("イベント後アンケート")
     ANNUAL = "annual", _("年次アンケート（効果検証）")
     ADHOC = "adhoc", _("その他のアンケート")
+    # Sent by a completed back-up menu to the organisation that applied.
+    SUPPORT_FOLLOW_UP = "support_follow_up", _("後方支援の事後アンケート")
 
 
 class SurveyAudience(models.TextChoices):

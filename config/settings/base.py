@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "surveys",
     "note",
     "directory",
+    "support",
     "committee",
     "portal",
 ]

@@ -12,6 +12,7 @@ from directory.demo import seed_directory
 from events.demo import seed_events
 from network.demo import seed_network
 from note.demo import seed_note
+from support.demo import seed_support
 from surveys.demo import seed_surveys
 
 
@@ -45,10 +46,13 @@ class Command(BaseCommand):
             note_summary = seed_note()
             # The navi's sample windows (marked サンプル).
             directory_summary = seed_directory()
+            # The seven back-up menus and a few applications of this 年度.
+            support_summary = seed_support()
         self.stdout.write(events_summary)
         self.stdout.write(surveys_summary)
         self.stdout.write(note_summary)
         self.stdout.write(directory_summary)
+        self.stdout.write(support_summary)
         for line in network_lines:
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(_("完了しました。")))

@@ -1,0 +1,57 @@
+"""Many-row logic and scoping of the back-up menus: views fetch through these,
+so a forgotten filter cannot leak another organisation's application."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from . import access
+from .enums import OPEN_MENU_STATUSES, PENDING_STATUSES, SLOT_STATUSES
+
+
+class MenuQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if access.can_read_catalogue(user) else self.none()
+
+    def taking_applications(self):
+        return self.filter(status__in=OPEN_MENU_STATUSES)
+
+    def with_eligibility(self):
+        """What Menu.refusal_for reads, fetched once for many menus."""
+        return self.prefetch_related("eligible_programs", "eligible_regions")
+
+
+class ApplicationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The applications `user` may open (access.applications_filter)."""
+        q = access.applications_filter(user)
+        return self if q is None else self.filter(q)
+
+    def of_organisations(self, organisation_ids):
+        return self.filter(organisation_id__in=organisation_ids)
+
+    def pending(self):
+        return self.filter(status__in=PENDING_STATUSES)
+
+    def holding_slots(self, menu_id: int, fiscal_year: int):
+        """The applications that take one of the menu's slots for the 年度."""
+        return self.filter(menu_id=menu_id, fiscal_year=fiscal_year, status__in=SLOT_STATUSES)
+
+    def for_list(self):
+        return self.select_related("menu", "organisation", "engagement__partner")
+
+
+class EngagementQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The engagements whose records `user` may read (access.engagements_filter)."""
+        q = access.engagements_filter(user)
+        return self if q is None else self.filter(q)
+
+    def for_list(self):
+        return self.select_related(
+            "application__menu", "application__organisation", "partner", "coordinator"
+        )
+
+
+class SessionQuerySet(models.QuerySet):
+    pass
