@@ -73,6 +73,7 @@ class Scale:
     topics: int  # board topics (note app)
     replies: int
     windows: int = 0  # the navi's windows (directory app)
+    applications: int = 0  # the back-up menus' applications (support app)
 
 
 NATIONAL = Scale(
@@ -89,6 +90,7 @@ NATIONAL = Scale(
     topics=20_000,
     replies=100_000,
     windows=150_000,
+    applications=6_000,
 )
 # CI's scale: a few thousand rows, the same shapes.
 SMALL = Scale(
@@ -105,6 +107,7 @@ SMALL = Scale(
     topics=300,
     replies=1_500,
     windows=3_000,
+    applications=300,
 )
 SCALES = {s.name: s for s in (NATIONAL, SMALL)}
 
@@ -437,6 +440,7 @@ class Builder:
                 self.needs,
                 self.board,
                 self.directory,
+                self.support,
             ):
                 t0 = time.perf_counter()
                 step()
@@ -1335,6 +1339,11 @@ class Builder:
     def directory(self) -> None:
         _directory(self)
 
+    # --- the back-up menus (support) ---------------------------------------------------------
+
+    def support(self) -> None:
+        _support(self)
+
 
 # The navi's windows: what they are called and say, per 困りごと key.
 WINDOW_KINDS = {
@@ -1587,3 +1596,155 @@ def build_demo(rebuild: bool) -> dict:
     write_stamp(stamp, built)
     log(f"demo: built in {built['seconds']} s")
     return {**built, "reused": False}
+
+
+def _support(builder: Builder) -> None:
+    """The seven menus (support.demo's catalogue, two 支援団体 partners each)
+    and their applications over the six 年度: a fifth pending, a tenth
+    declined, the rest accepted — of those, the ones of past years completed
+    with their outcome — each engagement with three session records. The
+    contractor's organisation has 12 applications (its 「申込一覧」)."""
+    from support.demo import seed_menus
+    from support.enums import ApplicationStatus as S
+    from support.models import (
+        Application,
+        ApplicationUpdate,
+        Engagement,
+        EngagementSession,
+        Menu,
+    )
+
+    n = builder.scale.applications
+    if not n:
+        return
+    rng = builder.rng
+    menus = seed_menus()
+    Menu.objects.update(slots_per_year=10_000)
+    for index, menu in enumerate(menus):
+        menu.partners.set(builder.supporters[2 * index : 2 * index + 2])
+    partners = {
+        m.pk: [o.pk for o in builder.supporters[2 * i : 2 * i + 2]] for i, m in enumerate(menus)
+    }
+    applicants = builder.municipal + builder.contractors + builder.supporters
+    mine = builder.role_users["contractor"]
+    my_org = mine.memberships.get().organisation_id
+    coordinator = builder.role_users["secretariat"].pk
+    plan = []
+    for i in range(n):
+        fy = rng.choices(builder.years, builder.year_weights)[0]
+        org = my_org if i < 12 else rng.choice(applicants).pk
+        roll = rng.random()
+        if roll < 0.2:
+            status = S.ON_HOLD if roll < 0.05 else S.SUBMITTED
+        elif roll < 0.3:
+            status = S.DECLINED
+        else:
+            status = S.COMPLETED if fy < builder.current_fy else S.ACCEPTED
+        submitted = builder.aware(fy, 4, 1) + datetime.timedelta(days=rng.randrange(300))
+        submitted = min(submitted, builder.now - datetime.timedelta(days=1))
+        plan.append((rng.choice(menus), org, fy, status, submitted))
+    insert_rows(
+        Application,
+        [
+            "menu_id",
+            "organisation_id",
+            "applicant_id",
+            "fiscal_year",
+            "need",
+            "contact_name",
+            "contact_email",
+            "answers",
+            "status",
+            "status_reason",
+            "submitted_at",
+            "updated_at",
+        ],
+        (
+            (
+                menu.pk,
+                org,
+                mine.pk if org == my_org else None,
+                fy,
+                f"ベンチの申込{i}: 窓口との連携を始めたい。",
+                "ベンチ 担当",
+                "bench-contact@example.org",
+                "{}",
+                status,
+                "今年度の枠が埋まりました。" if status == S.DECLINED else "",
+                submitted,
+                submitted,
+            )
+            for i, (menu, org, fy, status, submitted) in enumerate(plan)
+        ),
+    )
+    apps = list(
+        Application.objects.order_by("pk").values_list("pk", "menu_id", "status", "submitted_at")
+    )
+    insert_rows(
+        ApplicationUpdate,
+        ["application_id", "old_status", "new_status", "note", "created_at"],
+        ((pk, "", S.SUBMITTED, "", at) for pk, _m, _s, at in apps),
+    )
+    taken = [
+        (pk, menu_id, status, at)
+        for pk, menu_id, status, at in apps
+        if status in (S.ACCEPTED, S.COMPLETED)
+    ]
+    insert_rows(
+        Engagement,
+        [
+            "application_id",
+            "partner_id",
+            "coordinator_id",
+            "accepted_at",
+            "started_on",
+            "completed_at",
+            "outcome_answers",
+            "outcome_text",
+        ],
+        (
+            (
+                pk,
+                rng.choice(partners[menu_id]),
+                coordinator,
+                at + datetime.timedelta(days=7),
+                (at + datetime.timedelta(days=14)).date(),
+                at + datetime.timedelta(days=90) if status == S.COMPLETED else None,
+                '{"links_made": 2}' if status == S.COMPLETED else "{}",
+                "連携が始まった。" if status == S.COMPLETED else "",
+            )
+            for pk, menu_id, status, at in taken
+        ),
+    )
+    engagements = list(Engagement.objects.order_by("pk").values_list("pk", "started_on"))
+    insert_rows(
+        EngagementSession,
+        [
+            "engagement_id",
+            "held_on",
+            "duration_minutes",
+            "mode",
+            "done",
+            "next_steps",
+            "partner_hours",
+            "secretariat_hours",
+            "created_at",
+        ],
+        (
+            (
+                pk,
+                started + datetime.timedelta(days=10 * k),
+                60 + 30 * k,
+                ("visit", "online", "phone")[k],
+                "窓口の流れを一緒に確認した。",
+                "",
+                "2.00",
+                "0.50",
+                builder.now,
+            )
+            for pk, started in engagements
+            for k in range(3)
+        ),
+    )
+    builder.counts["support applications"] = len(apps)
+    builder.counts["support engagements"] = len(engagements)

@@ -7,6 +7,13 @@ and the needs register. Every committee rule lives here.
 - A need is raised from a 事前質問 (committee and secretariat) or a free-text
   answer (secretariat only: the committee reads counts of free texts, not the
   texts) — only from what that person may already read.
+- A need is raised from a back-up menu application (its 「困っていること」) or
+  an engagement's outcome report (its 「成果と今後」) by the committee and the
+  secretariat, only from an application they may open
+  (support's Application.objects.visible_to: the secretariat all of them, a
+  committee member only their own organisation's or those their organisation
+  delivers as partner). The committee as such opens no application page, so
+  in practice the secretariat raises these from its manage pages.
 - A need is owned (担当者) by an active committee or secretariat member.
 - Links from a need to its source are the secretariat's.
 
@@ -123,6 +130,30 @@ def raisable_topics(queryset, user):
     return queryset.visible_to(user).published() if can_triage_needs(user) else queryset.none()
 
 
+def raisable_applications(queryset, user):
+    """The back-up menu applications `user` may raise as a need: those they
+    may open (support.access through Application.objects.visible_to).
+    Raising copies the application's need text, never who applied or the
+    contact details."""
+    if not may_raise_from(user, NeedSource.APPLICATION):
+        return queryset.none()
+    return queryset.visible_to(user)
+
+
+def raisable_engagements(queryset, user):
+    """The engagements whose outcome report `user` may raise as a need:
+    completed ones with an outcome text, of applications they may open."""
+    from support.enums import ApplicationStatus
+    from support.models import Application
+
+    if not may_raise_from(user, NeedSource.OUTCOME):
+        return queryset.none()
+    return queryset.filter(
+        application__in=Application.objects.visible_to(user),
+        application__status=ApplicationStatus.COMPLETED,
+    ).exclude(outcome_text="")
+
+
 def may_raise_registration(user, registration) -> bool:
     """raisable_registrations for one registration (its event selected)."""
     if not can_triage_needs(user):
@@ -173,7 +204,8 @@ def may_raise_from(user, source: str) -> bool:
 
 def sees_need_sources(user) -> bool:
     """Links from a need to where it came from (the registration list, a
-    survey's answers) are the secretariat's: only it reads those pages."""
+    survey's answers, a back-up menu application's manage page, an
+    engagement's records) are the secretariat's: only it reads those pages."""
     return network_access.is_secretariat(user)
 
 
@@ -190,7 +222,15 @@ def source_page(user, need) -> SourcePage | None:
         # The topic's own page decides who reads it (its room).
         return SourcePage.TOPIC
     if not sees_need_sources(user):
+        # The committee reads no application or engagement page (it reads
+        # the back-up menus' aggregates on the dashboard): no link.
         return None
+    if need.source_application_id:
+        # The secretariat's page of the application (triage, history).
+        return SourcePage.APPLICATION
+    if need.source_engagement_id:
+        # The engagement's records and outcome report, the secretariat's too.
+        return SourcePage.ENGAGEMENT
     if need.source_registration_id:
         return SourcePage.REGISTRATIONS
     if need.source_answer_id:

@@ -20,7 +20,15 @@ class NeedAdmin(admin.ModelAdmin):
     list_display = ("title", "fiscal_year", "function", "status", "source", "owner", "updated_at")
     list_filter = ("status", "function", "source", "fiscal_year")
     search_fields = ("title", "text")
-    raw_id_fields = ("source_registration", "source_answer", "event", "owner", "raised_by")
+    raw_id_fields = (
+        "source_registration",
+        "source_answer",
+        "source_application",
+        "source_engagement",
+        "event",
+        "owner",
+        "raised_by",
+    )
     readonly_fields = ("created_at", "updated_at")
     inlines = [NeedUpdateInline]
 

@@ -31,11 +31,19 @@ class NeedSource(models.TextChoices):
     REGISTRATION = "registration", _("情報交換会の事前質問")
     ANSWER = "answer", _("アンケートの自由記述")
     TOPIC = "topic", _("掲示板の相談")
+    APPLICATION = "application", _("後方支援の申込")
+    OUTCOME = "outcome", _("後方支援の成果報告")
     MANUAL = "manual", _("手入力")
 
 
 # The kinds of source "raise as need" accepts.
-RAISABLE_SOURCES = (NeedSource.REGISTRATION, NeedSource.ANSWER, NeedSource.TOPIC)
+RAISABLE_SOURCES = (
+    NeedSource.REGISTRATION,
+    NeedSource.ANSWER,
+    NeedSource.TOPIC,
+    NeedSource.APPLICATION,
+    NeedSource.OUTCOME,
+)
 
 
 class SourcePage(enum.Enum):
@@ -45,3 +53,5 @@ class SourcePage(enum.Enum):
     RESPONSES = "responses"  # a named survey's individual answers
     RESULTS = "results"  # a survey's aggregates
     TOPIC = "topic"  # the board's topic (its room decides who reads it)
+    APPLICATION = "application"  # the secretariat's page of a back-up menu application
+    ENGAGEMENT = "engagement"  # an engagement's records and outcome report

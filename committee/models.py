@@ -50,6 +50,22 @@ class Need(ChoiceLabels, models.Model):
         related_name="needs",
         verbose_name=_("掲示板の相談"),
     )
+    source_application = models.ForeignKey(
+        "support.Application",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("後方支援の申込"),
+    )
+    source_engagement = models.ForeignKey(
+        "support.Engagement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="needs",
+        verbose_name=_("後方支援の成果報告"),
+    )
     # A topic need entered by hand before the board existed keeps its link as text.
     source_reference = models.CharField(_("出どころの参照"), max_length=300, blank=True)
     event = models.ForeignKey(
@@ -111,6 +127,16 @@ class Need(ChoiceLabels, models.Model):
                 fields=["source_topic"],
                 condition=models.Q(source_topic__isnull=False),
                 name="need_one_per_topic",
+            ),
+            models.UniqueConstraint(
+                fields=["source_application"],
+                condition=models.Q(source_application__isnull=False),
+                name="need_one_per_application",
+            ),
+            models.UniqueConstraint(
+                fields=["source_engagement"],
+                condition=models.Q(source_engagement__isnull=False),
+                name="need_one_per_engagement",
             ),
         ]
 

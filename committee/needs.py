@@ -15,11 +15,16 @@ Sources. A need keeps a link to where it came from:
   anonymous survey (the response lost its invitation, user and organisation
   on submission), so linking to it identifies nobody; pages never show the
   respondent either way;
-* a board topic (`source_reference`, text): the board arrives with a later
-  issue, so nothing raises one yet;
+* a board topic (`source_topic`; `source_reference`, text, for one entered
+  by hand before the board existed): text = the topic's body, title = its title;
+* a back-up menu application (`source_application`): text = its 「困って
+  いること・希望する支援」, the application's 年度; never the organisation,
+  the applicant or the contact details;
+* an engagement's outcome report (`source_engagement`, source "outcome"):
+  text = its 「成果と今後」, the application's 年度;
 * entered by hand.
 
-Raising the same registration or answer twice returns the need raised first;
+Raising the same registration, answer, topic, application or engagement twice returns the need raised first;
 the database enforces one need per source item (partial unique constraints),
 and a concurrent double click that loses the race re-reads the winner's row.
 
@@ -52,6 +57,7 @@ from core.templatetags.wareki import jdate
 from events.models import Event, Registration
 from network.models import User
 from note.models import Topic
+from support.models import Application, Engagement
 from surveys.models import OTHER_CHOICE, Answer
 
 from . import access
@@ -95,6 +101,17 @@ def raisable_registrations(user):
 def raisable_topics(user):
     """The board's topics `user` may raise (access.raisable_topics)."""
     return access.raisable_topics(Topic.objects.all(), user)
+
+
+def raisable_applications(user):
+    """The back-up menu applications `user` may raise (access.raisable_applications)."""
+    return access.raisable_applications(Application.objects.select_related("menu"), user)
+
+
+def raisable_engagements(user):
+    """The engagements whose outcome report `user` may raise
+    (access.raisable_engagements)."""
+    return access.raisable_engagements(Engagement.objects.select_related("application__menu"), user)
 
 
 def registration_candidates(user, fiscal_year: int):
@@ -188,7 +205,18 @@ def source_label(need: Need) -> str:
         return _("掲示板の相談「%(title)s」") % {"title": need.source_topic.title}
     if need.source == NeedSource.TOPIC and need.source_reference:
         return _("掲示板の相談（%(ref)s）") % {"ref": need.source_reference}
-    if need.source in (NeedSource.REGISTRATION, NeedSource.ANSWER):
+    if need.source == NeedSource.APPLICATION and need.source_application_id:
+        return _("後方支援メニュー「%(menu)s」の申込") % {"menu": need.source_application.menu.name}
+    if need.source == NeedSource.OUTCOME and need.source_engagement_id:
+        return _("後方支援メニュー「%(menu)s」の成果報告") % {
+            "menu": need.source_engagement.application.menu.name
+        }
+    if need.source in (
+        NeedSource.REGISTRATION,
+        NeedSource.ANSWER,
+        NeedSource.APPLICATION,
+        NeedSource.OUTCOME,
+    ):
         # The source row was deleted (SET_NULL): say what it was.
         return _("%(source)s（元の記録は削除されています）") % {"source": need.get_source_display()}
     return str(need.get_source_display())
@@ -197,7 +225,8 @@ def source_label(need: Need) -> str:
 def source_link(need: Need, user) -> str:
     """The link to the source's page that committee.access.source_page allows
     `user` (the secretariat: the registration list, the survey's answers or
-    results); "" for everyone else."""
+    results, the application's manage page, the engagement's page; anyone:
+    a board topic, whose page decides who reads it); "" otherwise."""
     page = access.source_page(user, need)
     if page is SourcePage.REGISTRATIONS:
         registration = need.source_registration
@@ -211,6 +240,10 @@ def source_link(need: Need, user) -> str:
         return reverse("surveys:results", args=[need.source_answer.response.survey_id])
     if page is SourcePage.TOPIC:
         return need.source_topic.get_absolute_url()
+    if page is SourcePage.APPLICATION:
+        return reverse("support:manage_application", args=[need.source_application_id])
+    if page is SourcePage.ENGAGEMENT:
+        return need.source_engagement.get_absolute_url()
     return ""
 
 
@@ -258,6 +291,8 @@ def with_sources(queryset):
         "source_answer__question",
         "source_answer__response__survey",
         "source_topic",
+        "source_application__menu",
+        "source_engagement__application__menu",
     )
 
 
@@ -379,6 +414,8 @@ _SOURCE_FIELDS = {
     NeedSource.REGISTRATION: "source_registration",
     NeedSource.ANSWER: "source_answer",
     NeedSource.TOPIC: "source_topic",
+    NeedSource.APPLICATION: "source_application",
+    NeedSource.OUTCOME: "source_engagement",
 }
 
 
@@ -390,7 +427,7 @@ def _existing(source: str, item) -> Need | None:
 class _Source:
     """What a need raised from a registration or an answer copies from it."""
 
-    item: Registration | Answer | Topic
+    item: Registration | Answer | Topic | Application | Engagement
     text: str
     event: Event | None
     fiscal_year: int
@@ -422,6 +459,32 @@ def _from_answer(answer: Answer | None, by: User) -> _Source:
     return _Source(answer, text, survey.event, survey.fiscal_year, {"source_answer": answer})
 
 
+def _from_application(application: Application | None, by: User) -> _Source:
+    if application is None:
+        raise ValueError("source 'application' needs an application")
+    _require(
+        access.raisable_applications(Application.objects.filter(pk=application.pk), by).exists()
+    )
+    text = _clean_text(application.need, _("申込の内容が空のため、課題にできません。"))
+    return _Source(
+        application, text, None, application.fiscal_year, {"source_application": application}
+    )
+
+
+def _from_outcome(engagement: Engagement | None, by: User) -> _Source:
+    if engagement is None:
+        raise ValueError("source 'outcome' needs an engagement")
+    _require(access.raisable_engagements(Engagement.objects.filter(pk=engagement.pk), by).exists())
+    text = _clean_text(engagement.outcome_text, _("成果報告が空のため、課題にできません。"))
+    return _Source(
+        engagement,
+        text,
+        None,
+        engagement.application.fiscal_year,
+        {"source_engagement": engagement},
+    )
+
+
 @transaction.atomic
 def raise_need(
     *,
@@ -431,9 +494,12 @@ def raise_need(
     title: str | None = None,
     text: str | None = None,
     topic: Topic | None = None,
+    application: Application | None = None,
+    engagement: Engagement | None = None,
     by: User,
 ) -> tuple[Need, bool]:
-    """Raise a need from a 事前質問, a free-text answer, a board topic, or by hand.
+    """Raise a need from a 事前質問, a free-text answer, a board topic, a back-up
+    menu application, an engagement's outcome report, or by hand.
 
     Returns (need, created). The same registration or answer raised twice
     gives the first need and created=False. An empty question or answer is
@@ -448,6 +514,10 @@ def raise_need(
         found = _from_answer(answer, by)
     elif source == NeedSource.TOPIC:
         found = _from_topic(topic, by)
+    elif source == NeedSource.APPLICATION:
+        found = _from_application(application, by)
+    elif source == NeedSource.OUTCOME:
+        found = _from_outcome(engagement, by)
     else:
         raise ValidationError(_("この出どころからは課題を登録できません。"), code="source")
 

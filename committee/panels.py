@@ -1,5 +1,6 @@
 """The parts of the dashboard page: which 年度 it shows, the participation
 numbers and charts (computed only when their cached fragment is rendered),
+the navi's and the back-up menus' figures (directory.stats, support.stats),
 and the survey panel — the key results of the 年度's annual survey, read
 through surveys.results (so the committee sees suppressed aggregates only,
 no free texts, and none at all before the survey closes) — with the data
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from core.dates import current_fiscal_year
 from directory import stats as navi_stats
+from support import stats as support_stats
 from surveys import access as surveys_access
 from surveys import results as survey_results
 from surveys.enums import SurveyKind, SurveyStatus
@@ -71,6 +73,17 @@ class Numbers:
         """What people looked for in the navi this 年度 (directory.stats)."""
         start = datetime.date(self.fiscal_year, 4, 1)
         return navi_stats.summary(start, datetime.date(self.fiscal_year + 1, 4, 1))
+
+    @cached_property
+    def support(self) -> support_stats.Summary:
+        """The back-up menus' figures of the 年度 (support.stats), with small
+        cells suppressed for all but the secretariat (8 queries, not cached:
+        the follow-up answers and hours change one at a time)."""
+        return support_stats.summary(
+            self.fiscal_year,
+            suppress=surveys_access.must_suppress_small_cells(self.user),
+            now=self.now,
+        )
 
 
 # --- the survey panel --------------------------------------------------------------------

@@ -229,8 +229,8 @@ def seed_partner_account() -> User:
     """partner@example.org: staff of the フードバンク連絡会, which delivers ⑦."""
     organisation = Organisation.objects.get(name=_org_names([PARTNER_ORG])[0])
     user = User.objects.filter(email=PARTNER).first() or User(email=PARTNER)
-    user.full_name = "森 さくら"
-    user.full_name_kana = "もり さくら"
+    user.full_name = "木村 あおい"
+    user.full_name_kana = "きむら あおい"
     user.is_active = True
     user.set_password(DEMO_PASSWORD)
     user.save()

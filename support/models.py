@@ -114,6 +114,11 @@ class Menu(ChoiceLabels, models.Model):
     def outcome_questions(self):
         return self.questions.filter(purpose=QuestionPurpose.OUTCOME)
 
+    @property
+    def slots_left(self) -> int:
+        """Needs Menu.objects.with_slots_taken(fiscal_year)."""
+        return max(self.slots_per_year - self.slots_taken, 0)
+
     def takes_applications(self) -> bool:
         return self.status in OPEN_MENU_STATUSES
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import fiscal_year_of
+from core.templatetags.wareki import wareki_fy
 from network import access as network_access
 from network.models import Organisation, User
 from surveys import services as survey_services
@@ -88,8 +89,7 @@ def _change(application: Application, new_status: str, *, by: User | None, note:
 
 
 def slots_left(menu: Menu, fiscal_year: int) -> int:
-    taken = Application.objects.holding_slots(menu.pk, fiscal_year).count()
-    return max(menu.slots_per_year - taken, 0)
+    return Menu.objects.with_slots_taken(fiscal_year).get(pk=menu.pk).slots_left
 
 
 # --- applying ------------------------------------------------------------------------
@@ -196,9 +196,9 @@ def accept_application(
     _before_write()
     if taken >= menu.slots_per_year:
         raise SupportError(
-            _("%(fy)s年度の受入件数（%(n)d件）に達しています。")
+            _("%(fy)sの受入件数（%(n)d件）に達しています。")
             % {
-                "fy": application.fiscal_year,
+                "fy": wareki_fy(application.fiscal_year),
                 "n": menu.slots_per_year,
             },
             code="full",
@@ -219,7 +219,8 @@ def _with_reason(application: Application, status: str, *, by: User, reason: str
     if status in REASON_REQUIRED_STATUSES and not reason:
         raise SupportError({"reason": _("申込組織に伝える理由を入力してください。")})
     application.status_reason = reason
-    application.decided_at = timezone.now()
+    # On hold is not a decision yet.
+    application.decided_at = timezone.now() if status == ApplicationStatus.DECLINED else None
     _change(application, status, by=by, note=reason)
     return application
 

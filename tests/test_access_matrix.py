@@ -73,6 +73,14 @@ STAFF_AUDIENCE = (302, 404, 404, 404, 404, 200, 200, 200)
 # Registration for a cancelled or finished event: members are sent back to it.
 CLOSED_TO_MEMBERS = (302, 404, 302, 302, 302, 302, 302, 302)
 
+# The back-up menus (support.access): applying is for staff of an organisation
+# (not the committee as such); the contractor's accepted application is the
+# contractor's organisation's and its partner's (the 自治体, municipal_member);
+# the engagement's records are the partner's only.
+SUPPORT_APPLICANTS = (302, 404, 200, 200, 200, 404, 200, 200)
+SUPPORT_APPLICANTS_POST_ONLY = (302, 404, 405, 405, 405, 404, 405, 405)
+SUPPORT_PARTNER = (302, 404, 404, 200, 404, 404, 200, 200)
+
 # Actors without a column: each must get exactly what the actor named gets.
 MIRRORED = {"inactive_user": "anonymous", "inactive_org_admin": "outsider"}
 LOGGED_OUT = {"anonymous", "inactive_user"}
@@ -234,6 +242,28 @@ MATRIX = [
     ("directory:confirm", "own_service", OWN_ORG_ADMIN_POST_ONLY),
     ("directory:import", None, SECRETARIAT),
     ("directory:import_confirm", None, SECRETARIAT_POST_ONLY),
+    # support: the catalogue, applying, following an application
+    ("support:menus", None, MEMBERS),
+    ("support:menu", "support_menu", MEMBERS),
+    ("support:apply", "support_menu", SUPPORT_APPLICANTS),
+    ("support:applications", None, MEMBERS),
+    ("support:application", "support_accepted", SUPPORT_APPLICANTS),
+    ("support:application", "support_other", SECRETARIAT),
+    ("support:withdraw", "support_pending", SUPPORT_APPLICANTS_POST_ONLY),
+    # support: the partner's engagements and records
+    ("support:engagements", None, MEMBERS),
+    ("support:engagement", "support_engagement", SUPPORT_PARTNER),
+    ("support:session_create", "support_engagement", SUPPORT_PARTNER),
+    ("support:complete", "support_engagement", SUPPORT_PARTNER),
+    # support: the secretariat's triage and exports
+    ("support:manage_applications", None, SECRETARIAT),
+    ("support:manage_application", "support_pending", SECRETARIAT),
+    ("support:manage_application", "support_other", SECRETARIAT),
+    ("support:accept", "support_pending", SECRETARIAT_POST_ONLY),
+    ("support:hold", "support_pending", SECRETARIAT_POST_ONLY),
+    ("support:decline", "support_pending", SECRETARIAT_POST_ONLY),
+    ("support:export_applications", "support_csv", SECRETARIAT),
+    ("support:export_sessions", "support_csv", SECRETARIAT),
 ]
 
 PROJECT_APPS = (
@@ -242,6 +272,7 @@ PROJECT_APPS = (
     "events",
     "surveys",
     "directory",
+    "support",
     "committee",
     "portal",
     "config",
@@ -430,6 +461,38 @@ def _directory_targets(own_org, other_org):
     return targets, objects
 
 
+def _support_targets(contractor_member, contractor_org, other_org, municipal_org, secretariat):
+    """A back-up menu delivered by the 自治体 (so municipal_member is the
+    partner's staff): the contractor's accepted application with its
+    engagement, its pending one, and another organisation's pending one."""
+    from tests import support_factories as sf
+
+    menu = sf.menu(number=7, name="フードバンク窓口連携支援事業", partners=[municipal_org])
+    accepted = sf.application(menu, contractor_member, submitted_days_ago=10)
+    engagement = sf.engagement(accepted, by=secretariat, partner=municipal_org)
+    sf.session(engagement, secretariat, days_ago=2)
+    pending = sf.application(menu, contractor_member, need="シェルターの調整を相談したい。")
+    stranger = MembershipFactory(organisation=other_org).user
+    other = sf.application(menu, stranger, need="SNS窓口を開きたい。")
+    objects = {
+        "support_menu": menu,
+        "support_engagement": engagement,
+        "support_pending": pending,
+        "support_partner": municipal_org,
+        "secretariat": secretariat,
+        "own_org": contractor_org,
+    }
+    targets = {
+        "support_menu": {"number": menu.number},
+        "support_accepted": {"pk": accepted.pk},
+        "support_pending": {"pk": pending.pk},
+        "support_other": {"pk": other.pk},
+        "support_engagement": {"pk": engagement.pk},
+        "support_csv": {"fmt": "csv"},
+    }
+    return targets, objects
+
+
 @dataclass
 class World:
     targets: dict  # target name -> URL kwargs
@@ -487,11 +550,15 @@ def world(
         contractor_member, contractor_org, other_org, secretariat
     )
     directory_targets, directory_objects = _directory_targets(contractor_org, other_org)
+    support_targets, support_objects = _support_targets(
+        contractor_member, contractor_org, other_org, municipal_org, secretariat
+    )
     targets = {
         None: {},
         **event_targets,
         **survey_targets,
         **directory_targets,
+        **support_targets,
         "own_org_registrations": {"org_pk": contractor_org.pk},
         "other_org_registrations": {"org_pk": other_org.pk},
         "inactive_org_registrations": {"org_pk": inactive_org.pk},
@@ -513,6 +580,7 @@ def world(
         **event_objects,
         **survey_objects,
         **directory_objects,
+        **support_objects,
         "own_org": contractor_org,
         "other_org": other_org,
     }
@@ -613,6 +681,11 @@ GUESTS_WRITE = (W200, W200, 302, 302, 302, 302, 302, 302)
 # "create" makes a feed for whoever has none; the 受託団体 member has one already.
 FEED_CREATED = (302, W302, 302, W302, W302, W302, W302, W302)
 DASHBOARD_WRITES = (302, 404, 404, 404, 404, W302, W302, W302)
+# support: the municipal member may not apply for the contractor's organisation
+# (the form refuses the choice); the committee as such applies for none.
+SUPPORT_APPLY_WRITES = (302, 404, W302, 200, W302, 404, W302, W302)
+SUPPORT_APPLICANTS_WRITE = (302, 404, W302, 404, W302, 404, W302, W302)
+SUPPORT_PARTNER_WRITES = (302, 404, 404, W302, 404, 404, W302, W302)
 
 
 @dataclass(frozen=True)
@@ -1062,6 +1135,53 @@ READ_ONLY = {"account_email"}
 
 
 # Pages that take a form by POST and show its outcome without saving it.
+def _support_application(objects):
+    return {
+        "organisation": objects["own_org"].pk,
+        "need": "相談窓口とフードバンクの連携を始めたい。",
+        "contact_name": "申込 花子",
+        "contact_email": "apply@example.org",
+    }
+
+
+def _support_session(objects):
+    return {
+        "held_on": timezone.localdate().isoformat(),
+        "duration_minutes": "60",
+        "mode": "online",
+        "done": "窓口の流れを一緒に確認した。",
+        "partner_hours": "1.5",
+        # Only the secretariat's form has it; the partner's ignores it.
+        "secretariat_hours": "0.5",
+    }
+
+
+def _support_outcome(objects):
+    return {"q_links_made": "2", "outcome_text": "窓口とフードバンクの連絡会が始まった。"}
+
+
+def _support_accept(objects):
+    return {"partner": objects["support_partner"].pk, "coordinator": objects["secretariat"].pk}
+
+
+POST_MATRIX += [
+    Post("support:apply", "support_menu", SUPPORT_APPLY_WRITES, _support_application),
+    Post("support:withdraw", "support_pending", SUPPORT_APPLICANTS_WRITE),
+    Post("support:session_create", "support_engagement", SUPPORT_PARTNER_WRITES, _support_session),
+    Post("support:complete", "support_engagement", SUPPORT_PARTNER_WRITES, _support_outcome),
+    Post("support:accept", "support_pending", SECRETARIAT_WRITES, _support_accept),
+    Post(
+        "support:hold", "support_pending", SECRETARIAT_WRITES, lambda o: {"reason": "確認中です。"}
+    ),
+    Post(
+        "support:decline",
+        "support_pending",
+        SECRETARIAT_WRITES,
+        lambda o: {"reason": "今年度の枠が埋まりました。"},
+    ),
+]
+
+
 DRY_RUNS = {"events:import", "surveys:preview", "directory:import"}
 
 # URLs whose writes need more than an actor: the LINE webhook acts only on a

@@ -36,7 +36,7 @@ from network.models import (
 )
 from surveys.models import Answer, Question, Response, Survey
 from surveys.models import Invitation as SurveyInvitation
-from tests import directory_factories
+from tests import directory_factories, support_factories
 from tests.event_factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.factories import MembershipFactory, OrganisationFactory, municipality, program
 from tests.note_factories import admin_matrix_objects
@@ -101,6 +101,7 @@ def _objects(contractor_member, secretariat):
     return {
         **admin_matrix_objects(contractor_member, secretariat),
         **directory_factories.admin_matrix_objects(),
+        **support_factories.admin_matrix_objects(contractor_member),
         Region: Region.objects.order_by("pk").first(),
         Municipality: municipality("011002"),
         Program: program(),

@@ -133,14 +133,23 @@ def _safe_next(request, url: str) -> str | None:
 
 
 def _source_item(request, data: dict):
-    """The registration or answer to raise, through the same scopes as what
-    the raiser is shown (surveys.access): anything else is a 404."""
+    """The registration, answer, topic, application or engagement to raise,
+    through the same scopes as what the raiser is shown (committee.access):
+    anything else is a 404."""
     if data["kind"] == NeedSource.REGISTRATION:
         return "registration", get_object_or_404(
             needs.raisable_registrations(request.user).select_related("event"), pk=data["id"]
         )
     if data["kind"] == NeedSource.TOPIC:
         return "topic", get_object_or_404(needs.raisable_topics(request.user), pk=data["id"])
+    if data["kind"] == NeedSource.APPLICATION:
+        return "application", get_object_or_404(
+            needs.raisable_applications(request.user), pk=data["id"]
+        )
+    if data["kind"] == NeedSource.OUTCOME:
+        return "engagement", get_object_or_404(
+            needs.raisable_engagements(request.user), pk=data["id"]
+        )
     if data["id"] is not None:
         answer = needs.raisable_answers(request.user, by_id=True).filter(pk=data["id"]).first()
     else:
