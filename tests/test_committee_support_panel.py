@@ -120,21 +120,23 @@ def test_committee_sees_follow_up_results_only_from_three_closed_answers(
 
     committee = _text(_section(client_for(committee_member).get(url).content.decode()))
     assert "3未満の区分を「—」と表示" in committee
-    row = committee.split("⑦ フードバンク連携")[1]
-    assert row.startswith(" 4 4 4 0 0 連携を始めた窓口の数 8 8時間 2時間 2.5時間 4回 0日 — — —")
+    # ⑦'s row in the counts table, then in the cost table.
+    counts, cost = committee.split("⑦ フードバンク連携")[1:3]
+    assert counts.startswith(" 4 4 4 0 0 連携を始めた窓口の数 8 ")
+    assert cost.startswith(" 8時間 2時間 2.5時間 4回 0日 — — —")
 
     office = _text(_section(client_for(secretariat).get(url).content.decode()))
     assert "3未満" not in office
-    assert office.split("⑦ フードバンク連携")[1].startswith(
-        " 4 4 4 0 0 連携を始めた窓口の数 8 8時間 2時間 2.5時間 4回 0日 2 4.5 100.0%"
+    assert office.split("⑦ フードバンク連携")[2].startswith(
+        " 8時間 2時間 2.5時間 4回 0日 2 4.5 100.0%"
     )
 
     # A third answer: the committee reads the figures, with the solved share
     # (2 of 3; the one who did not solve is fewer than three) still hidden.
     answer_follow_up(engagements[2], useful=3, solved="解決しなかった")
     committee = _text(_section(client_for(committee_member).get(url).content.decode()))
-    assert committee.split("⑦ フードバンク連携")[1].startswith(
-        " 4 4 4 0 0 連携を始めた窓口の数 8 8時間 2時間 2.5時間 4回 0日 3 4.0 —"
+    assert committee.split("⑦ フードバンク連携")[2].startswith(
+        " 8時間 2時間 2.5時間 4回 0日 3 4.0 —"
     )
     # A fourth answer to a survey still open: the committee does not count it yet.
     answer_follow_up(engagements[3], useful=1, solved="解決しなかった", closed=False)
