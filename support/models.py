@@ -27,7 +27,7 @@ from .enums import (
     QuestionPurpose,
     SessionMode,
 )
-from .querysets import ApplicationQuerySet, EngagementQuerySet, MenuQuerySet, SessionQuerySet
+from .querysets import ApplicationQuerySet, EngagementQuerySet, MenuQuerySet
 
 
 class Menu(ChoiceLabels, models.Model):
@@ -398,8 +398,6 @@ class EngagementSession(ChoiceLabels, models.Model):
         verbose_name=_("記録者"),
     )
     created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
-
-    objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["held_on", "pk"]

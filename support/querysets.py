@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Count, Q
 
 from . import access
-from .enums import OPEN_MENU_STATUSES, PENDING_STATUSES, SLOT_STATUSES
+from .enums import PENDING_STATUSES, SLOT_STATUSES
 
 
 def _holding_slots(fiscal_year: int, prefix: str = "") -> Q:
@@ -18,9 +18,6 @@ def _holding_slots(fiscal_year: int, prefix: str = "") -> Q:
 class MenuQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self if access.can_read_catalogue(user) else self.none()
-
-    def taking_applications(self):
-        return self.filter(status__in=OPEN_MENU_STATUSES)
 
     def with_slots_taken(self, fiscal_year: int):
         """Each menu's `slots_taken` in the 年度 (Menu.slots_left), in the same query."""
@@ -63,7 +60,3 @@ class EngagementQuerySet(models.QuerySet):
         return self.select_related(
             "application__menu", "application__organisation", "partner", "coordinator"
         )
-
-
-class SessionQuerySet(models.QuerySet):
-    pass
