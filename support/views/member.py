@@ -54,6 +54,8 @@ def menus(request):
         Menu.objects.visible_to(request.user)
         .with_slots_taken(fiscal_year)
         .prefetch_related(_partners())
+        # An aggregate drops Meta.ordering: order again.
+        .order_by("number")
     )
     return render(
         request,
