@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.dates import current_fiscal_year
+from core.versions import version_of
 from directory import stats as navi_stats
 from support import stats as support_stats
 from surveys import access as surveys_access
@@ -26,7 +27,6 @@ from surveys.models import Answer, Invitation, Question, Response, Survey
 
 from . import charts
 from . import participation as p
-from .participation import version_of
 
 # The annual survey's questions the dashboard shows, by their stable key.
 KEY_QUESTIONS = ("attended", "useful", "continue", "format")
@@ -77,8 +77,9 @@ class Numbers:
     @cached_property
     def support(self) -> support_stats.Summary:
         """The back-up menus' figures of the 年度 (support.stats), with small
-        cells suppressed for all but the secretariat (8 queries, not cached:
-        the follow-up answers and hours change one at a time)."""
+        cells suppressed for all but the secretariat (8 queries, read only
+        when the cached section keyed by support.stats.data_version has to
+        be rendered)."""
         return support_stats.summary(
             self.fiscal_year,
             suppress=surveys_access.must_suppress_small_cells(self.user),

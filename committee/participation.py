@@ -73,7 +73,6 @@ version reads no registration.
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,6 +96,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import current_fiscal_year, fiscal_year_of  # noqa: F401 (used as p.current_fiscal_year)
+from core.versions import version_of
 from events import tallies
 from events.enums import EventKind, EventStatus
 from events.models import (
@@ -1002,18 +1002,6 @@ def data_version(fiscal_year: int, now: datetime.datetime | None = None) -> str:
         (f"(SELECT MAX({qn('id')}) FROM {t(Commission)})", []),
     ]
     return version_of(fiscal_year, parts)
-
-
-def version_of(fiscal_year: int, parts: list[tuple[str, list]]) -> str:
-    """Run scalar subqueries `(sql, params)` as one SELECT and hash the row:
-    a short key that changes whenever anything they read changes."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT " + ", ".join(sql for sql, _params in parts),
-            [param for _sql, params in parts for param in params],
-        )
-        row = cursor.fetchone()
-    return hashlib.sha256(repr((fiscal_year, row)).encode()).hexdigest()[:20]
 
 
 def cache_key(fiscal_year: int, version: str, what: str = "data") -> str:

@@ -38,6 +38,9 @@ committee reads closed follow-up surveys only (like surveys.access.
 sees_live_results: two looks around one response would give it away).
 Counts of applications and engagements per menu, hours and days are about
 the service, not about people, and are shown as they are.
+
+The dashboard caches the rendered section under data_version (one query):
+what the figures read, as counts and latest changes.
 """
 
 from __future__ import annotations
@@ -47,14 +50,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.versions import table, version_of
 from network.enums import OrganisationKind
-from network.models import Region
+from network.models import Organisation, Region
 from surveys.enums import QuestionKind
-from surveys.models import Answer, Response
+from surveys.models import Answer, Response, Survey
 from surveys.results import MIN_CELL, Cell, suppress_small
 
 from .enums import PENDING_STATUSES, SLOT_STATUSES, ApplicationStatus, QuestionPurpose
@@ -373,3 +378,65 @@ def summary(fiscal_year: int, *, suppress: bool, now=None) -> Summary:
         for breakdown in (by_region, by_kind):
             _protect([b.cell for b in breakdown])
     return Summary(fiscal_year, suppress, figures, total, by_region, by_kind)
+
+
+def data_version(fiscal_year: int, now=None) -> str:
+    """What summary() of a 年度 reads, in one query of scalar subqueries: the
+    menus and their questions (the admin saves the menu with its questions),
+    the 年度's applications (every status change saves one: submitting,
+    triage, completion with its outcome and follow-up survey), their
+    engagements and session records (written once, never edited in the
+    portal), organisations and 振興局 (who applied, by kind and area), and
+    the follow-up surveys — which have closed (the committee reads closed
+    ones only) and their responses (editing one saves it).
+
+    Not caught: edits in the Django admin of engagements and session records;
+    they show once the cached section expires (committee.participation.
+    CACHE_SECONDS)."""
+    now = now or timezone.now()
+    qn = connection.ops.quote_name
+    application, engagement = table(Application), table(Engagement)
+    applications = f"SELECT {qn('id')} FROM {application} WHERE {qn('fiscal_year')} = %s"
+    of_year = [fiscal_year]
+    engagements = (
+        f"SELECT {qn('id')} FROM {engagement} WHERE {qn('application_id')} IN ({applications})"
+    )
+    surveys = (
+        f"SELECT {qn('follow_up_survey_id')} FROM {engagement}"
+        f" WHERE {qn('application_id')} IN ({applications})"
+        f" AND {qn('follow_up_survey_id')} IS NOT NULL"
+    )
+    sessions = f"FROM {table(EngagementSession)} WHERE {qn('engagement_id')} IN ({engagements})"
+    responses = (
+        f"FROM {table(Response)} WHERE {qn('survey_id')} IN ({surveys})"
+        f" AND {qn('submitted_at')} IS NOT NULL"
+    )
+    parts = [
+        (f"(SELECT COUNT(*) FROM {table(Menu)})", []),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {table(Menu)})", []),
+        (f"(SELECT COUNT(*) FROM {table(MenuQuestion)})", []),
+        (f"(SELECT MAX({qn('id')}) FROM {table(MenuQuestion)})", []),
+        (f"(SELECT COUNT(*) FROM ({applications}) a)", of_year),
+        (
+            f"(SELECT MAX({qn('updated_at')}) FROM {application} WHERE {qn('fiscal_year')} = %s)",
+            of_year,
+        ),
+        (f"(SELECT COUNT(*) FROM ({engagements}) e)", of_year),
+        (f"(SELECT COUNT(*) {sessions})", of_year),
+        (f"(SELECT MAX({qn('id')}) {sessions})", of_year),
+        (f"(SELECT COUNT(*) FROM {table(Organisation)})", []),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {table(Organisation)})", []),
+        (f"(SELECT COUNT(*) FROM {table(Region)})", []),
+        (
+            f"(SELECT COUNT(*) FROM {table(Survey)} WHERE {qn('id')} IN ({surveys})"
+            f" AND {qn('closes_at')} <= %s)",
+            [*of_year, connection.ops.adapt_datetimefield_value(now)],
+        ),
+        (
+            f"(SELECT MAX({qn('updated_at')}) FROM {table(Survey)} WHERE {qn('id')} IN ({surveys}))",
+            of_year,
+        ),
+        (f"(SELECT COUNT(*) {responses})", of_year),
+        (f"(SELECT MAX({qn('updated_at')}) {responses})", of_year),
+    ]
+    return version_of(fiscal_year, parts)

@@ -243,3 +243,39 @@ def test_dashboard_with_the_section_costs_the_same_at_two_sizes(client_for, comm
         counts.append((_menu_rows(html), len(cold)))
     assert [rows for rows, _ in counts] == [1, 6]
     assert counts[0][1] == counts[1][1]
+
+
+def test_the_cached_section_follows_every_change_it_shows(client_for, secretariat):
+    """The section is a cached fragment (support.stats.data_version): each
+    step a person takes shows on the next look, with no cache cleared."""
+    client = client_for(secretariat)
+    url = reverse("dashboard:home") + f"?fy={FY}"
+
+    def row() -> str:
+        page = _text(_section(client.get(url).content.decode()))
+        counts, cost = page.split("⑦ フードバンク連携")[1:3]
+        return counts[:40], cost[:40]
+
+    food = sf.menu(number=7, name="フードバンク連携")
+    assert "の後方支援メニューの申込はまだありません。" in _section(
+        client.get(url).content.decode()
+    )
+    app = sf.application(food, member())
+    assert row()[0].startswith(" 1 0 0 0 1 ")
+    engagement = sf.engagement(app)
+    assert row()[0].startswith(" 1 1 0 0 0 ")
+    partner = sf.partner_member(food)
+    sf.session(engagement, partner, hours="3", coordination="1")
+    assert row()[1].startswith(" 3時間 1時間 4.0時間 1回 0日 0 ")
+    engagement = services.complete_engagement(
+        engagement=engagement, by=partner, outcome_answers={"links_made": 4}, outcome_text=""
+    )
+    assert row()[0].startswith(" 1 1 1 0 0 連携を始めた窓口の数 4 ")
+    answer_follow_up(engagement, useful=4, solved="解決した")
+    assert row()[1].startswith(" 3時間 1時間 4.0時間 1回 0日 1 4.0 100.0%")
+    # Who applied: the organisation moves to 後志, and the breakdown follows.
+    organisation = app.organisation
+    organisation.municipality = municipality(OTARU)
+    organisation.region = organisation.municipality.region
+    organisation.save()
+    assert "後志総合振興局 1" in _text(_section(client.get(url).content.decode()))

@@ -3,7 +3,8 @@ exchange meetings per 年度, reach, the annual survey's key results, and the
 exports /dashboard/participation.json (a contract, DESIGN §5) and .csv.
 
 The numbers come from committee.participation (cached by data version), the
-page's parts and the survey panel from committee.panels, the files from
+page's parts and the survey panel from committee.panels, the back-up menus'
+version from support.stats, the files from
 committee.exports. A bad ?fy= (core.dates.parse_fiscal_year) is a 400 with a
 Japanese message: a page, a JSON error or plain text.
 """
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from core.dates import BadFiscalYear, current_fiscal_year, parse_fiscal_year
 from core.templatetags.wareki import wareki_fy
+from support import stats as support_stats
 from surveys import access as surveys_access
 
 from .. import access, exports, panels
@@ -40,12 +42,14 @@ def home(request):
         {
             "fiscal_year": fiscal_year,
             "year_choices": [(year, wareki_fy(year)) for year in choices],
-            # The participation part and the survey panel are cached fragments
-            # keyed by their data versions (the panel also by whether small
-            # cells are suppressed for this user): while nothing changed they
-            # are neither computed nor rendered again.
+            # The participation part, the survey panel and the back-up menus'
+            # section are cached fragments keyed by their data versions (the
+            # last two also by whether small cells are suppressed for this
+            # user): while nothing changed they are neither computed nor
+            # rendered again.
             "version": version,
             "survey_version": panels.survey_data_version(fiscal_year, now),
+            "support_version": support_stats.data_version(fiscal_year, now),
             "suppressed": surveys_access.must_suppress_small_cells(request.user),
             "cache_seconds": p.CACHE_SECONDS,
             "numbers": panels.Numbers(fiscal_year, version, now, request.user),
