@@ -24,7 +24,7 @@ from decimal import Decimal
 
 # Bump when the generator changes what it builds: every stamped database is
 # then rebuilt on its next run.
-GENERATOR_VERSION = 11
+GENERATOR_VERSION = 12
 SEED = 20211015
 STAMP_TABLE = "bench_stamp"
 
@@ -118,6 +118,7 @@ ROLE_EMAILS = {
     "org_admin": ("bench-npo-admin@example.org", "npo-admin@example.org"),
     "committee": ("bench-committee@example.org", "committee@example.org"),
     "secretariat": ("bench-secretariat@example.org", "secretariat@example.org"),
+    "partner": ("bench-partner@example.org", "partner@example.org"),
 }
 ROLE_LABELS = {
     "anonymous": "anonymous",
@@ -126,6 +127,7 @@ ROLE_LABELS = {
     "org_admin": "org admin",
     "committee": "committee",
     "secretariat": "secretariat",
+    "partner": "partner (back-up menus)",
 }
 BIG_EVENT_TITLE = "全道情報交換会（ベンチ・5,000人）"
 CONCURRENCY_EVENT_TITLE = "同時申込ベンチ"
@@ -565,6 +567,8 @@ class Builder:
             ("municipal", "小野 由紀", "おの ゆき", sapporo, False, ()),
             ("committee", "北川 直人", "きたがわ なおと", region_org, False, ("committee",)),
             ("secretariat", "森 さくら", "もり さくら", secretariat_org, True, ("secretariat",)),
+            # staff of a partner of ⑦ (support: menu i's partners are supporters[2i:2i+2])
+            ("partner", "木村 あおい", "きむら あおい", self.supporters[12], False, ()),
         ]
         self.role_users = {}
         for role, name, kana, org, admin, groups in roles:
@@ -1746,5 +1750,51 @@ def _support(builder: Builder) -> None:
             for k in range(3)
         ),
     )
-    builder.counts["support applications"] = len(apps)
-    builder.counts["support engagements"] = len(engagements)
+    _support_showcase(builder, next(m for m in menus if m.number == 7))
+    builder.counts["support applications"] = len(apps) + 1
+    builder.counts["support engagements"] = len(engagements) + 1
+
+
+def _support_showcase(builder: Builder, menu) -> None:
+    """The contractor's organisation's ⑦, the way people do it (support.services):
+    applied, accepted for the partner account's organisation, two session
+    records, completed with its outcome and follow-up survey — the same shape
+    as the demo's, so the pages showing it (bench.pages: my_application,
+    partner_engagement) read the same rows on both data sets."""
+    from support import services
+
+    contractor = builder.role_users["contractor"]
+    secretariat = builder.role_users["secretariat"]
+    partner = builder.role_users["partner"]
+    application = services.submit_application(
+        menu=menu,
+        organisation=contractor.memberships.get().organisation,
+        by=contractor,
+        need="相談窓口に来た方へ、その日のうちに食料を渡せる仕組みをつくりたい。",
+        contact_name=contractor.full_name,
+        contact_email=contractor.email,
+        answers={"households": 12},
+    )
+    engagement = services.accept_application(
+        application=application,
+        partner=partner.memberships.get().organisation,
+        coordinator=secretariat,
+        by=secretariat,
+    )
+    for mode in ("visit", "online"):
+        services.record_session(
+            engagement=engagement,
+            by=partner,
+            held_on=builder.now.date(),
+            duration_minutes=60,
+            mode=mode,
+            done="窓口の流れを一緒に確認した。",
+            partner_hours=Decimal("2"),
+            secretariat_hours=Decimal("0.5"),
+        )
+    services.complete_engagement(
+        engagement=engagement,
+        by=partner,
+        outcome_answers={"links_made": 2, "deliveries": 9},
+        outcome_text="窓口で当日に食料を渡せるようになった。",
+    )

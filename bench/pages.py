@@ -100,6 +100,16 @@ PAGES = [
     Page("navi: search by area and trouble, 1 character", "anonymous", "/navi/search/?q=%E5%AE%B6&r={ishikari}&c=kakei"),
     Page("navi: near me (札幌駅)", "anonymous", "/navi/near/?lat=43.0687&lon=141.3508", unlike_demo="the demo's 12 windows do not fill the first 3 km box, so it reads the 50 km one too"),
     Page("navi: a window", "anonymous", "/navi/w/{navi_window}/"),
+    Page("support: menus", "contractor", "/support/"),
+    Page("support: a menu", "contractor", "/support/menus/{apply_menu}/"),
+    Page("support: apply form", "contractor", "/support/menus/{apply_menu}/apply/"),
+    Page("support: our applications", "contractor", "/support/applications/"),
+    Page("support: an application (completed)", "contractor", "/support/applications/{my_application}/"),
+    Page("support: engagements (partner)", "partner", "/support/engagements/"),
+    Page("support: an engagement (partner)", "partner", "/support/engagements/{partner_engagement}/"),
+    Page("support: manage applications (waiting, this 年度)", "secretariat", "/support/manage/", LIST),
+    Page("support: manage applications, every 年度 and status", "secretariat", "/support/manage/?fy=&status=", LIST),
+    Page("support: manage an application", "secretariat", "/support/manage/applications/{my_application}/"),
 ]
 # fmt: on
 
@@ -276,6 +286,60 @@ def _navi_window():
     )
 
 
+def _role_organisations(role):
+    """The organisations of the data set's account for `role` (bench.dataset.ROLE_EMAILS)."""
+    from network.models import Membership
+
+    from .dataset import ROLE_EMAILS
+
+    return Membership.objects.filter(user__email__in=ROLE_EMAILS[role]).values("organisation_id")
+
+
+def _apply_menu():
+    """The first menu the contractor's organisation may apply for."""
+    from network.models import Organisation
+    from support.models import Menu
+
+    organisation = Organisation.objects.get(pk__in=_role_organisations("contractor"))
+    return next(
+        menu.number
+        for menu in Menu.objects.with_eligibility().order_by("number")
+        if not menu.refusal_for(organisation)
+    )
+
+
+def _my_application():
+    """The contractor's organisation's latest completed application (the
+    demo's ⑦: applied, accepted, sessions recorded, outcome reported)."""
+    from support.enums import ApplicationStatus
+    from support.models import Application
+
+    return (
+        Application.objects.filter(
+            organisation_id__in=_role_organisations("contractor"),
+            status=ApplicationStatus.COMPLETED,
+        )
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _partner_engagement():
+    """The latest completed engagement assigned to the partner account's
+    organisation (the demo's ⑦ and the national data set's showcase)."""
+    from support.models import Engagement
+
+    return (
+        Engagement.objects.filter(
+            partner_id__in=_role_organisations("partner"), completed_at__isnull=False
+        )
+        .order_by("-accepted_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 # Called with the context (for those that depend on another value) or without.
 RESOLVERS = {
     "big_event": _big_event,
@@ -292,6 +356,9 @@ RESOLVERS = {
     "ishikari": _region("石狩振興局"),
     "kamikawa": _region("上川総合振興局"),
     "navi_window": _navi_window,
+    "apply_menu": _apply_menu,
+    "my_application": _my_application,
+    "partner_engagement": _partner_engagement,
 }
 NEEDS_CONTEXT = {"one_hit_person", "one_hit", "one_hit_name", "many_hit"}
 
