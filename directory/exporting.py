@@ -5,7 +5,9 @@
   (`hsds_page`), each page holding the organizations, services, locations,
   service_at_locations, phones, schedules and service_areas those windows
   need, as flat arrays of HSDS objects linked by id (the shape of the HSDS
-  tabular model). Pages, not one streamed document: every page is a bounded
+  tabular model). A service nests its languages (`languages`, parsed from
+  the free text) and its 困りごと and 事業 (`attributes` with a
+  `taxonomy_term` each). Pages, not one streamed document: every page is a bounded
   number of queries and objects whatever the directory's size, a client can
   resume at any page, and the envelope is HSDS's own API `Page`.
 * One municipality's windows as CSV in the 自治体標準オープンデータセット
@@ -27,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
@@ -45,6 +48,61 @@ CSV_CHUNK = 2000
 # Hours in Japan: HSDS schedules carry the UTC offset.
 UTC_OFFSET = 9
 TAXONOMY = "tsunagari:komarigoto"
+# The programs of the 生活困窮者自立支援法 (network.Program) are a reference
+# list, not one provider's programs: they are exported as a second taxonomy.
+PROGRAM_TAXONOMY = "tsunagari:jigyo"
+
+# The ISO 639-1 code of the language names a window writes (after NFKC,
+# lower-cased for the English ones). A name not listed keeps its name and has
+# no code. アイヌ語 and 日本手話 have no ISO 639-1 code: theirs are ISO 639-3,
+# which HSDS's language.code accepts too.
+LANGUAGE_CODES = {
+    "日本語": "ja",
+    "やさしい日本語": "ja",
+    "japanese": "ja",
+    "英語": "en",
+    "english": "en",
+    "中国語": "zh",
+    "chinese": "zh",
+    "韓国語": "ko",
+    "朝鮮語": "ko",
+    "韓国・朝鮮語": "ko",
+    "korean": "ko",
+    "ベトナム語": "vi",
+    "ポルトガル語": "pt",
+    "スペイン語": "es",
+    "タガログ語": "tl",
+    "ネパール語": "ne",
+    "インドネシア語": "id",
+    "タイ語": "th",
+    "ロシア語": "ru",
+    "ウクライナ語": "uk",
+    "フランス語": "fr",
+    "ドイツ語": "de",
+    "イタリア語": "it",
+    "モンゴル語": "mn",
+    "ミャンマー語": "my",
+    "ビルマ語": "my",
+    "クメール語": "km",
+    "カンボジア語": "km",
+    "ラオス語": "lo",
+    "マレー語": "ms",
+    "ヒンディー語": "hi",
+    "ベンガル語": "bn",
+    "ウルドゥー語": "ur",
+    "シンハラ語": "si",
+    "アラビア語": "ar",
+    "ペルシャ語": "fa",
+    "トルコ語": "tr",
+    "アイヌ語": "ain",
+    "日本手話": "jsl",
+}
+# What separates the languages of Service.languages (after NFKC, which folds
+# "，" "／" "；" "（）" to their ASCII forms): 「、」, commas, 「・」, slashes,
+# semicolons and line breaks — never inside parentheses.
+_LANGUAGE_SEPARATORS = frozenset("、,・/;\n")
+# 「英語（電話のみ）」: the name, and a note in parentheses at its end.
+_LANGUAGE_NOTE = re.compile(r"(.+?)\s*\((.+)\)")
 
 # JIS X 0401: the prefecture of a 全国地方公共団体コード is its first two digits.
 PREFECTURES = (
@@ -157,6 +215,65 @@ def _taxonomy_term(category) -> dict:
     )
 
 
+def language_names(text: str) -> list[tuple[str, str]]:
+    """The (name, note) of each language of a Service.languages text, in its
+    order, once each: 「日本語、英語（電話のみ）」 → [("日本語", ""), ("英語", "電話のみ")]."""
+    pieces, current, depth = [], [], 0
+    for char in unicodedata.normalize("NFKC", text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char in _LANGUAGE_SEPARATORS and depth <= 0:
+            pieces.append(("".join(current).strip(), char))
+            current, depth = [], 0
+        else:
+            current.append(char)
+    pieces.append(("".join(current).strip(), ""))
+    # 「韓国・朝鮮語」 is one name, not 韓国 and 朝鮮語.
+    merged: list[str] = []
+    glue = ""
+    for piece, separator in pieces:
+        if merged and glue == "・" and f"{merged[-1]}・{piece}".lower() in LANGUAGE_CODES:
+            merged[-1] = f"{merged[-1]}・{piece}"
+        else:
+            merged.append(piece)
+        glue = separator
+    found: dict[str, str] = {}
+    for piece in merged:
+        match = _LANGUAGE_NOTE.fullmatch(piece)
+        name, note = (match[1].strip(), match[2].strip()) if match else (piece, "")
+        if name and name not in found:
+            found[name] = note
+    return list(found.items())
+
+
+def languages(service: Service) -> list[dict]:
+    """HSDS language objects of the service: the id is derived from the name,
+    so a language keeps its id when others are added or reordered."""
+    service_id = hsds_id("service", service.pk)
+    return [
+        _present(
+            {
+                "id": hsds_id("language", service.pk, name),
+                "service_id": service_id,
+                "name": name,
+                "code": LANGUAGE_CODES.get(name.lower()),
+                "note": note,
+            }
+        )
+        for name, note in language_names(service.languages)
+    ]
+
+
+def _program_term(program) -> dict:
+    return {
+        "id": hsds_id("program", program.pk),
+        "code": program.key,
+        "name": program.name,
+        "description": program.common_name,
+        "taxonomy": PROGRAM_TAXONOMY,
+        "language": "ja",
+    }
+
+
 def service(service: Service) -> dict:
     service_id = hsds_id("service", service.pk)
     documents = []
@@ -179,6 +296,17 @@ def service(service: Service) -> dict:
         }
         for category in service.categories.all()
     ]
+    attributes += [
+        {
+            "id": hsds_id("attribute", "program", service.pk, program.pk),
+            "link_id": service_id,
+            "link_type": "program",
+            "link_entity": "service",
+            "taxonomy_term_id": hsds_id("program", program.pk),
+            "taxonomy_term": _program_term(program),
+        }
+        for program in service.programs.all()
+    ]
     return _present(
         {
             "id": service_id,
@@ -195,6 +323,7 @@ def service(service: Service) -> dict:
             "assured_date": service.verified_on.isoformat() if service.verified_on else None,
             "last_modified": service.updated_at.isoformat() if service.updated_at else None,
             "required_documents": documents,
+            "languages": languages(service),
             "attributes": attributes,
         }
     )
@@ -323,6 +452,7 @@ def hsds_queryset():
             "schedules",
             "service__service_area",
             "service__categories",
+            "service__programs",
         )
         .order_by("pk")
     )

@@ -30,7 +30,7 @@ from directory.models import (
 from network.models import Municipality
 
 from .directory_factories import window
-from .factories import municipality, region
+from .factories import municipality, program, region
 from .queries import assert_flat_query_count
 
 DATA = Path(__file__).parent / "data"
@@ -47,8 +47,10 @@ KINDS = {
     "schedules": "schedule.json",
     "service_areas": "service_area.json",
 }
-# The count, the windows, then phones, schedules, service areas, categories.
-HSDS_QUERIES = 6
+# The count, the windows, then phones, schedules, service areas, categories
+# and programs. Programs are the seventh: an M2M like the categories, so one
+# more prefetch per page (the languages are a column of the service: none).
+HSDS_QUERIES = 7
 # The municipality, the windows, then phones and schedules.
 CSV_QUERIES = 4
 
@@ -90,8 +92,10 @@ def full_window(name: str, *, status=ServiceStatus.ACTIVE, code="011002") -> Ser
     service.url = "https://example.org/kurashi"
     service.email = "soudan@example.org"
     service.verified_on = date(2026, 4, 1)
+    service.languages = "日本語、英語"
     service.save()
     service.service_area.add(municipality(code), municipality("012025"))
+    service.programs.add(program("jiritsu_sodan"), program("kakei_kaizen"))
     provider = service.provider
     provider.kana = "うんえいしゃ"
     provider.website = "https://example.org/"
@@ -162,6 +166,27 @@ def test_hsds_export_objects_validate_against_the_official_schemas(db, client, r
         for record in page[kind]:
             check.validate(record)
             checked += 1
+    # The nested languages and 困りごと / 事業 terms, each against its own schema
+    # too (service.json reaches them through its $refs as well).
+    nested = {
+        "language.json": [lang for s in page["services"] for lang in s.get("languages", [])],
+        "attribute.json": [a for s in page["services"] for a in s["attributes"]],
+        "taxonomy_term.json": [
+            a["taxonomy_term"] for s in page["services"] for a in s["attributes"]
+        ],
+    }
+    for schema, records in nested.items():
+        check = validator(registry, {"$ref": schema})
+        for record in records:
+            check.validate(record)
+    assert {k: len(v) for k, v in nested.items()} == {
+        # 日本語、英語 of the full window; the other window has none.
+        "language.json": 2,
+        # Each window's 困りごと (window() takes the first by order: here the
+        # sub-category, order 0) and the full window's 2 事業.
+        "attribute.json": 4,
+        "taxonomy_term.json": 4,
+    }
     assert {k: len(page[k]) for k in KINDS} == {
         "organizations": 2,
         "services": 2,
@@ -213,6 +238,125 @@ def test_hsds_export_writes_the_window_as_linked_hsds_records(db, client):
     assert sorted(a["name"] for a in page["service_areas"]) == ["函館市", "札幌市"]
     # The same record keeps its ids from one export to the next.
     assert client.get(HSDS_URL).json() == page
+
+
+def test_hsds_export_nests_the_services_languages_with_iso_codes(db, client, registry):
+    at = full_window("くらしサポートセンター")
+    bare = window("言語の書かれていない窓口")
+
+    page = client.get(HSDS_URL).json()
+
+    service_id = exporting.hsds_id("service", at.service_id)
+    by_id = {s["id"]: s for s in page["services"]}
+    assert by_id[service_id]["languages"] == [
+        {
+            "id": exporting.hsds_id("language", at.service_id, "日本語"),
+            "service_id": service_id,
+            "name": "日本語",
+            "code": "ja",
+        },
+        {
+            "id": exporting.hsds_id("language", at.service_id, "英語"),
+            "service_id": service_id,
+            "name": "英語",
+            "code": "en",
+        },
+    ]
+    # No languages written: no languages array (HSDS never has null or []).
+    assert "languages" not in by_id[exporting.hsds_id("service", bare.service_id)]
+    check = validator(registry, {"$ref": "language.json"})
+    for record in by_id[service_id]["languages"]:
+        check.validate(record)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("日本語、英語", [("日本語", "ja", ""), ("英語", "en", "")]),
+        ("日本語,英語", [("日本語", "ja", ""), ("英語", "en", "")]),
+        (
+            "中国語（簡体字・繁体字）・韓国・朝鮮語／ベトナム語",
+            [
+                ("中国語", "zh", "簡体字・繁体字"),
+                ("韓国・朝鮮語", "ko", ""),
+                ("ベトナム語", "vi", ""),
+            ],
+        ),
+        (
+            "ポルトガル語；英語(電話のみ)\nやさしい日本語、英語",
+            [("ポルトガル語", "pt", ""), ("英語", "en", "電話のみ"), ("やさしい日本語", "ja", "")],
+        ),
+        # Not ISO 639-1: アイヌ語 has the ISO 639-3 code; unknown names none.
+        (
+            "アイヌ語、手話、ｽﾜﾋﾘ語",
+            [("アイヌ語", "ain", ""), ("手話", None, ""), ("スワヒリ語", None, "")],
+        ),
+        ("", []),
+    ],
+)
+def test_hsds_languages_are_split_and_coded(db, registry, text, expected):
+    service = Service(pk=1, name="窓口", languages=text)
+
+    exported = exporting.languages(service)
+
+    assert [(lang["name"], lang.get("code"), lang.get("note", "")) for lang in exported] == (
+        expected
+    )
+    assert len({lang["id"] for lang in exported}) == len(exported)
+    check = validator(registry, {"$ref": "language.json"})
+    for record in exported:
+        check.validate(record)
+
+
+def test_hsds_export_writes_the_services_programs_as_taxonomy_terms(db, client, registry):
+    at = full_window("くらしサポートセンター")
+
+    page = client.get(HSDS_URL).json()
+
+    [service] = page["services"]
+    service_id = exporting.hsds_id("service", at.service_id)
+    programs = [a for a in service["attributes"] if a["link_type"] == "program"]
+    jiritsu, kakei = program("jiritsu_sodan"), program("kakei_kaizen")
+    assert programs == [
+        {
+            "id": exporting.hsds_id("attribute", "program", at.service_id, p.pk),
+            "link_id": service_id,
+            "link_type": "program",
+            "link_entity": "service",
+            "taxonomy_term_id": exporting.hsds_id("program", p.pk),
+            "taxonomy_term": {
+                "id": exporting.hsds_id("program", p.pk),
+                "code": key,
+                "name": name,
+                "description": common,
+                "taxonomy": "tsunagari:jigyo",
+                "language": "ja",
+            },
+        }
+        for p, key, name, common in (
+            (jiritsu, "jiritsu_sodan", "生活困窮者自立相談支援事業", "自立相談支援事業"),
+            (kakei, "kakei_kaizen", "生活困窮者家計改善支援事業", "家計改善支援事業"),
+        )
+    ]
+    # The 事業 are the Act's reference list, not one provider's program: no
+    # HSDS program (one per service, owned by an organization) is invented.
+    assert "program" not in service and "program_id" not in service
+    # A 事業 term keeps its id in every service that has it.
+    other = window("家計の窓口")
+    other.service.programs.add(kakei)
+    terms = {
+        a["taxonomy_term"]["code"]: a["taxonomy_term_id"]
+        for s in client.get(HSDS_URL).json()["services"]
+        for a in s["attributes"]
+        if a["link_type"] == "program"
+    }
+    assert terms == {
+        "jiritsu_sodan": exporting.hsds_id("program", jiritsu.pk),
+        "kakei_kaizen": exporting.hsds_id("program", kakei.pk),
+    }
+    check = validator(registry, {"$ref": "attribute.json"})
+    for record in programs:
+        check.validate(record)
 
 
 def test_hsds_export_has_active_and_inactive_windows_never_defunct(db, client):
