@@ -98,7 +98,7 @@ PAGES = [
     Page("navi: search, 7 characters", "anonymous", "/navi/search/?q=%E3%81%8F%E3%82%89%E3%81%97%E3%82%B5%E3%83%9D%E3%83%BC%E3%83%88"),
     Page("navi: search by area, 2 characters", "anonymous", "/navi/search/?q=%E5%B0%B1%E5%8A%B4&r={kamikawa}"),
     Page("navi: search by area and trouble, 1 character", "anonymous", "/navi/search/?q=%E5%AE%B6&r={ishikari}&c=kakei"),
-    Page("navi: near me (札幌駅)", "anonymous", "/navi/near/?lat=43.0687&lon=141.3508", unlike_demo="the demo's 12 windows do not fill the first 3 km box, so it reads the 50 km one too"),
+    Page("navi: near me (札幌駅)", "anonymous", "/navi/near/?lat=43.0687&lon=141.3508", unlike_demo="the demo's 12 windows do not fill the 0.5 km and 3 km boxes, so it reads the 50 km one too"),
     Page("navi: a window", "anonymous", "/navi/w/{navi_window}/"),
     Page("support: menus", "contractor", "/support/"),
     Page("support: a menu", "contractor", "/support/menus/{apply_menu}/"),

@@ -41,9 +41,11 @@ EARTH_RADIUS_KM = 6371.0
 # 「現在地から探す」 lists the windows within this distance, nearest first
 # (or the nearest anywhere when none is that close).
 NEAR_RADIUS_KM = 50.0
-# First a small box (a city centre holds tens of thousands of windows: the
-# database orders only the box's), then the whole radius.
-NEAR_FIRST_KM = 3.0
+# Growing boxes, then the whole radius: a city centre may hold tens of
+# thousands of windows, and the database reads and orders only the box's (a
+# band of the latitude index, filtered by longitude). Where windows are dense
+# the first box holds enough; where they are sparse each box is cheap.
+NEAR_BOXES_KM = (0.5, 3.0, NEAR_RADIUS_KM)
 NEAR_LIMIT = 20
 
 
@@ -150,8 +152,8 @@ def nearest(
     The database orders by the flat-earth distance (exact enough to rank
     within a few hundred km), reading the (latitude, longitude) index for the
     box; the distance shown is the great-circle one, computed here. The ids
-    are read from a box of NEAR_FIRST_KM, and of NEAR_RADIUS_KM when that
-    did not hold `limit` windows (and anywhere when that held none); then
+    are read from the first of NEAR_BOXES_KM that holds `limit` windows
+    within its circle (and anywhere when the whole radius held none); then
     the windows to show."""
     base = _in_categories(
         ServiceAtLocation.objects.public().filter(location__latitude__isnull=False),
@@ -165,7 +167,7 @@ def nearest(
     ).order_by("flat", "pk")
     columns = ("pk", "location__latitude", "location__longitude")
     rows: list = []
-    for km in (NEAR_FIRST_KM, NEAR_RADIUS_KM):
+    for km in NEAR_BOXES_KM:
         deg = math.degrees(km / EARTH_RADIUS_KM)
         rows = list(
             ordered.filter(

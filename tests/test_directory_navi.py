@@ -337,7 +337,7 @@ def test_near_query_count_does_not_grow_where_windows_are_dense(
         make(f"窓口{n:02d}", lat=43.06 + n / 50_000, lon=141.35, index=False)
     indexing.rebuild()
     # The category and its children, the ids in the first box (it holds 20
-    # within 3 km), the windows, three prefetches, the tally (UPDATE,
+    # within 0.5 km), the windows, three prefetches, the tally (UPDATE,
     # SAVEPOINT, INSERT, RELEASE).
     with django_assert_num_queries(11):
         client.get(reverse("directory:near"), {"lat": "43.06", "lon": "141.35", "c": "seikatsu"})
@@ -348,9 +348,9 @@ def test_near_reads_the_whole_radius_when_the_first_box_is_not_enough(
 ):
     make("近い窓口", lat=43.06, lon=141.35)
     make("20 km 先の窓口", lat=43.24, lon=141.35)
-    # Without a trouble: the ids in the first box, in the whole radius (two
-    # windows are fewer than 20), the windows, three prefetches, the tally.
-    with django_assert_num_queries(10):
+    # Without a trouble: the ids in each box — 0.5 km, 3 km, the whole radius
+    # (two windows are fewer than 20) —, the windows, three prefetches, the tally.
+    with django_assert_num_queries(11):
         response = client.get(reverse("directory:near"), {"lat": "43.06", "lon": "141.35"})
     names = [c.window.service.name for c in response.context["cards"]]
     assert names == ["近い窓口", "20 km 先の窓口"]
