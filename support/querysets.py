@@ -4,7 +4,8 @@ so a forgotten filter cannot leak another organisation's application."""
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from . import access
 from .enums import PENDING_STATUSES, SLOT_STATUSES
@@ -59,4 +60,19 @@ class EngagementQuerySet(models.QuerySet):
     def for_list(self):
         return self.select_related(
             "application__menu", "application__organisation", "partner", "coordinator"
+        )
+
+    def with_session_count(self):
+        """Each engagement's `session_count`, as a subquery: a join with Count
+        would group the list by every column it selects."""
+        sessions = (
+            self.model._meta.get_field("sessions")
+            .related_model.objects.filter(engagement=OuterRef("pk"))
+            .order_by()
+            .values("engagement")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            session_count=Coalesce(Subquery(sessions, output_field=IntegerField()), 0)
         )

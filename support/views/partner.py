@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -35,8 +35,8 @@ def engagements(request):
     rows = (
         Engagement.objects.visible_to(request.user)
         .for_list()
+        .with_session_count()
         .annotate(
-            session_count=Count("sessions"),
             open_first=Case(
                 When(application__status=ApplicationStatus.ACCEPTED, then=Value(0)),
                 default=Value(1),
