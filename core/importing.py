@@ -86,14 +86,85 @@ def decode_upload(raw: bytes) -> str:
         if _looks_like_text(text):
             return text
         raise ImportFileError(_undecodable_message())
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    if raw.startswith(_SPREADSHEET_MAGIC):
+        raise ImportFileError(_not_csv_message())
+    if raw.startswith(_UTF16_BOMS):
+        raise ImportFileError(_utf16_message())
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.end == len(raw):
+            # Valid UTF-8 up to a character cut in half: a download or a
+            # copy that stopped early, not a CP932 file.
+            raise ImportFileError(_truncated_message()) from None
+    else:
         if _looks_like_text(text):
             return text
+        raise ImportFileError(_undecodable_message())
+    try:
+        text = raw.decode("cp932")
+    except UnicodeDecodeError:
+        text = ""
+    if _looks_like_euc_jp(raw, text):
+        raise ImportFileError(_euc_jp_message())
+    if not text:
+        raise ImportFileError(_undecodable_message())
+    if _looks_like_text(text):
+        return text
     raise ImportFileError(_undecodable_message())
+
+
+# A zip (.xlsx, .docx …) or an OLE file (the old .xls) is not text.
+_SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# Excel's 「Unicode テキスト」 is UTF-16 with a BOM; UTF-32 is rarer.
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# What EUC-JP text turns into when it is read as CP932: half-width katakana
+# and the user-defined area.
+_EUC_AS_CP932 = re.compile("[\uff61-\uff9f\ue000-\uf8ff]")
+
+
+def _looks_like_euc_jp(raw: bytes, cp932_text: str) -> bool:
+    """Bytes that are valid EUC-JP with Japanese in them, and that CP932
+    cannot read or reads as half-width katakana or user-defined characters
+    (a real CP932 file's kana and kanji are almost never valid EUC-JP)."""
+    try:
+        euc = raw.decode("euc_jp")
+    except UnicodeDecodeError:
+        return False
+    if euc.isascii():
+        return False
+    return not cp932_text or bool(_EUC_AS_CP932.search(cp932_text))
+
+
+def _not_csv_message() -> str:
+    return _(
+        "CSV ではなく、Excel（.xlsx・.xls）などの別の形式のファイルです。"
+        "Excel で開いて「CSV UTF-8（コンマ区切り）」で保存し直してください。"
+    )
+
+
+def _utf16_message() -> str:
+    return _(
+        "ファイルの文字コードを判別できません（UTF-16、Excel の「Unicode テキスト」で"
+        "保存されたファイルです）。"
+        "CSVは UTF-8（BOM付き可）または Shift_JIS（CP932）で保存してください。"
+        "Excel では「CSV UTF-8（コンマ区切り）」で保存すると確実です。"
+    )
+
+
+def _truncated_message() -> str:
+    return _(
+        "ファイルが途中で切れています（最後の文字が欠けています）。"
+        "元のファイルをもう一度保存するか、ダウンロードし直してください。"
+    )
+
+
+def _euc_jp_message() -> str:
+    return _(
+        "ファイルの文字コードが EUC-JP のようです。CSVは UTF-8（BOM付き可）または "
+        "Shift_JIS（CP932）で保存してください。Excel では「CSV UTF-8（コンマ区切り）」"
+        "で保存すると確実です。"
+    )
 
 
 def _undecodable_message() -> str:
@@ -435,6 +506,14 @@ def checked_rows(rows: Iterable) -> Iterator[list]:
         if number == 1:
             header = row
             _check_header(header)
+        elif (
+            len(row) > len(header)
+            and any(_filled(v) for v in header)
+            and _filled_beyond(row, len(header))
+        ):
+            # An unquoted comma in a value shifts every cell after it: the
+            # row is refused instead of being read into the wrong columns.
+            raise ImportFileError(_too_wide_row_message(number, len(row), len(header)))
         for column, value in enumerate(row, start=1):
             if isinstance(value, str) and (found := _CONTROL.search(value)):
                 character = found.group()
@@ -446,6 +525,46 @@ def checked_rows(rows: Iterable) -> Iterator[list]:
                     % {"cell": _cell_label(number, column, header), "code": ord(character)}
                 )
         yield row
+
+
+def _filled(value) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _filled_beyond(row: list, width: int) -> bool:
+    return any(_filled(v) for v in row[width:])
+
+
+def _too_wide_row_message(row: int, cells: int, width: int) -> str:
+    return _(
+        "%(row)s行目の列が見出し（1行目）より多くなっています（%(cells)s列、見出しは"
+        '%(width)s列）。値の中のカンマは "" で囲んでください。'
+    ) % {"row": row, "cells": cells, "width": width}
+
+
+def csv_rows(text: str) -> Iterator[list]:
+    """The records of a decoded CSV, header first, through checked_rows; an
+    error of the csv module is a Japanese message naming the row (the
+    module's own text is English)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    read = 0
+    try:
+        for row in checked_rows(reader):
+            read += 1
+            yield row
+    except csv.Error as exc:
+        number = read + 1  # the record being read
+        if "field limit" in str(exc):
+            raise ImportFileError(
+                _(
+                    "%(row)s行目に長すぎるセルがあります（1つのセルは %(limit)s 文字まで）。"
+                    'セルの中の「"」が閉じていないと、そこから先が1つのセルになります。'
+                )
+                % {"row": number, "limit": csv.field_size_limit()}
+            ) from None
+        raise ImportFileError(
+            _("%(row)s行目を CSV として読み込めません。") % {"row": number}
+        ) from None
 
 
 def _no_data_message(has_header: bool) -> str:
@@ -502,11 +621,7 @@ class CSV(_DefusedExport, base_formats.CSV):
             # The spreadsheet row of each data row (the header is row 1): the
             # CSV reader drops blank lines, which Excel shows as rows.
             numbers = [
-                number
-                for number, row in enumerate(
-                    checked_rows(csv.reader(io.StringIO(text, newline=""))), start=1
-                )
-                if number > 1 and row
+                number for number, row in enumerate(csv_rows(text), start=1) if number > 1 and row
             ]
             dataset = _with_data(super().create_dataset(text, **kwargs))
             dataset.sheet_rows = numbers
@@ -526,10 +641,7 @@ def _too_wide_message(text: str) -> str:
     width = len(next(rows, []))
     for number, row in enumerate(rows, 2):
         if len(row) > width:
-            return _(
-                "%(row)s行目の列が見出し（1行目）より多くなっています（%(cells)s列、見出しは"
-                '%(width)s列）。値の中のカンマは "" で囲んでください。'
-            ) % {"row": number, "cells": len(row), "width": width}
+            return _too_wide_row_message(number, len(row), width)
     return _("CSVの列の数が見出しと合いません。")
 
 

@@ -12,9 +12,8 @@ from core import forms as core_forms
 from core import importing as limits
 
 from .freshness import CORRECTABLE_FIELDS
+from .importing import UPLOAD_EXTENSIONS
 from .models import Service
-
-UPLOAD_EXTENSIONS = (".csv", ".txt")
 
 
 class ServiceCorrectionForm(core_forms.ModelForm):

@@ -18,9 +18,7 @@ writes are batched (bulk_create / bulk_update, unchanged rows not written).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from core import bulk
 from core import importing as limits
-from core.importing import ImportFileError, checked_rows, decode_upload, normalize_text
+from core.importing import ImportFileError, csv_rows, decode_upload, normalize_text
 from network.models import Municipality
 
 from . import indexing
@@ -258,19 +256,21 @@ class DirectoryImportResult:
 # --- reading -------------------------------------------------------------------
 
 
-def read_rows(raw: bytes, *, within: Limits | None = None) -> list[list[str]]:
+UPLOAD_EXTENSIONS = (".csv", ".txt")
+
+
+def read_rows(raw: bytes, *, within: Limits | None = None, filename: str = "") -> list[list[str]]:
     """The CSV as rows of cells (header first): UTF-8, UTF-8-BOM or CP932,
-    quoted multi-line fields, the shared limits (core.importing)."""
+    quoted multi-line fields, the shared limits (core.importing). A file
+    named other than .csv / .txt (`filename`, when known) is refused, as the
+    upload form does; an Excel file by any name is refused by its content."""
     with limits.in_force(within):
+        if filename and not filename.lower().endswith(UPLOAD_EXTENSIONS):
+            raise ImportFileError(_("CSV（.csv）のファイルを選んでください。"))
         limits.check_upload_size(len(raw))
         text = decode_upload(raw)
         limits.check_csv_text(text)
-        try:
-            return [list(r) for r in checked_rows(csv.reader(io.StringIO(text, newline="")))]
-        except csv.Error as exc:
-            raise ImportFileError(
-                _("CSV として読み込めません（%(detail)s）。") % {"detail": exc}
-            ) from exc
+        return list(csv_rows(text))
 
 
 # --- parsing cells -------------------------------------------------------------
@@ -829,12 +829,13 @@ class _DryRun(Exception):
 
 
 def import_directory(
-    *, raw: bytes, dry_run: bool = False, within: Limits | None = None
+    *, raw: bytes, dry_run: bool = False, within: Limits | None = None, filename: str = ""
 ) -> DirectoryImportResult:
-    """Validate the whole file; write it only if no row has an error."""
+    """Validate the whole file; write it only if no row has an error.
+    `filename`: the file's name when known (the command), see read_rows."""
     result = DirectoryImportResult(dry_run=dry_run)
     try:
-        table = read_rows(raw, within=within)
+        table = read_rows(raw, within=within, filename=filename)
     except ImportFileError as exc:
         result.error(None, None, str(exc))
         result.over_limit = exc.code == limits.LIMIT

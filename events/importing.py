@@ -40,7 +40,6 @@ once, which does not fit a one-model Resource.
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import io
 import re
@@ -64,6 +63,7 @@ from core.importing import (
     checked_rows,
     column_names,
     column_positions,
+    csv_rows,
     decode_upload,
     normalize_text,
     speaks_keys,
@@ -310,15 +310,7 @@ def _read_xlsx(raw: bytes) -> list[list[str]]:
 def _read_csv(raw: bytes) -> list[list[str]]:
     text = decode_upload(raw)
     limits.check_csv_text(text)
-    try:
-        return [
-            [v.strip() for v in values]
-            for values in checked_rows(csv.reader(io.StringIO(text, newline="")))
-        ]
-    except csv.Error as exc:
-        raise ImportFileError(
-            _("CSV として読み込めません（%(detail)s）。") % {"detail": exc}
-        ) from exc
+    return [[v.strip() for v in values] for values in csv_rows(text)]
 
 
 def read_table(raw: bytes, filename: str, *, within: Limits | None = None) -> list[list[str]]:

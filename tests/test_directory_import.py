@@ -288,7 +288,8 @@ def test_import_wrong_encoding_is_refused(db):
     result = import_directory(raw=raw)
 
     assert [str(e) for e in result.errors] == [
-        "ファイルの文字コードを判別できません。CSVは UTF-8（BOM付き可）または "
+        "ファイルの文字コードを判別できません（UTF-16、Excel の「Unicode テキスト」で"
+        "保存されたファイルです）。CSVは UTF-8（BOM付き可）または "
         "Shift_JIS（CP932）で保存してください。Excel では「CSV UTF-8（コンマ区切り）」"
         "で保存すると確実です。"
     ]

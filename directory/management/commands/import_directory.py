@@ -28,7 +28,9 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(_("ファイル %(path)s が見つかりません。") % {"path": file})
-        result = import_directory(raw=path.read_bytes(), dry_run=dry_run, within=CLI_LIMITS)
+        result = import_directory(
+            raw=path.read_bytes(), dry_run=dry_run, within=CLI_LIMITS, filename=path.name
+        )
         if result.errors:
             for error in result.errors:
                 self.stderr.write(str(error))
