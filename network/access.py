@@ -156,6 +156,28 @@ def can_use_admin_site(user) -> bool:
     return bool(user is not None and user.is_active and getattr(user, "is_staff", False))
 
 
+# --- sessions ------------------------------------------------------------------
+
+
+def keeps_network_access(user) -> bool:
+    """Asked right after one of the user's memberships ended (removed from a
+    staff list, invitation revoked): False when that was what let them in, so
+    their sessions end (network.services). Inside stay those with another
+    membership of an active organisation, the secretariat, the committee,
+    superusers and admin-site staff (their access is a group or a flag). The
+    roles are re-read, not taken from the per-request cache."""
+    forget_roles(user)
+    return is_member(user) or can_use_admin_site(user)
+
+
+def has_idle_timeout(user) -> bool:
+    """Sessions that end after settings.TSUNAGARI_STAFF_IDLE_MINUTES without a
+    request (network.middleware): the staff's — the secretariat (superusers
+    included), the committee and admin-site staff. Members' sessions do not."""
+    r = roles(user)
+    return r.secretariat or r.committee or can_use_admin_site(user)
+
+
 # --- account privileges (the admin site) ------------------------------------------
 # Superuser status, staff status, groups and permissions decide what the admin
 # site lets a person do, so only a superuser changes them; and a staff

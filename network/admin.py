@@ -221,6 +221,13 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Django already refuses an inactive account's sessions, but keeps them:
+        # ending them here means re-activating the account does not revive them.
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            obj.end_sessions()
+
     @admin.display(description=_("アカウント"))
     def account_status(self, obj):
         return _("ログイン可") if obj.has_usable_password() else _("連絡先のみ")

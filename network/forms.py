@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import forms as site_forms
 
-from . import access
+from . import access, services
 from .forms_joining import MunicipalityChoiceField
 from .models import Membership, Organisation
 
@@ -129,4 +129,4 @@ class MembershipRemoveForm(site_forms.Form):
         return cleaned
 
     def save(self):
-        self.membership.delete()
+        services.remove_membership(membership=self.membership, removed_by=self.actor)

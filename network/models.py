@@ -5,8 +5,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core import tokens
@@ -204,6 +206,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("管理サイトへのアクセス"), default=False)
     is_active = models.BooleanField(_("有効"), default=True)
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # Part of every session's auth hash (with the password): raising it ends
+    # all of this person's sessions on their next request (end_sessions).
+    session_epoch = models.PositiveIntegerField(_("セッションの世代"), default=0, editable=False)
 
     objects = UserManager()
 
@@ -228,6 +233,28 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_contact(self) -> bool:
         return not self.has_usable_password()
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django stores this hash in the session at login and compares it on
+        every request (django.contrib.auth.get_user): a session whose hash no
+        longer matches is flushed. Django hashes the password, so changing it
+        ends the other sessions; the epoch lets end_sessions do the same
+        without touching the password. Epoch 0 is Django's own hash, so
+        sessions from before the epoch existed stay valid."""
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "network.User.session_auth_hash",
+            f"{self.password}#{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def end_sessions(self) -> None:
+        """End every session of this person, whatever the session engine: the
+        next request of each is anonymous. One UPDATE, no session is read."""
+        type(self).objects.filter(pk=self.pk).update(session_epoch=F("session_epoch") + 1)
+        self.refresh_from_db(fields=["session_epoch"])
 
 
 class Membership(ChoiceLabels, models.Model):

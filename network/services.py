@@ -158,8 +158,30 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User | None) -> Org
     # A link mail still waiting must not go out for a withdrawn invitation.
     notifications.withdraw_invitation(locked)
     membership.delete()
-    access.forget_roles(user)
+    _end_sessions_if_outside(user)
     return organisation
+
+
+# --- Leaving ------------------------------------------------------------------
+
+
+def _end_sessions_if_outside(user: User) -> None:
+    """After a membership ended: someone whose last membership it was, and
+    whom no other role keeps inside (access.keeps_network_access), is signed
+    out everywhere. Someone who never had a membership is never signed out
+    here: only ending a membership calls this."""
+    if not access.keeps_network_access(user):
+        user.end_sessions()
+
+
+@transaction.atomic
+def remove_membership(*, membership: Membership, removed_by: User | None) -> None:
+    """Take a person off an organisation's staff list (the caller has checked
+    access.can_demote_or_remove). Their sessions end if this was what let
+    them in, also when they removed themselves."""
+    user = membership.user
+    membership.delete()
+    _end_sessions_if_outside(user)
 
 
 class InvitationUnusable(Exception):

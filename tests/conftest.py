@@ -4,8 +4,12 @@ Each actor is a real user with the memberships and groups that make the role;
 `actors` maps the names used by the access matrix to them.
 """
 
+import time
+
 import pytest
 
+from network import access
+from network.middleware import LAST_ACTIVITY_KEY
 from network.models import Organisation
 
 from .factories import PASSWORD, MembershipFactory, OrganisationFactory, UserFactory
@@ -141,9 +145,21 @@ def client_for(client):
         client.logout()
         if user is not None:
             client.force_login(user)
+            _stamp_staff_login(client, user)
         return client
 
     return make
+
+
+def _stamp_staff_login(client, user):
+    """Leave the session as the login form does: a staff login starts its idle
+    clock in the login's own session write (network.middleware.stamp_login),
+    which force_login skips."""
+    if access.has_idle_timeout(user):
+        session = client.session
+        session[LAST_ACTIVITY_KEY] = int(time.time())
+        session.save()
+    access.forget_roles(user)
 
 
 def pytest_collection_modifyitems(items):

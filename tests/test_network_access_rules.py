@@ -31,12 +31,17 @@ USER_RULES = {
     "can_manage_network": [F, F, F, F, F, F, T, T],
     "can_change_privileges": [F, F, F, F, F, F, F, T],
     "can_use_admin_site": [F, F, F, F, F, F, F, T],
+    # After a membership ended: still inside, or signed out everywhere (issue #15).
+    "keeps_network_access": [F, F, T, T, T, T, T, T],
+    # Staff sessions end when idle; members' do not.
+    "has_idle_timeout": [F, F, F, F, F, T, T, T],
 }
 # The 受託団体 member and the org admin belong to the 受託団体: when it is
 # made inactive they are no longer inside the network.
 CONTRACTOR_ORG_INACTIVE = {
     "is_member": [F, F, F, T, F, T, T, T],
     "is_org_admin": [F] * 8,
+    "keeps_network_access": [F, F, F, T, F, T, T, T],
 }
 
 

@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end after TSUNAGARI_STAFF_IDLE_MINUTES without a request.
+    "network.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -225,6 +227,12 @@ ACCOUNT_ADAPTER = "network.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Login and password reset answer alike whether or not an address has an
+# account (allauth's default, kept explicit), and a reset for an unknown
+# address sends nothing: the form must not mail whatever address anyone types
+# (tests/test_accounts_enumeration.py).
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # Behind a reverse proxy: how many proxies in front of the portal append to
 # X-Forwarded-For (core.clientip). 0 = the header is the client's own word and
 # is ignored.
@@ -238,6 +246,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/5m/key",
     "reset_password_from_key": "20/m/ip",
 }
+# The secretariat's, the committee's and superusers' sessions end after this
+# many minutes without a request (network.middleware); 0 turns it off.
+# Members' sessions are not affected.
+TSUNAGARI_STAFF_IDLE_MINUTES = env_count("TSUNAGARI_STAFF_IDLE_MINUTES", 30)
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=14)
 # The board: how long an author may edit a post, and when a note entry is due
 # for re-review.
