@@ -11,9 +11,23 @@ from . import access
 from .enums import PENDING_STATUSES, SLOT_STATUSES
 
 
-def _holding_slots(fiscal_year: int, prefix: str = "") -> Q:
+def _holding_slots(fiscal_year: int) -> Q:
     """The applications that take one of their menu's slots for the 年度."""
-    return Q(**{f"{prefix}fiscal_year": fiscal_year, f"{prefix}status__in": SLOT_STATUSES})
+    return Q(fiscal_year=fiscal_year, status__in=SLOT_STATUSES)
+
+
+def _count(rows: models.QuerySet, parent: str):
+    """How many of `rows` belong to each row of the outer query (0 for none),
+    as a correlated subquery on the `parent` foreign key: no join and GROUP BY
+    over the outer query's columns, and it reads the foreign key's index."""
+    counted = (
+        rows.filter(**{parent: OuterRef("pk")})
+        .order_by()
+        .values(parent)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 class MenuQuerySet(models.QuerySet):
@@ -21,9 +35,12 @@ class MenuQuerySet(models.QuerySet):
         return self if access.can_read_catalogue(user) else self.none()
 
     def with_slots_taken(self, fiscal_year: int):
-        """Each menu's `slots_taken` in the 年度 (Menu.slots_left), in the same query."""
+        """Each menu's `slots_taken` in the 年度 (Menu.slots_left), in the same
+        query: a subquery per menu that reads the (menu, 年度, status) index,
+        not a join with every application of every 年度."""
+        applications = self.model._meta.get_field("applications").related_model.objects
         return self.annotate(
-            slots_taken=Count("applications", filter=_holding_slots(fiscal_year, "applications__"))
+            slots_taken=_count(applications.filter(_holding_slots(fiscal_year)), "menu")
         )
 
     def with_eligibility(self):
@@ -65,14 +82,5 @@ class EngagementQuerySet(models.QuerySet):
     def with_session_count(self):
         """Each engagement's `session_count`, as a subquery: a join with Count
         would group the list by every column it selects."""
-        sessions = (
-            self.model._meta.get_field("sessions")
-            .related_model.objects.filter(engagement=OuterRef("pk"))
-            .order_by()
-            .values("engagement")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return self.annotate(
-            session_count=Coalesce(Subquery(sessions, output_field=IntegerField()), 0)
-        )
+        sessions = self.model._meta.get_field("sessions").related_model.objects
+        return self.annotate(session_count=_count(sessions.all(), "engagement"))

@@ -54,7 +54,7 @@ def menus(request):
         Menu.objects.visible_to(request.user)
         .with_slots_taken(fiscal_year)
         .prefetch_related(_partners())
-        # An aggregate drops Meta.ordering: order again.
+        # By number, explicitly (an aggregate in this query would drop Meta.ordering).
         .order_by("number")
     )
     return render(
