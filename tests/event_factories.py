@@ -86,3 +86,17 @@ class RegistrationFactory(factory.django.DjangoModelFactory):
         registration = super()._create(model_class, *args, **kwargs)
         Registration.objects.filter(pk=registration.pk).index_for_search()
         return registration
+
+
+def held_meeting(**kwargs) -> Event:
+    """第9回 情報交換会, finished a month ago (attendance can be imported for it)."""
+    start = timezone.now() - datetime.timedelta(days=30)
+    return EventFactory(
+        **{
+            "title": "第9回 情報交換会",
+            "status": Event.Status.FINISHED,
+            "starts_at": start,
+            "ends_at": start + datetime.timedelta(hours=3),
+            **kwargs,
+        }
+    )

@@ -17,7 +17,6 @@ this file and docs/imports.md.
 from __future__ import annotations
 
 import csv
-import datetime
 import html
 import io
 import tracemalloc
@@ -28,14 +27,13 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
 
 from core.models import OutboxMessage
 from directory.models import Location, Phone, Provider, Schedule, Service, ServiceAtLocation
-from events.models import Event, Registration
+from events.models import Registration
 from network.models import Membership, Organisation, User
 from tests import hostile_files as hostile
-from tests.event_factories import EventFactory
+from tests.event_factories import held_meeting
 from tests.factories import OrganisationFactory
 from tests.test_security_admin import make_admin_secretariat
 
@@ -240,13 +238,7 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def held_event():
-    start = timezone.now() - datetime.timedelta(days=30)
-    return EventFactory(
-        title="第9回 情報交換会",
-        status=Event.Status.FINISHED,
-        starts_at=start,
-        ends_at=start + datetime.timedelta(hours=3),
-    )
+    return held_meeting()
 
 
 @pytest.fixture

@@ -3,21 +3,19 @@ rows; `manage.py import_attendance` takes larger files (--max-rows,
 --max-bytes) and says how to raise its limits when a file is over them.
 """
 
-import datetime
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
 
 from core import importing as shared
 from events import importing
-from events.models import Event, Registration, RegistrationSearchKey
+from events.models import Registration, RegistrationSearchKey
 from network.models import User
 
-from .event_factories import EventFactory, RegistrationFactory
+from .event_factories import RegistrationFactory, held_meeting
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +28,7 @@ FILLER_CELL = "x" * 120_000  # below the csv module's 131,072-character field li
 
 @pytest.fixture
 def held():
-    start = timezone.now() - datetime.timedelta(days=30)
-    return EventFactory(
-        title="第9回 情報交換会",
-        status=Event.Status.FINISHED,
-        starts_at=start,
-        ends_at=start + datetime.timedelta(hours=3),
-    )
+    return held_meeting()
 
 
 def people_rows(event, count: int) -> list[str]:

@@ -29,6 +29,7 @@ from events.importing import COLUMNS, import_attendance
 from events.models import Registration
 from network.models import Membership, Organisation, User
 from network.resources import OrganisationResource
+from tests import hostile_files
 from tests.event_factories import EventFactory
 
 ORG_HEADER = "name,kind,municipality"
@@ -63,35 +64,11 @@ def form_error(response) -> str:
 
 # --- XLSX files built by hand -----------------------------------------------------
 
-_SHEET_OPEN = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-)
-
 
 def xlsx_with_sheet(chunks, dimension=None) -> bytes:
-    """A valid workbook (made by openpyxl) whose first sheet's XML is replaced
-    by `chunks` (an iterable of str), written compressed piece by piece: a
-    sheet that unpacks to tens of MB stays a few KB, in memory only."""
-    book = openpyxl.Workbook()
-    book.active.append(["x"])
-    template = io.BytesIO()
-    book.save(template)
-    out = io.BytesIO()
-    with zipfile.ZipFile(template) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in source.infolist():
-            if info.filename != "xl/worksheets/sheet1.xml":
-                zf.writestr(info, source.read(info))
-                continue
-            with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-                sheet.write(_SHEET_OPEN.encode())
-                if dimension:
-                    sheet.write(f'<dimension ref="{dimension}"/>'.encode())
-                sheet.write(b"<sheetData>")
-                for chunk in chunks:
-                    sheet.write(chunk.encode())
-                sheet.write(b"</sheetData></worksheet>")
-    return out.getvalue()
+    """A workbook whose one sheet is `chunks` (str pieces of <sheetData>),
+    written compressed piece by piece (tests/hostile_files.xlsx)."""
+    return hostile_files.xlsx(chunks, dimension=dimension or "")
 
 
 def cell(ref, text):
