@@ -10,7 +10,10 @@ urlpatterns = [
     # Login addresses are managed by the secretariat and org admins (they are
     # how people are invited and matched on import), not by the users.
     path("accounts/email/", portal_views.not_found, name="account_email"),
+    # A person's data export (開示, portal.disclosure): POST only.
+    path("accounts/my-data/", portal_views.my_data, name="my_data"),
     path("accounts/", include("allauth.urls")),
+    path("network/manage/people/<int:pk>/data/", portal_views.person_data, name="person_data"),
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),

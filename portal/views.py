@@ -1,10 +1,13 @@
+import logging
+
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 from django.db.models import Count, Q
-from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from committee.enums import OPEN_NEED_STATUSES
 from committee.models import Need
@@ -14,6 +17,8 @@ from events.models import Event, Registration
 from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
 from note.models import Topic
+from portal import access as portal_access
+from portal import disclosure
 from surveys.models import Invitation as SurveyInvitation
 
 UPCOMING_LIMIT = 3
@@ -118,3 +123,36 @@ def _is_secretariat_if_readable(user) -> bool:
         return access.is_secretariat(user)
     except DatabaseError:
         return False
+
+
+disclosure_log = logging.getLogger("portal.disclosure")
+
+
+def _disclosure_response(request, person) -> HttpResponse:
+    if not portal_access.can_download_disclosure(request.user, person):
+        raise Http404
+    body = disclosure.build_disclosure(person)
+    # Who downloaded whose data: the secretariat's downloads on someone's
+    # behalf are the ones a breach review asks about (docs/privacy.md).
+    disclosure_log.info("disclosure downloaded: person=%s by=%s", person.pk, request.user.pk)
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{disclosure.filename(person)}"'
+    return response
+
+
+@access.login_required_404
+@require_POST
+@never_cache
+def my_data(request):
+    """「自分のデータをダウンロード」: POST only, so that no link prefetch or
+    crawler starts a personal-data export."""
+    return _disclosure_response(request, request.user)
+
+
+@access.secretariat_required
+@require_POST
+@never_cache
+def person_data(request, pk):
+    """The secretariat downloads a person's data on their behalf (開示請求)."""
+    person = get_object_or_404(get_user_model(), pk=pk)
+    return _disclosure_response(request, person)

@@ -50,6 +50,7 @@ OTHER_ORG_ADMIN = (302, 404, 404, 404, 404, 404, 200, 200)
 OWN_ORG_ADMIN_POST_ONLY = (302, 404, 404, 404, 405, 404, 405, 405)
 SECRETARIAT = (302, 404, 404, 404, 404, 404, 200, 200)
 SECRETARIAT_POST_ONLY = (302, 404, 404, 404, 404, 404, 405, 405)
+LOGGED_IN_POST_ONLY = (302, 405, 405, 405, 405, 405, 405, 405)
 LOGGED_IN = (302, 200, 200, 200, 200, 200, 200, 200)
 MUNICIPAL_AUDIENCE = (302, 404, 404, 200, 404, 200, 200, 200)
 OWNER_ONLY = (302, 404, 200, 404, 404, 404, 404, 404)  # owner: contractor_member
@@ -127,6 +128,10 @@ MATRIX = [
     ("network:manage_home", None, SECRETARIAT),
     ("network:organisation_create", None, SECRETARIAT),
     ("network:people_list", None, SECRETARIAT),
+    # A person's data export (portal.disclosure): POST only; the person
+    # themselves, and the secretariat for anyone (here the 受託団体 member).
+    ("my_data", None, LOGGED_IN_POST_ONLY),
+    ("person_data", "person", SECRETARIAT_POST_ONLY),
     ("network:join_request_list", None, SECRETARIAT),
     ("network:join_request_detail", "join_request", SECRETARIAT),
     # events: public and member pages
@@ -575,6 +580,7 @@ def world(
         "own_invitation": {"pk": contractor_org.pk, "invitation_pk": invitations["own"].pk},
         "other_invitation": {"pk": other_org.pk, "invitation_pk": invitations["other"].pk},
         "join_request": {"pk": join_request.pk},
+        "person": {"pk": contractor_member.pk},
     }
     objects = {
         **event_objects,
@@ -1190,6 +1196,14 @@ DRY_RUNS = {"events:import", "surveys:preview", "directory:import"}
 # and an unsigned one does not.
 SIGNED = {"directory:line_webhook"}
 
+# Downloads by POST that write nothing: a person's data export (開示).
+DOWNLOADS = {"my_data", "person_data"}
+LOGGED_IN_READS = (302, 200, 200, 200, 200, 200, 200, 200)
+POST_MATRIX += [
+    Post("my_data", None, LOGGED_IN_READS),
+    Post("person_data", "person", SECRETARIAT_READS),
+]
+
 
 def _hostile(objects):
     return {"action": "delete", "status": "closed", "name": "書き換え", "title": "書き換え"}
@@ -1229,7 +1243,7 @@ def test_post_matrix_every_writing_url_has_an_actor_it_writes_for():
         if any(isinstance(outcome, Writes) for outcome in row.outcomes)
     }
     posted = {row.url_name for row in POST_MATRIX}
-    assert sorted(posted - writes_somewhere - READ_ONLY - DRY_RUNS - SIGNED) == []
+    assert sorted(posted - writes_somewhere - READ_ONLY - DRY_RUNS - SIGNED - DOWNLOADS) == []
 
 
 def _probe_actor(expected) -> str:
