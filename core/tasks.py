@@ -140,3 +140,15 @@ def requeue_stale_outbox() -> dict[str, int]:
     for message_id in stale_ids:
         deliver_outbox_message.delay_on_commit(message_id)
     return {"requeued": len(stale_ids), "failed": exhausted, "unknown": abandoned}
+
+
+@shared_task
+def sweep_expired_sessions() -> int:
+    """Delete the sessions past their expiry (what Django's `clearsessions`
+    does, which nothing else runs): an expired session must not stay at rest
+    (docs/privacy.md). The portal keeps sessions in the database (Django's
+    default engine). Idempotent; returns how many were deleted."""
+    from django.contrib.sessions.models import Session
+
+    deleted, _kinds = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted

@@ -186,7 +186,28 @@ def test_beat_schedule_and_run_periodic_run_the_same_tasks():
         "note.tasks.sweep_digest",
         "directory.tasks.sweep_freshness",
         "directory.tasks.sweep_line_deliveries",
+        "core.tasks.sweep_expired_sessions",
     }
     for name in names:
         assert import_string(name).name == name
     assert settings.EVENT_REMINDER_DAYS == [7, 1]
+
+
+def test_expired_sessions_are_deleted_and_live_ones_kept(client, contractor_member):
+    from django.contrib.sessions.models import Session
+
+    from core.tasks import sweep_expired_sessions
+
+    client.force_login(contractor_member)
+    live = client.session.session_key
+    Session.objects.create(
+        session_key="x" * 32,
+        session_data="",
+        expire_date=timezone.now() - datetime.timedelta(seconds=1),
+    )
+
+    assert sweep_expired_sessions() == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live]
+    assert sweep_expired_sessions() == 0
+    # The person is still signed in.
+    assert client.get("/").context["user"] == contractor_member

@@ -397,4 +397,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "directory.tasks.sweep_line_deliveries",
         "schedule": crontab(minute=55, hour=3),
     },
+    # Expired sessions deleted (Django's clearsessions), daily.
+    "core-expired-sessions": {
+        "task": "core.tasks.sweep_expired_sessions",
+        "schedule": crontab(minute=40, hour=4),
+    },
 }
