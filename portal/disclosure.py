@@ -505,16 +505,29 @@ SECTION_BUILDERS: tuple[Callable, ...] = (
 )
 
 
-def sections(person) -> list[Section]:
-    """Every section, in the README's order: 11 queries, whatever the history."""
+BOARD_SECTIONS = ("board_topics", "board_replies")
+
+
+def sections(person, *, anonymous_posts: bool = True) -> list[Section]:
+    """Every section, in the README's order: 11 queries, whatever the history.
+
+    Without `anonymous_posts` the board sections leave out what the person
+    posted anonymously: the secretariat downloading on someone's behalf must
+    not learn an anonymous post's author that way (note: looking at an
+    author is for moderation only, and logged)."""
     found = []
     for build in SECTION_BUILDERS:
         built = build(person)
         found.extend(built if isinstance(built, tuple) else (built,))
+    if not anonymous_posts:
+        for section in found:
+            if section.key in BOARD_SECTIONS:
+                section.rows = [row for row in section.rows if not row["is_anonymous"]]
+                section.description = section.description.split("（")[0]
     return found
 
 
-def _readme(person, built: list[Section], made_at: datetime.datetime) -> str:
+def _readme(person, built: list[Section], made_at: datetime.datetime, anonymous_posts: bool) -> str:
     lines = [
         _("つながりポータル　保有個人データの開示"),
         "",
@@ -553,6 +566,12 @@ def _readme(person, built: list[Section], made_at: datetime.datetime) -> str:
             "・掲示板に匿名で投稿したものも、あなたが書いたものなので含めています"
             "（「投稿のしかた」が「匿名で投稿」のもの）。"
             "ほかのメンバーには投稿者は表示されていません。"
+        )
+        if anonymous_posts
+        else _(
+            "・掲示板に匿名で投稿したものは、このファイルには含めていません"
+            "（事務局が代わりに作成したため。匿名の投稿は、ご本人がポータルから"
+            "ダウンロードしたときだけ含まれます）。"
         ),
         _("・ほかの人の個人データ（招待した人、判断した事務局の担当者など）は含めていません。"),
         _("・パスワードは復元できない形で保存しているため含めていません。"),
@@ -562,11 +581,14 @@ def _readme(person, built: list[Section], made_at: datetime.datetime) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def build_disclosure(person, *, now: datetime.datetime | None = None) -> bytes:
+def build_disclosure(
+    person, *, anonymous_posts: bool = True, now: datetime.datetime | None = None
+) -> bytes:
     """The ZIP of everything the portal holds about `person` (see the module
-    docstring). A fixed number of queries."""
+    docstring). A fixed number of queries. `anonymous_posts`: whether the
+    board's anonymous posts are included (only when the person asks: sections)."""
     made_at = now or timezone.now()
-    built = sections(person)
+    built = sections(person, anonymous_posts=anonymous_posts)
     data = {
         "generated_at": _value(made_at),
         "person": person.pk,
@@ -574,7 +596,9 @@ def build_disclosure(person, *, now: datetime.datetime | None = None) -> bytes:
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", _readme(person, built, made_at).encode("utf-8"))
+        archive.writestr(
+            "README.txt", _readme(person, built, made_at, anonymous_posts).encode("utf-8")
+        )
         archive.writestr(
             "data.json", json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
         )

@@ -131,7 +131,8 @@ disclosure_log = logging.getLogger("portal.disclosure")
 def _disclosure_response(request, person) -> HttpResponse:
     if not portal_access.can_download_disclosure(request.user, person):
         raise Http404
-    body = disclosure.build_disclosure(person)
+    # Anonymous board posts only in the person's own download (sections).
+    body = disclosure.build_disclosure(person, anonymous_posts=request.user.pk == person.pk)
     # Who downloaded whose data: the secretariat's downloads on someone's
     # behalf are the ones a breach review asks about (docs/privacy.md).
     disclosure_log.info("disclosure downloaded: person=%s by=%s", person.pk, request.user.pk)

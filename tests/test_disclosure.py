@@ -209,8 +209,21 @@ def test_disclosure_secretariat_downloads_for_the_person(person_world, secretari
     assert url in page.content.decode()
     response = _download(client, url)
     assert f"tsunagari-data-{person_world.pk}-" in response["Content-Disposition"]
-    profile = json.loads(_open(response.content).read("profile.json"))
+    archive = _open(response.content)
+    profile = json.loads(archive.read("profile.json"))
     assert profile["email"] == "npo@example.org"
+    # What the person posted anonymously stays out of the secretariat's copy:
+    # the export must not be a way round the logged look at an author.
+    data = json.loads(archive.read("data.json"))
+    assert [t["title"] for t in data["board_topics"]] == ["名前を出した相談"]
+    assert data["board_replies"] == []
+    everything = archive.read("data.json").decode() + archive.read("board_topics.csv").decode(
+        "utf-8-sig"
+    )
+    assert "匿名の相談" not in everything and "言いにくいこと" not in everything
+    assert "匿名の返信" not in archive.read("board_replies.csv").decode("utf-8-sig")
+    readme = archive.read("README.txt").decode()
+    assert "掲示板に匿名で投稿したものは、このファイルには含めていません" in readme
 
 
 def test_disclosure_others_get_404(
