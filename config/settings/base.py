@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django.forms",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "auditlog",
     "django_filters",
     "import_export",
     "core",
@@ -250,6 +252,15 @@ ACCOUNT_RATE_LIMITS = {
 # many minutes without a request (network.middleware); 0 turns it off.
 # Members' sessions are not affected.
 TSUNAGARI_STAFF_IDLE_MINUTES = env_count("TSUNAGARI_STAFF_IDLE_MINUTES", 30)
+# Multi-factor authentication (allauth.mfa): TOTP with recovery codes. When
+# TSUNAGARI_MFA_REQUIRED is on (production's default), the secretariat, the
+# committee and superusers must set up TOTP before any other page
+# (network.middleware.StaffMfaRequiredMiddleware); off in the demo and tests so
+# the demo accounts log in with one step.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Tsunagari"
+MFA_RECOVERY_CODE_COUNT = 10
+TSUNAGARI_MFA_REQUIRED = env_bool("TSUNAGARI_MFA_REQUIRED", False)
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=14)
 # The board: how long an author may edit a post, and when a note entry is due
 # for re-review.

@@ -37,3 +37,5 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Staff sign in with a second factor in production unless explicitly turned off.
+TSUNAGARI_MFA_REQUIRED = env_bool("TSUNAGARI_MFA_REQUIRED", True)
