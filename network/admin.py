@@ -15,6 +15,7 @@ group admin answers only superusers.
 
 from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -399,3 +400,28 @@ admin.site.unregister(EmailAddress)
 class EmailAddressAdmin(SuperuserOnlyAdmin, AllauthEmailAddressAdmin):
     """Login and password reset go by these addresses: whoever adds or edits
     one (a superuser's, say) can take that account over."""
+
+
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
+    """A person's second factor (allauth.mfa). Its data holds the TOTP secret
+    and the recovery codes' seed, so the admin never shows it and nobody adds
+    or edits one here. A superuser deletes one when its owner has lost the
+    device; where MFA is required they set up a new one at their next login
+    (network.middleware.StaffMfaRequiredMiddleware)."""
+
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__full_name")
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

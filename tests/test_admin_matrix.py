@@ -13,6 +13,8 @@ a new admin page cannot escape the matrix.
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
@@ -127,6 +129,12 @@ def _objects(contractor_member, secretariat):
         Group: Group.objects.get(name="committee"),
         EmailAddress: EmailAddress.objects.create(
             user=contractor_member, email=contractor_member.email, verified=True, primary=True
+        ),
+        Authenticator: Authenticator.objects.create(
+            user=contractor_member, type=Authenticator.Type.TOTP, data={"secret": "SECRETSEED"}
+        ),
+        LogEntry: LogEntry.objects.log_create(
+            org, action=LogEntry.Action.UPDATE, changes={"name": ["旧名", org.name]}, force_log=True
         ),
     }
 
