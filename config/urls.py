@@ -1,8 +1,13 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from portal import views as portal_views
+
+# The admin has no login form of its own: it sends people to the site's,
+# so the admin is behind the same rate limits and second factor.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", portal_views.home, name="home"),

@@ -15,6 +15,7 @@ without an import cycle.
 from dataclasses import dataclass, field
 from functools import wraps
 
+from django.conf import settings
 from django.http import Http404
 
 from .enums import OrganisationKind
@@ -176,6 +177,19 @@ def has_idle_timeout(user) -> bool:
     included), the committee and admin-site staff. Members' sessions do not."""
     r = roles(user)
     return r.secretariat or r.committee or can_use_admin_site(user)
+
+
+def requires_mfa(user) -> bool:
+    """Who must sign in with a second factor (an authenticator app) when
+    settings.TSUNAGARI_MFA_REQUIRED is on (production's default): the same
+    staff whose sessions time out — their accounts open everyone's data.
+    network.middleware.StaffMfaRequiredMiddleware sends them to set one up,
+    and network.adapters.MfaAdapter refuses to switch it off."""
+    return (
+        settings.TSUNAGARI_MFA_REQUIRED
+        and getattr(user, "is_authenticated", False)
+        and has_idle_timeout(user)
+    )
 
 
 # --- account privileges (the admin site) ------------------------------------------

@@ -1,7 +1,11 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from core.clientip import client_ip
+
+from . import access
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -26,3 +30,21 @@ class AccountAdapter(DefaultAccountAdapter):
         per-address limit still bounds how many accounts one address may try."""
         account = super()._get_login_attempts_cache_key(request, **credentials)
         return f"{account}:{self.get_client_ip(request)}"
+
+
+class MfaAdapter(DefaultMFAAdapter):
+    """Staff who must use a second factor (network.access.requires_mfa) cannot
+    switch theirs off; a superuser removes a lost one in the admin and the
+    person sets up a new one at their next sign-in."""
+
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "cannot_delete_authenticator": _(
+            "事務局・検討委員会・管理者の方は、2段階認証を無効にできません。"
+            "認証アプリを入れた端末をなくした場合は、リカバリーコードでログインするか、"
+            "システム管理者に連絡してください。"
+        ),
+    }
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        return not access.requires_mfa(authenticator.user)

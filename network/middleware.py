@@ -1,4 +1,5 @@
-"""Staff sessions end after a while without a request (docs/security.md §13).
+"""Staff sessions end after a while without a request (docs/security.md §13),
+and staff use a second factor where it is required (StaffMfaRequiredMiddleware).
 
 The secretariat's, the committee's and superusers' sessions open everyone's
 data, so an unattended browser must not stay signed in: after
@@ -13,10 +14,13 @@ minute early, never late.
 
 import time
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from . import access
@@ -70,3 +74,62 @@ def stamp_login(request) -> None:
         and access.has_idle_timeout(user)
     ):
         request.session[LAST_ACTIVITY_KEY] = int(time.time())
+
+
+MFA_TOLD_KEY = "tsunagari_mfa_told"
+
+# What a person who must set up a second factor can still reach: setting it
+# up (and confirming their password for it), their recovery codes, signing
+# in and out. Named by URL name, so a moved URL cannot open a hole.
+MFA_SETUP_URL_NAMES = frozenset(
+    {
+        "mfa_index",
+        "mfa_activate_totp",
+        "mfa_authenticate",
+        "mfa_reauthenticate",
+        "mfa_view_recovery_codes",
+        "mfa_download_recovery_codes",
+        "account_reauthenticate",
+        "account_login",
+        "account_logout",
+        "healthz",
+    }
+)
+
+
+class StaffMfaRequiredMiddleware:
+    """When settings.TSUNAGARI_MFA_REQUIRED is on, the staff
+    (network.access.requires_mfa) use nothing until they have set up an
+    authenticator app: every other page sends them to its set-up page.
+
+    allauth's login asks everyone who has one for its code, so this only has
+    to make sure the staff have one. Anyone else costs no query; the staff
+    one per request (whether an authenticator exists). After
+    AuthenticationMiddleware, MessageMiddleware and allauth's middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not access.requires_mfa(user):
+            return None
+        match = request.resolver_match
+        if match is not None and match.url_name in MFA_SETUP_URL_NAMES:
+            return None
+        if is_mfa_enabled(user, [Authenticator.Type.TOTP]):
+            return None
+        if not request.session.get(MFA_TOLD_KEY):
+            # Said once per session, not once per page tried on the way.
+            request.session[MFA_TOLD_KEY] = True
+            messages.warning(
+                request,
+                _(
+                    "事務局・検討委員会・管理者の方は、2段階認証の設定が必要です。"
+                    "スマートフォンの認証アプリで設定すると、ポータルを使えるようになります。"
+                ),
+            )
+        return redirect("mfa_activate_totp")

@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "network.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Where TSUNAGARI_MFA_REQUIRED is on, staff set up a second factor first.
+    "network.middleware.StaffMfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -257,6 +259,7 @@ TSUNAGARI_STAFF_IDLE_MINUTES = env_count("TSUNAGARI_STAFF_IDLE_MINUTES", 30)
 # committee and superusers must set up TOTP before any other page
 # (network.middleware.StaffMfaRequiredMiddleware); off in the demo and tests so
 # the demo accounts log in with one step.
+MFA_ADAPTER = "network.adapters.MfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Tsunagari"
 MFA_RECOVERY_CODE_COUNT = 10
