@@ -15,6 +15,7 @@ help:
 	@echo "make test    - the test suite (SQLite + eager tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make worker  - Celery worker + beat against REDIS_URL"
 	@echo "make lint    - ruff, and the import chain of the apps (import-linter)"
+	@echo "make prod-smoke - production settings under gunicorn on a throw-away database, checked over HTTP"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,3 +67,10 @@ bench: venv
 
 bench-compare: venv
 	$(BIN)/python bench/compare.py $(A) $(B)
+
+# The production settings served for real and checked over HTTP, plus a backup
+# and restore (ops/prod_smoke.py, docs/operations.md). Needs PostgreSQL on
+# 127.0.0.1:5432 (user postgres, trust) and Redis on 127.0.0.1:6379 (db 13).
+.PHONY: prod-smoke
+prod-smoke: venv
+	$(BIN)/python ops/prod_smoke.py

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import CACHES, DATABASE_URL, env, env_bool, require_shared_cache
+from .base import CACHES, DATABASE_URL, STORAGES, env, env_bool, require_shared_cache
 
 DEBUG = False
 
@@ -26,6 +26,13 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # Rate limits count in the cache: one per process would let each gunicorn
 # worker count on its own.
 require_shared_cache(CACHES)
+
+# Hashed file names (collectstatic writes the manifest), so browsers may keep
+# them for ever; a deploy that skipped collectstatic fails loudly.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
