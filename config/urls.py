@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/my-data/", portal_views.my_data, name="my_data"),
     path("accounts/", include("allauth.urls")),
     path("network/manage/people/<int:pk>/data/", portal_views.person_data, name="person_data"),
+    path("network/manage/people/<int:pk>/erase/", portal_views.person_erase, name="person_erase"),
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),

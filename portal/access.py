@@ -11,3 +11,13 @@ def can_download_disclosure(user, person) -> bool:
     if not getattr(user, "is_authenticated", False) or person is None:
         return False
     return user.pk == person.pk or network_access.is_secretariat(user)
+
+
+def can_erase_person(user, person) -> bool:
+    """A person's erasure (削除, portal.erasure): the secretariat (superusers
+    included) on the person's request. Everyone else gets 404. Whether the
+    account may be erased at all (not a superuser's or the secretariat's) is
+    portal.erasure.refusal, shown on the page as an error."""
+    if not getattr(user, "is_authenticated", False) or person is None:
+        return False
+    return network_access.is_secretariat(user)

@@ -1,16 +1,21 @@
 import logging
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from committee.enums import OPEN_NEED_STATUSES
 from committee.models import Need
+from core import forms as core_forms
 from core import health
 from directory import freshness as directory_freshness
 from events.models import Event, Registration
@@ -18,7 +23,7 @@ from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
 from note.models import Topic
 from portal import access as portal_access
-from portal import disclosure
+from portal import disclosure, erasure
 from surveys.models import Invitation as SurveyInvitation
 
 UPCOMING_LIMIT = 3
@@ -157,3 +162,65 @@ def person_data(request, pk):
     """The secretariat downloads a person's data on their behalf (開示請求)."""
     person = get_object_or_404(get_user_model(), pk=pk)
     return _disclosure_response(request, person)
+
+
+class ErasureForm(core_forms.Form):
+    """The erasure's confirmation: the person's e-mail address, typed."""
+
+    email = forms.CharField(
+        label=gettext_lazy("確認のため、この人のメールアドレスを入力してください"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person = person
+
+    def clean_email(self):
+        typed = self.cleaned_data["email"]
+        if not erasure.confirmation_matches(self.person, typed):
+            raise forms.ValidationError(
+                _("メールアドレスが一致しません。この人のメールアドレスを正確に入力してください。")
+            )
+        return typed
+
+
+@access.secretariat_required
+@require_http_methods(["GET", "POST"])
+@never_cache
+def person_erase(request, pk):
+    """「この人のデータを削除（匿名化）」: the confirm page lists what is
+    deleted, anonymised and kept; the POST with the person's address typed
+    erases (portal.erasure). A superuser's or the secretariat's account is
+    refused with an error; anyone but the secretariat gets 404."""
+    person = get_object_or_404(get_user_model(), pk=pk)
+    if not portal_access.can_erase_person(request.user, person):
+        raise Http404
+    refusal = erasure.refusal(person)
+    already = erasure.is_erased(person)
+    form = ErasureForm(request.POST if request.method == "POST" else None, person=person)
+    if request.method == "POST" and refusal is None and not already and form.is_valid():
+        try:
+            erasure.erase_person(
+                person=person, by=request.user, confirmation=form.cleaned_data["email"]
+            )
+        except erasure.ErasureError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("番号 %(pk)s の人のデータを削除（匿名化）しました。") % {"pk": person.pk},
+            )
+            return redirect("network:people_list")
+    return render(
+        request,
+        "portal/person_erase.html",
+        {
+            "person": person,
+            "form": form,
+            "refusal": refusal,
+            "already": already,
+            "inventory": None if refusal or already else erasure.inventory_by_action(person),
+        },
+    )

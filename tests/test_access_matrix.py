@@ -132,6 +132,8 @@ MATRIX = [
     # themselves, and the secretariat for anyone (here the 受託団体 member).
     ("my_data", None, LOGGED_IN_POST_ONLY),
     ("person_data", "person", SECRETARIAT_POST_ONLY),
+    # A person's erasure (portal.erasure): the secretariat's, on the person's request.
+    ("person_erase", "person", SECRETARIAT),
     ("network:join_request_list", None, SECRETARIAT),
     ("network:join_request_detail", "join_request", SECRETARIAT),
     # events: public and member pages
@@ -589,6 +591,7 @@ def world(
         **support_objects,
         "own_org": contractor_org,
         "other_org": other_org,
+        "person": contractor_member,
     }
     people = {**actors, "inactive_user": inactive_user, "inactive_org_admin": inactive_org_admin}
     return World(targets=targets, objects=objects, people=people)
@@ -1202,6 +1205,8 @@ LOGGED_IN_READS = (302, 200, 200, 200, 200, 200, 200, 200)
 POST_MATRIX += [
     Post("my_data", None, LOGGED_IN_READS),
     Post("person_data", "person", SECRETARIAT_READS),
+    # Erasure, confirmed by typing the person's address: it writes for the secretariat only.
+    Post("person_erase", "person", SECRETARIAT_WRITES, lambda o: {"email": o["person"].email}),
 ]
 
 
