@@ -10,6 +10,11 @@ front of the portal would forward the requests (X-Forwarded-Proto: https):
 - /healthz, the security headers and cookie flags, hashed static files;
 - a 404 and a bad Host answer the project's Japanese pages, nothing of DEBUG;
 - the login page, and a seeded member signing in;
+- a journey: the secretariat sets up the second factor (TOTP computed here
+  from the key the page shows) and signs in again with it; the member
+  registers for an open event, the secretariat checks them in, the member
+  answers a survey; a signed LINE webhook is answered through a stub of the
+  Messaging API, a badly signed one refused;
 - a mail from the web process and one from the worker reach the mail backend;
 - ops/backup.sh and ops/restore.sh: the restored copy has the same rows.
 
@@ -27,7 +32,11 @@ own dependencies.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import re
@@ -35,12 +44,15 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -51,11 +63,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get("SMOKE_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/13")
-TIME_LIMIT = int(os.environ.get("SMOKE_TIME_LIMIT", "170"))  # seconds, the whole run
+TIME_LIMIT = int(os.environ.get("SMOKE_TIME_LIMIT", "140"))  # seconds, the whole run
 # Names of this run only, so that two runs on one server do not collide.
 DB_NAME = f"tsunagari_smoke_{os.getpid()}"
 RESTORE_DB_NAME = f"{DB_NAME}_restored"
 MEMBER = "npo@example.org"  # seed_demo's 受託団体 member (not staff: no second factor)
+STAFF = "secretariat@example.org"  # seed_demo's 事務局 (staff: a second factor is required)
 PASSWORD = "tsunagari-demo"  # network/demo.py
 REQUIRED_SECRETS = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
 
@@ -203,7 +216,12 @@ class Client:
         self.set_cookie: dict[str, str] = {}  # the last Set-Cookie header per cookie
 
     def request(
-        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+        self,
+        method: str,
+        path: str,
+        form: dict | list | None = None,
+        headers: dict | None = None,
+        raw: bytes | None = None,
     ) -> Response:
         sent = {
             "Host": self.host,
@@ -211,7 +229,7 @@ class Client:
             "X-Forwarded-For": "203.0.113.10",
             "User-Agent": "tsunagari-prod-smoke",
         }
-        body = None
+        body = raw
         if form is not None:
             body = urllib.parse.urlencode(form)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
@@ -243,12 +261,34 @@ class Client:
             "GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()}
         )
 
-    def post(self, path: str, form: dict) -> Response:
-        return self.request("POST", path, form)
+    def post(self, path: str, form: dict | list, **headers) -> Response:
+        return self.request(
+            "POST", path, form, headers={k.replace("_", "-"): v for k, v in headers.items()}
+        )
+
+    def follow(self, response: Response, limit: int = 6) -> tuple[Response, list[str]]:
+        """Follow redirects with GETs, as a browser does; also the paths passed."""
+        seen = []
+        while response.status in (301, 302, 303) and len(seen) < limit:
+            seen.append(local(response.header("Location")))
+            response = self.get(seen[-1])
+        return response, seen
 
     def cookie_flags(self, name: str) -> set[str]:
         parts = self.set_cookie.get(name, "").split(";")[1:]
         return {part.strip().lower() for part in parts}
+
+
+def local(url: str) -> str:
+    """The path (and query) of a Location, absolute or not."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def form_errors(page: Response) -> list[str]:
+    """The error messages a form page shows, as text."""
+    found = re.findall(r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', page.body, re.S)
+    return [re.sub(r"<[^>]+>|\s+", " ", text).strip() for text in found]
 
 
 def csrf_token(page: Response) -> str:
@@ -261,6 +301,513 @@ DEBUG_LEAKS = ("Traceback", "Page not found", "URLconf", "DEBUG", "DisallowedHos
 
 def leaks(page: Response) -> list[str]:
     return [marker for marker in DEBUG_LEAKS if marker in page.body]
+
+
+# --- Forms, as a browser fills them -----------------------------------------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    inputs: list[dict] = field(default_factory=list)
+    selects: dict[str, list[dict]] = field(default_factory=dict)
+    textareas: dict[str, str] = field(default_factory=dict)
+
+    def data(self, **values: str) -> list[tuple[str, str]]:
+        """What a browser sends with nothing changed (hidden fields, the
+        checked choices, the first choice of a group with none checked), with
+        `values` typed in. No submit button: add its name and value."""
+        sent: list[tuple[str, str]] = []
+        groups: dict[str, str] = {}
+        for attrs in self.inputs:
+            name, kind = attrs.get("name"), (attrs.get("type") or "text").lower()
+            if not name or kind in ("submit", "button", "reset", "file", "image"):
+                continue
+            value = attrs.get("value") or ""
+            if kind == "radio":
+                if name not in groups or "checked" in attrs:
+                    groups[name] = value
+            elif kind == "checkbox":
+                if "checked" in attrs:
+                    sent.append((name, value or "on"))
+            elif name not in values:
+                sent.append((name, value))
+        for name, options in self.selects.items():
+            chosen = [o for o in options if "selected" in o] or [
+                o for o in options if o.get("value")
+            ]
+            if chosen and name not in values:
+                sent.append((name, chosen[0].get("value", "")))
+        for name, text in self.textareas.items():
+            if name not in values:
+                sent.append((name, text))
+        sent += [(name, value) for name, value in groups.items() if name not in values]
+        return sent + list(values.items())
+
+
+class _FormParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+        self.form: Form | None = None
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.form = Form(attrs.get("action", ""), attrs.get("method", "get").lower())
+            self.forms.append(self.form)
+        elif self.form is None:
+            return
+        elif tag == "input":
+            self.form.inputs.append(attrs)
+        elif tag == "select" and attrs.get("name"):
+            self.select = attrs["name"]
+            self.form.selects[self.select] = []
+        elif tag == "option" and self.select:
+            self.form.selects[self.select].append(attrs)
+        elif tag == "textarea" and attrs.get("name"):
+            self.textarea = attrs["name"]
+            self.form.textareas[self.textarea] = ""
+
+    def handle_data(self, data):
+        if self.form is not None and self.textarea:
+            self.form.textareas[self.textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.form = None
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+def forms(page: Response, action: str = "") -> list[Form]:
+    """The page's POST forms whose action contains `action`."""
+    parser = _FormParser()
+    parser.feed(page.body)
+    return [f for f in parser.forms if f.method == "post" and action in f.action]
+
+
+# --- The second factor: what an authenticator app computes -----------------------------
+
+
+def totp(secret: str, period: int) -> str:
+    """RFC 6238 with an app's defaults: HMAC-SHA1, 30-second periods, 6 digits."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", period), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def current_period() -> int:
+    """This period, or the next when fewer than 5 seconds of it are left (a
+    code must not expire on its way)."""
+    left = 30 - time.time() % 30
+    if left < 5:
+        time.sleep(left + 0.1)
+    return int(time.time()) // 30
+
+
+# --- The LINE Messaging API, stubbed ---------------------------------------------------
+
+
+class LineStub(http.server.ThreadingHTTPServer):
+    """Stands in for api.line.me on a loopback port: records each request
+    (path, Authorization, JSON body) and answers as LINE does to a reply."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.calls: list[tuple[str, str, dict]] = []
+        super().__init__(("127.0.0.1", 0), _LineHandler)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _LineHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = {"unreadable": body[:200].decode("utf-8", "replace")}
+        self.server.calls.append((self.path, self.headers.get("Authorization", ""), payload))
+        answer = json.dumps({"sentMessages": [{"id": "1", "quoteToken": "q"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format, *args):  # quiet
+        pass
+
+
+line_stubs: list[LineStub] = []
+
+
+def line_webhook_body(text: str) -> bytes:
+    """A webhook with one text message from a user, shaped as LINE sends it."""
+    event = {
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": "U" + secrets.token_hex(16)},
+        "webhookEventId": "01" + secrets.token_hex(12).upper(),
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": secrets.token_hex(16),
+        "message": {
+            "id": str(secrets.randbelow(10**12)),
+            "type": "text",
+            "text": text,
+            "quoteToken": secrets.token_hex(8),
+        },
+    }
+    return json.dumps({"destination": "U" + secrets.token_hex(16), "events": [event]}).encode()
+
+
+def line_signature(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+# --- The journey: staff sign-in with a second factor, register, check in, answer, LINE ----
+
+
+def sign_in(client: Client, email: str) -> Response:
+    page = client.get("/accounts/login/")
+    return client.post(
+        "/accounts/login/",
+        {"csrfmiddlewaretoken": csrf_token(page), "login": email, "password": PASSWORD},
+    )
+
+
+def journey_staff_mfa(port: int) -> Client:
+    """The secretariat: set up the second factor, sign out, sign in with it."""
+    staff = Client(port)
+    landed = sign_in(staff, STAFF)
+    require(
+        f"{STAFF} signs in with the password",
+        landed.status == 302 and "sessionid" in staff.cookies,
+        f"{landed.status} {landed.header('Location')}",
+    )
+    before = staff.get("/network/manage/")
+    require(
+        "before set-up, a staff page (/network/manage/) redirects to the 2段階認証 set-up",
+        before.status == 302 and local(before.header("Location")) == "/accounts/2fa/totp/activate/",
+        f"{before.status} {before.header('Location')!r}",
+    )
+    page, seen = staff.follow(before)
+    reauth = next((p for p in seen if p.startswith("/accounts/reauthenticate/")), "")
+    require(
+        "set-up asks for the password again (/accounts/reauthenticate/)",
+        bool(reauth) and page.status == 200 and 'name="password"' in page.body,
+        f"redirects {seen}, {page.status}",
+    )
+    check(
+        "the set-up page says why (2段階認証の設定が必要です)",
+        "2段階認証の設定が必要です" in page.body,
+        "the middleware's message is not on the page",
+    )
+    done = staff.post(reauth, {"csrfmiddlewaretoken": csrf_token(page), "password": PASSWORD})
+    page, seen = staff.follow(done)
+    found = re.search(r'id="authenticator-secret">([A-Z2-7=]+)<', page.body)
+    require(
+        "after the password, the set-up page shows the key (id=authenticator-secret)",
+        page.status == 200 and seen[-1:] == ["/accounts/2fa/totp/activate/"] and bool(found),
+        f"{done.status} → {seen}, {page.status}",
+    )
+    secret = found.group(1)
+    period = current_period()
+    wrong_code = f"{(int(totp(secret, period)) + 1) % 1_000_000:06d}"
+    wrong = staff.post(
+        "/accounts/2fa/totp/activate/",
+        {"csrfmiddlewaretoken": csrf_token(page), "code": wrong_code},
+    )
+    check(
+        "a wrong code does not set it up",
+        wrong.status == 200 and "コードが正しくありません" in wrong.body,
+        f"{wrong.status} {wrong.header('Location')}",
+    )
+    period = current_period()
+    done = staff.post(
+        "/accounts/2fa/totp/activate/",
+        {
+            "csrfmiddlewaretoken": csrf_token(wrong) or csrf_token(page),
+            "code": totp(secret, period),
+        },
+    )
+    codes_page, seen = staff.follow(done)
+    codes = re.findall(r"<li><code>([^<]+)</code></li>", codes_page.body)
+    require(
+        "the TOTP code computed from the key sets it up; 10 recovery codes shown",
+        done.status == 302
+        and seen[:1] == ["/accounts/2fa/recovery-codes/"]
+        and codes_page.status == 200
+        and len(codes) == 10,
+        f"{done.status} → {seen}, {len(codes)} codes, {codes_page.status}"
+        + (f", the page says {form_errors(done)}" if done.status == 200 else ""),
+    )
+    manage = staff.get("/network/manage/")
+    check("after set-up the staff page opens", manage.status == 200, f"{manage.status}")
+
+    signed_out = staff.post("/accounts/logout/", {"csrfmiddlewaretoken": csrf_token(manage)})
+    check(
+        "the secretariat signs out",
+        signed_out.status == 302 and "sessionid" not in staff.cookies,
+        f"{signed_out.status}, cookies {sorted(staff.cookies)}",
+    )
+    landed = sign_in(staff, STAFF)
+    require(
+        "signing in again asks for the code (/accounts/2fa/authenticate/)",
+        landed.status == 302 and local(landed.header("Location")) == "/accounts/2fa/authenticate/",
+        f"{landed.status} {landed.header('Location')!r}",
+    )
+    prompt = staff.get("/accounts/2fa/authenticate/")
+    bad = staff.post(
+        "/accounts/2fa/authenticate/",
+        {"csrfmiddlewaretoken": csrf_token(prompt), "code": wrong_code},
+    )
+    check(
+        "a wrong code signs nobody in",
+        bad.status == 200 and staff.get("/network/manage/").status == 302,
+        f"{bad.status} {bad.header('Location')}",
+    )
+    # The set-up's code is spent; the next period's would mean waiting up to
+    # 30 s: a recovery code read from the page, good once, as the docs say.
+    prompt = staff.get("/accounts/2fa/authenticate/")
+    done = staff.post(
+        "/accounts/2fa/authenticate/",
+        {"csrfmiddlewaretoken": csrf_token(prompt), "code": codes[0]},
+    )
+    home, seen = staff.follow(done)
+    require(
+        "a recovery code completes the sign-in; the home page shows them signed in",
+        done.status == 302
+        and home.status == 200
+        and 'action="/accounts/logout/"' in home.body
+        and staff.get("/network/manage/").status == 200,
+        f"{done.status} → {seen}, {home.status}",
+    )
+    return staff
+
+
+def journey_register(member: Client) -> tuple[int, str]:
+    """The member registers for an open event through its form; returns (pk, title)."""
+    events = member.get("/events/")
+    require("the events list answers 200", events.status == 200, f"{events.status}")
+    candidates = list(dict.fromkeys(re.findall(r'href="/events/(\d+)/"', events.body)))
+    for pk in candidates:
+        detail = member.get(f"/events/{pk}/")
+        if f'href="/events/{pk}/register/"' in detail.body:
+            break
+    else:
+        require("an open event offers registration", False, f"none of {candidates}")
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", detail.body, re.S)
+    title = re.sub(r"<[^>]+>|\s+", " ", found.group(1)).strip() if found else ""
+    page = member.get(f"/events/{pk}/register/")
+    form = forms(page, f"/events/{pk}/register/") or forms(page, "")
+    form = [f for f in form if any(i.get("name") == "mode" for i in f.inputs)]
+    require(
+        f"the registration form of event {pk} ({title})",
+        page.status == 200 and bool(form),
+        f"{page.status}, {len(forms(page))} POST forms",
+    )
+    sent = member.post(f"/events/{pk}/register/", form[0].data())
+    check(
+        "the member registers through the form (302 to the event)",
+        sent.status == 302 and local(sent.header("Location")) == f"/events/{pk}/",
+        f"{sent.status} {sent.header('Location')!r}"
+        + (f", errors {form_errors(sent)}" if sent.status == 200 else ""),
+    )
+    mine = member.get("/events/mine/")
+    check(
+        "the registration shows on the member's page (/events/mine/)",
+        mine.status == 200 and f"/events/{pk}/" in mine.body,
+        f"{mine.status}, event {pk} not listed",
+    )
+    return int(pk), title
+
+
+def registration_row(event: int) -> tuple:
+    rows = sql(
+        "SELECT r.id, r.status, r.attended FROM events_registration r"
+        " JOIN network_user u ON u.id = r.user_id"
+        f" WHERE r.event_id = {int(event)} AND u.email = '{MEMBER}'",
+        DB_NAME,
+    )
+    return rows[0] if rows else ()
+
+
+def journey_checkin(staff: Client, event: int) -> None:
+    """The secretariat checks the member in on the check-in page, as checkin.js posts."""
+    row = registration_row(event)
+    check(
+        "the registration is stored, confirmed (psql)",
+        bool(row) and row[1] == "confirmed" and row[2] is False,
+        f"row {row}",
+    )
+    url = f"/events/manage/{event}/checkin/?q={urllib.parse.quote(MEMBER)}"
+    page = staff.get(url)
+    toggles = forms(page, f"/events/manage/{event}/checkin/")
+    require(
+        "the check-in page finds the member (one row)",
+        page.status == 200 and len(toggles) == 1,
+        f"{page.status}, {len(toggles)} rows",
+    )
+    sent = staff.post(toggles[0].action, toggles[0].data(), Accept="application/json")
+    answer = (
+        json.loads(sent.body) if sent.header("Content-Type").startswith("application/json") else {}
+    )
+    check(
+        "the check-in is recorded ({ok: true, attended: true})",
+        sent.status == 200 and answer.get("ok") is True and answer.get("attended") is True,
+        f"{sent.status} {sent.body[:200]}",
+    )
+    again = staff.get(url)
+    row = registration_row(event)
+    check(
+        "the check-in page shows the member as attended; stored (psql)",
+        again.status == 200 and "checkin-row is-attended" in again.body and bool(row) and row[2],
+        f"{again.status}, row {row}",
+    )
+
+
+# An open survey for the member's organisation. The demo's survey (FY2021)
+# is closed, so the smoke adds one, as the secretariat would, before the servers start.
+SEED_SURVEY = """
+import datetime, os
+from django.utils import timezone
+from network.models import Organisation, User
+from surveys import services
+from surveys.enums import QuestionKind, RespondentUnit, SurveyAudience, SurveyKind
+by = User.objects.get(email=os.environ["SMOKE_STAFF"])
+member = User.objects.get(email=os.environ["SMOKE_MEMBER"])
+now = timezone.now()
+survey = services.create_survey(
+    title=os.environ["SMOKE_SURVEY"], kind=SurveyKind.ADHOC, fiscal_year=now.year,
+    audience=SurveyAudience.CHOSEN, respondent_unit=RespondentUnit.ORGANISATION,
+    opens_at=now - datetime.timedelta(hours=1), closes_at=now + datetime.timedelta(days=7),
+    chosen_organisations=Organisation.objects.filter(memberships__user=member), by=by)
+services.add_question(survey=survey, by=by, text="情報交換会は役に立ちましたか", required=True,
+                      kind=QuestionKind.SINGLE, choices=["はい", "いいえ"])
+services.add_question(survey=survey, by=by, text="ご意見", kind=QuestionKind.TEXT)
+print(services.publish_survey(survey=survey, by=by))
+"""
+SURVEY_TITLE = "prod-smoke アンケート"
+SURVEY_COMMENT = "prod-smoke の回答です"
+
+
+def journey_survey(member: Client) -> None:
+    """The member answers the survey that invites them: form, confirmation, submission."""
+    listing = member.get("/surveys/")
+    found = re.search(rf'<a href="(/surveys/\d+/answer/[^"]*)">{SURVEY_TITLE}</a>', listing.body)
+    require(
+        "the survey list shows the open survey to answer",
+        listing.status == 200 and bool(found),
+        f"{listing.status}, no link to {SURVEY_TITLE!r}",
+    )
+    answer_url = found.group(1).replace("&amp;", "&")
+    page = member.get(answer_url)
+    form = [f for f in forms(page, "/answer/") if f.textareas]
+    require(
+        "the answer form (a choice and a comment)",
+        page.status == 200 and bool(form),
+        f"{page.status}, {len(forms(page))} POST forms",
+    )
+    comment = next(iter(form[0].textareas))
+    confirm = member.post(
+        form[0].action.replace("&amp;", "&") or answer_url,
+        form[0].data(**{comment: SURVEY_COMMENT, "action": "confirm"}),
+    )
+    final = [f for f in forms(confirm) if any(i.get("name") == "version" for i in f.inputs)]
+    require(
+        "「確認」 shows the answers to confirm",
+        confirm.status == 200 and bool(final) and SURVEY_COMMENT in confirm.body,
+        f"{confirm.status}",
+    )
+    sent = member.post(final[0].action or answer_url, final[0].data(action="submit"))
+    check(
+        "「送信する」 submits (302 to the thanks page)",
+        sent.status == 302 and local(sent.header("Location")) == "/surveys/thanks/",
+        f"{sent.status} {sent.header('Location')!r}",
+    )
+    stored = sql(
+        "SELECT count(*) FROM surveys_invitation i JOIN surveys_survey s ON s.id = i.survey_id"
+        " JOIN surveys_response r ON r.invitation_id = i.id"
+        f" WHERE s.title = '{SURVEY_TITLE}' AND i.responded_at IS NOT NULL"
+        " AND r.submitted_at IS NOT NULL",
+        DB_NAME,
+    )
+    listing = member.get("/surveys/")
+    check(
+        "the response is stored (psql) and the list says 回答済み",
+        stored == [(1,)] and "回答済み" in listing.body,
+        f"rows {stored}",
+    )
+
+
+def journey_line(client: Client, stub: LineStub, secret: str, token: str) -> None:
+    body = line_webhook_body("こんにちは")
+    signed = client.request(
+        "POST",
+        "/navi/line/webhook/",
+        headers={
+            "Content-Type": "application/json",
+            "X-Line-Signature": line_signature(secret, body),
+        },
+        raw=body,
+    )
+    replies = [c for c in stub.calls if c[0] == "/v2/bot/message/reply"]
+    reply_token = json.loads(body)["events"][0]["replyToken"]
+    check(
+        "a signed LINE webhook answers 200",
+        signed.status == 200,
+        f"{signed.status} {signed.body[:120]!r}, gunicorn: {log_tail('gunicorn', 2)}",
+    )
+    check(
+        "the bot replied through the Messaging API (stub): token, reply token, messages",
+        len(replies) == 1
+        and replies[0][1] == f"Bearer {token}"
+        and replies[0][2].get("replyToken") == reply_token
+        and bool(replies[0][2].get("messages")),
+        f"stub calls {[(c[0], c[1][:12]) for c in stub.calls]}",
+    )
+    body = line_webhook_body("こんにちは")
+    forged = client.request(
+        "POST",
+        "/navi/line/webhook/",
+        headers={
+            "Content-Type": "application/json",
+            "X-Line-Signature": line_signature(secret + "x", body),
+        },
+        raw=body,
+    )
+    check(
+        "a badly signed LINE webhook is refused (400), nothing sent",
+        forged.status == 400 and len(stub.calls) == len(replies),
+        f"{forged.status}, stub calls {len(stub.calls)}",
+    )
+
+
+def section(name: str, run_it, *args):
+    """One part of the journey: a failed step ends that part, not the run."""
+    try:
+        return run_it(*args)
+    except Abort as error:
+        print(f"prod-smoke: the rest of {name} skipped after: {error}", flush=True)
+        return None
 
 
 # --- The run ----------------------------------------------------------------------------
@@ -380,6 +927,8 @@ def main() -> int:
 
 def cleanup() -> None:
     stop_servers()
+    while line_stubs:
+        line_stubs.pop().stop()
     for name in (DB_NAME, RESTORE_DB_NAME):
         try:
             drop_database(name)
@@ -437,6 +986,28 @@ def smoke(work: Path, port: int) -> None:
     outbox_key = f"prod-smoke:{secrets.token_hex(8)}"
     done = manage(["shell", "-c", QUEUE_MAIL], {**env, "SMOKE_KEY": outbox_key})
     require("a mail queued in the outbox", done.returncode == 0, tail(done.stderr))
+    done = manage(
+        ["shell", "-c", SEED_SURVEY],
+        {**env, "SMOKE_STAFF": STAFF, "SMOKE_MEMBER": MEMBER, "SMOKE_SURVEY": SURVEY_TITLE},
+    )
+    invited = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
+    check(
+        "an open survey for the member's organisation, published (the demo's is closed)",
+        invited not in ([], ["0"]),
+        tail(done.stderr) or f"{done.stdout.strip()!r} invitations",
+    )
+
+    # The LINE bot on, its Messaging API a stub of this process on loopback.
+    stub = LineStub()
+    line_stubs.append(stub)
+    line_secret, line_token = secrets.token_hex(16), secrets.token_urlsafe(32)
+    env.update(
+        {
+            "LINE_CHANNEL_SECRET": line_secret,
+            "LINE_CHANNEL_ACCESS_TOKEN": line_token,
+            "LINE_API_BASE": stub.base,
+        }
+    )
 
     # --- the servers -----------------------------------------------------------------
     gunicorn = start(
@@ -606,6 +1177,16 @@ def smoke(work: Path, port: int) -> None:
         home.status == 200 and 'action="/accounts/logout/"' in home.body,
         f"{home.status}",
     )
+
+    # --- the journey: second factor, register, check in, answer, LINE -------------------
+    staff = section("the secretariat's sign-in", journey_staff_mfa, port)
+    registered = section("the registration", journey_register, member)
+    if staff and registered:
+        section("the check-in", journey_checkin, staff, registered[0])
+    else:
+        print("prod-smoke: the check-in skipped (no staff session or no registration)")
+    section("the survey", journey_survey, member)
+    section("the LINE webhook", journey_line, client, stub, line_secret, line_token)
 
     # --- mail --------------------------------------------------------------------------
     anonymous = Client(port)
