@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("network/manage/people/<int:pk>/data/", portal_views.person_data, name="person_data"),
     path("network/manage/people/<int:pk>/erase/", portal_views.person_erase, name="person_erase"),
+    # 操作の記録 (portal.audit): the audit log, read-only.
+    path("network/manage/audit/", portal_views.audit_log, name="audit_log"),
     path("network/", include("network.urls")),
     path("events/", include("events.urls")),
     path("surveys/", include("surveys.urls")),

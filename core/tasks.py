@@ -152,3 +152,19 @@ def sweep_expired_sessions() -> int:
 
     deleted, _kinds = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
+
+
+@shared_task
+def sweep_audit_log() -> int:
+    """Delete the audit log's entries older than
+    settings.TSUNAGARI_AUDIT_RETENTION_DAYS (docs/privacy.md); 0 keeps them
+    all. The only deletion of entries anywhere. Idempotent; returns how many
+    were deleted."""
+    from auditlog.models import LogEntry
+
+    days = settings.TSUNAGARI_AUDIT_RETENTION_DAYS
+    if not days:
+        return 0
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    deleted, _kinds = LogEntry.objects.filter(timestamp__lt=cutoff).delete()
+    return deleted

@@ -29,7 +29,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from core import bulk
+from core import audit, bulk
 from core import importing as limits
 from core.importing import ImportFileError, csv_rows, decode_upload, normalize_text
 from network.models import Municipality
@@ -878,6 +878,18 @@ def import_directory(
             if dry_run:
                 raise _DryRun
             result.written = True
+            if result.created or result.updated:
+                # A file that changed nothing is no change to log.
+                audit.record_import(
+                    Service,
+                    label=filename or str(_("ナビの窓口の取り込み")),
+                    details={
+                        "rows": result.rows,
+                        "created": result.created,
+                        "updated": result.updated,
+                        "unchanged": result.unchanged,
+                    },
+                )
     except _DryRun:
         pass
     except IntegrityError:

@@ -56,7 +56,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import bulk
+from core import audit, bulk
 from core import importing as limits
 from core.importing import (
     ImportFileError,
@@ -907,9 +907,10 @@ def _page_cache():
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-def _write(result: AttendanceImportResult) -> None:
+def _write(result: AttendanceImportResult) -> int:
     """Write the planned rows: organisations, contacts, memberships, then the
-    registrations (new ones inserted, changed ones updated)."""
+    registrations (new ones inserted, changed ones updated). Returns how many
+    registrations were inserted or changed."""
     planned = result.planned
     new_orgs = _create_organisations(planned)
     user_ids = _create_contacts(planned)
@@ -953,6 +954,7 @@ def _write(result: AttendanceImportResult) -> None:
         for chunk in bulk.chunks(pks):
             Registration.objects.filter(pk__in=chunk).update(**dict(items), updated_at=now)
     _write_search_keys(new_keys, changed_keys)
+    return len(registrations_new) + sum(len(pks) for pks in updates.values())
 
 
 def _search_keys(p: PlannedRow, organisation: Organisation | None) -> set[str]:
@@ -1086,10 +1088,22 @@ def import_attendance(
             del table  # the planned rows hold what is written
             if result.errors or dry_run:
                 return result
-            _write(result)
+            changed = _write(result)
             # The dashboard's figures of these meetings, in the same transaction.
             tallies.refresh({p.event.pk for p in result.planned})
             result.written = True
+            if changed or result.created_users or result.created_organisations:
+                # A file that changed nothing is no change to log.
+                audit.record_import(
+                    Registration,
+                    label=filename,
+                    details={
+                        "rows": result.rows,
+                        "created": result.created_registrations,
+                        "changed": changed,
+                        "users": result.created_users,
+                    },
+                )
     except IntegrityError:
         # Someone registered one of these people or created one of these
         # organisations between our reads and writes (PostgreSQL): all rolled back.

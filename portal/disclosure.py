@@ -27,6 +27,7 @@ import tablib
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
 from core.importing import CSV
 from events.models import Registration
 from network.models import Invitation, JoinRequest, Membership
@@ -609,6 +610,16 @@ def build_disclosure(
         for section in built:
             archive.writestr(section.filename, section.csv())
     return buffer.getvalue()
+
+
+def download(person, *, by) -> bytes:
+    """The ZIP as `by` downloads it: the board's anonymous posts only when it
+    is the person's own copy. Every download is in the audit log (who
+    downloaded whose data: a breach review asks about the secretariat's
+    downloads on someone's behalf, docs/privacy.md)."""
+    body = build_disclosure(person, anonymous_posts=by.pk == person.pk)
+    audit.record(person, event=audit.EXPORTED, actor=by, details={"what": "disclosure"})
+    return body
 
 
 def filename(person, *, today: datetime.date | None = None) -> str:

@@ -1,5 +1,3 @@
-import logging
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -17,13 +15,14 @@ from committee.enums import OPEN_NEED_STATUSES
 from committee.models import Need
 from core import forms as core_forms
 from core import health
+from core.pagination import paginate, querystring_without_page
 from directory import freshness as directory_freshness
 from events.models import Event, Registration
 from network import access
 from network.models import Invitation, JoinRequest, Membership, Organisation
 from note.models import Topic
 from portal import access as portal_access
-from portal import disclosure, erasure
+from portal import audit, disclosure, erasure
 from surveys.models import Invitation as SurveyInvitation
 
 UPCOMING_LIMIT = 3
@@ -130,17 +129,10 @@ def _is_secretariat_if_readable(user) -> bool:
         return False
 
 
-disclosure_log = logging.getLogger("portal.disclosure")
-
-
 def _disclosure_response(request, person) -> HttpResponse:
     if not portal_access.can_download_disclosure(request.user, person):
         raise Http404
-    # Anonymous board posts only in the person's own download (sections).
-    body = disclosure.build_disclosure(person, anonymous_posts=request.user.pk == person.pk)
-    # Who downloaded whose data: the secretariat's downloads on someone's
-    # behalf are the ones a breach review asks about (docs/privacy.md).
-    disclosure_log.info("disclosure downloaded: person=%s by=%s", person.pk, request.user.pk)
+    body = disclosure.download(person, by=request.user)
     response = HttpResponse(body, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{disclosure.filename(person)}"'
     return response
@@ -222,5 +214,24 @@ def person_erase(request, pk):
             "refusal": refusal,
             "already": already,
             "inventory": None if refusal or already else erasure.inventory_by_action(person),
+        },
+    )
+
+
+@access.secretariat_required
+@require_safe
+def audit_log(request):
+    """操作の記録: the audit log, filtered and paginated; nothing here writes."""
+    filterset = audit.AuditFilter(request.GET, queryset=audit.entries(), request=request)
+    page = paginate(request, filterset.qs)
+    return render(
+        request,
+        "portal/audit_log.html",
+        {
+            "filter": filterset,
+            "page_obj": page,
+            "rows": audit.rows(page),
+            "querystring": querystring_without_page(request),
+            "filtered": any(value for key, value in request.GET.items() if key != "page"),
         },
     )

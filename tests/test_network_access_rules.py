@@ -290,6 +290,8 @@ def test_rules_cover_every_predicate_of_the_module():
     """A new rule in network/access.py needs its row here."""
     tested = set(USER_RULES) | set(ORGANISATION_RULES) | set(DECORATORS)
     tested |= {"can_demote_or_remove", "can_edit_account"}
+    # Its table, per actor with the setting on and off: tests/test_mfa.py.
+    tested |= {"requires_mfa"}
     helpers = {"roles", "forget_roles", "require"}
     defined_here = {
         name

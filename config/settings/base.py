@@ -105,6 +105,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Who did it, for the audit log (core.audit): the signed-in user and the
+    # client address behind the trusted proxies.
+    "core.audit.AuditActorMiddleware",
     # Staff sessions end after TSUNAGARI_STAFF_IDLE_MINUTES without a request.
     "network.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -265,6 +268,37 @@ MFA_TOTP_ISSUER = "Tsunagari"
 MFA_RECOVERY_CODE_COUNT = 10
 TSUNAGARI_MFA_REQUIRED = env_bool("TSUNAGARI_MFA_REQUIRED", False)
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=14)
+# The audit log (django-auditlog, docs/decisions/0007-audit-log.md): every
+# save of these models is logged with who did it and what changed; the
+# exports of personal data, the erasures and the bulk imports are logged
+# explicitly (core.audit.record). Free text that is a person's own (事前質問,
+# answers, posts) is never copied into the log; timestamps are left out.
+_NOT_LOGGED = ["created_at", "updated_at"]
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "network.user",
+        "include_fields": ["email", "full_name", "is_active", "is_staff", "is_superuser"],
+        "m2m_fields": ["groups"],
+    },
+    {"model": "network.membership", "exclude_fields": _NOT_LOGGED},
+    {"model": "network.organisation", "exclude_fields": _NOT_LOGGED},
+    {
+        "model": "events.registration",
+        "include_fields": ["status", "mode", "session", "social", "attended"],
+    },
+    {"model": "events.event", "exclude_fields": _NOT_LOGGED},
+    {"model": "surveys.survey", "exclude_fields": _NOT_LOGGED},
+    {"model": "committee.need", "exclude_fields": _NOT_LOGGED},
+    {"model": "directory.service", "exclude_fields": [*_NOT_LOGGED, "stale_notified_on"]},
+    {"model": "directory.location", "exclude_fields": _NOT_LOGGED},
+    {"model": "directory.provider", "exclude_fields": _NOT_LOGGED},
+    {"model": "support.menu", "exclude_fields": _NOT_LOGGED},
+    {"model": "support.application", "include_fields": ["status", "status_reason"]},
+    # Who looked at an anonymous post's author (note.services): the look itself.
+    {"model": "note.authorlookup"},
+)
+# Entries older than this are deleted by a daily sweep (core.tasks.sweep_audit_log).
+TSUNAGARI_AUDIT_RETENTION_DAYS = env_count("TSUNAGARI_AUDIT_RETENTION_DAYS", 1825)
 # The board: how long an author may edit a post, and when a note entry is due
 # for re-review.
 NOTE_EDIT_WINDOW_MINUTES = env.int("NOTE_EDIT_WINDOW_MINUTES", default=30)
@@ -410,6 +444,11 @@ CELERY_BEAT_SCHEDULE = {
     "directory-line-deliveries": {
         "task": "directory.tasks.sweep_line_deliveries",
         "schedule": crontab(minute=55, hour=3),
+    },
+    # Audit log entries past TSUNAGARI_AUDIT_RETENTION_DAYS deleted, daily.
+    "core-audit-log": {
+        "task": "core.tasks.sweep_audit_log",
+        "schedule": crontab(minute=45, hour=4),
     },
     # Expired sessions deleted (Django's clearsessions), daily.
     "core-expired-sessions": {
