@@ -138,18 +138,19 @@ def erased_email(pk: int) -> str:
     return f"erased-{pk}@erased.invalid"
 
 
-def _label(text: str) -> str:
-    # Stored text, written in the site's language whatever the request's.
+def stored_label(text: str) -> str:
+    """Text stored in a row (a marker, a stub's name): in the site's language,
+    whatever the request's (portal.retention writes its markers with it too)."""
     with translation.override(settings.LANGUAGE_CODE):
         return _(text)
 
 
 def erased_name() -> str:
-    return _label("削除された会員")
+    return stored_label("削除された会員")
 
 
 def erased_text() -> str:
-    return _label("［削除された会員の記述］")
+    return stored_label("［削除された会員の記述］")
 
 
 def is_erased(person) -> bool:
@@ -375,7 +376,7 @@ def _note(person) -> None:
 
 
 def _mails(email: str, name: str, stub_email: str, stub_name: str) -> None:
-    removed = _label("［削除しました］")
+    removed = stored_label("［削除しました］")
     # The row and its key stay: a sweep that finds the key queues nothing again.
     OutboxMessage.objects.filter(_by_address("to_email", email)).update(
         to_email=stub_email,

@@ -188,6 +188,7 @@ def test_beat_schedule_and_run_periodic_run_the_same_tasks():
         "directory.tasks.sweep_line_deliveries",
         "core.tasks.sweep_expired_sessions",
         "core.tasks.sweep_audit_log",
+        "portal.tasks.sweep_retention",
     }
     for name in names:
         assert import_string(name).name == name

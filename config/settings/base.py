@@ -299,6 +299,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
 )
 # Entries older than this are deleted by a daily sweep (core.tasks.sweep_audit_log).
 TSUNAGARI_AUDIT_RETENTION_DAYS = env_count("TSUNAGARI_AUDIT_RETENTION_DAYS", 1825)
+# How long personal data is kept before the daily retention sweep cuts it
+# (portal.retention, docs/privacy.md); 0 keeps that kind for ever.
+TSUNAGARI_RETENTION_QUESTION_DAYS = env_count("TSUNAGARI_RETENTION_QUESTION_DAYS", 1095)
+TSUNAGARI_RETENTION_ANSWER_DAYS = env_count("TSUNAGARI_RETENTION_ANSWER_DAYS", 1825)
+TSUNAGARI_RETENTION_REVISION_DAYS = env_count("TSUNAGARI_RETENTION_REVISION_DAYS", 365)
+TSUNAGARI_RETENTION_MAIL_DAYS = env_count("TSUNAGARI_RETENTION_MAIL_DAYS", 365)
 # The board: how long an author may edit a post, and when a note entry is due
 # for re-review.
 NOTE_EDIT_WINDOW_MINUTES = env.int("NOTE_EDIT_WINDOW_MINUTES", default=30)
@@ -444,6 +450,11 @@ CELERY_BEAT_SCHEDULE = {
     "directory-line-deliveries": {
         "task": "directory.tasks.sweep_line_deliveries",
         "schedule": crontab(minute=55, hour=3),
+    },
+    # Personal data past its retention period cut (portal.retention), daily.
+    "portal-retention": {
+        "task": "portal.tasks.sweep_retention",
+        "schedule": crontab(minute=50, hour=4),
     },
     # Audit log entries past TSUNAGARI_AUDIT_RETENTION_DAYS deleted, daily.
     "core-audit-log": {
