@@ -160,15 +160,38 @@ def can_use_admin_site(user) -> bool:
 # --- sessions ------------------------------------------------------------------
 
 
+def kept_inside():
+    """Who stays inside the network when a membership is taken away, as a
+    filter on users (network.services.end_sessions_of_those_left_outside ends
+    everyone else's sessions in one UPDATE): an active account with a
+    membership of an active organisation, in the secretariat or committee
+    group, a superuser or admin-site staff."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from .models import Membership, User
+
+    return Q(is_active=True) & (
+        Q(is_superuser=True)
+        | Q(is_staff=True)
+        | Q(
+            Exists(
+                User.groups.through.objects.filter(
+                    user_id=OuterRef("pk"), group__name__in=[SECRETARIAT_GROUP, COMMITTEE_GROUP]
+                )
+            )
+        )
+        | Q(Exists(Membership.objects.filter(user_id=OuterRef("pk"), organisation__is_active=True)))
+    )
+
+
 def keeps_network_access(user) -> bool:
-    """Asked right after one of the user's memberships ended (removed from a
-    staff list, invitation revoked): False when that was what let them in, so
-    their sessions end (network.services). Inside stay those with another
-    membership of an active organisation, the secretariat, the committee,
-    superusers and admin-site staff (their access is a group or a flag). The
-    roles are re-read, not taken from the per-request cache."""
-    forget_roles(user)
-    return is_member(user) or can_use_admin_site(user)
+    """kept_inside, for one person (read from the database, not the
+    per-request roles)."""
+    from .models import User
+
+    if getattr(user, "pk", None) is None:
+        return False
+    return User.objects.filter(pk=user.pk).filter(kept_inside()).exists()
 
 
 def has_idle_timeout(user) -> bool:

@@ -23,13 +23,13 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AllOrNothingImportExportMixin
 
-from . import access
+from . import access, services
 from .models import (
     Commission,
     Invitation,
@@ -111,6 +111,34 @@ class OrganisationAdmin(AllOrNothingImportExportMixin, admin.ModelAdmin):
         (_("連絡先"), {"fields": ("email", "phone", "website", "address", "description")}),
         (_("状態"), {"fields": ("is_active", "is_sample", "created_at", "updated_at")}),
     )
+
+    # Sessions (docs/security.md §13): an organisation made inactive, or
+    # deleted with its memberships, no longer lets its members in; those whom
+    # nothing else keeps inside are signed out (services.end_sessions_of_those_left_outside).
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.end_sessions_of_those_left_outside(
+                user_ids=Membership.objects.filter(organisation=obj).values("user_id")
+            )
+
+    def delete_model(self, request, obj):
+        user_ids = list(
+            Membership.objects.filter(organisation=obj).values_list("user_id", flat=True)
+        )
+        super().delete_model(request, obj)
+        services.end_sessions_of_those_left_outside(user_ids=user_ids)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            user_ids = list(
+                Membership.objects.filter(organisation__in=queryset).values_list(
+                    "user_id", flat=True
+                )
+            )
+            super().delete_queryset(request, queryset)
+            services.end_sessions_of_those_left_outside(user_ids=user_ids)
 
 
 @admin.register(Commission)
@@ -229,6 +257,15 @@ class UserAdmin(DjangoUserAdmin):
         if change and "is_active" in form.changed_data and not obj.is_active:
             obj.end_sessions()
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        # A membership deleted or moved to another organisation in the inline.
+        if formset.model is Membership and (
+            formset.deleted_objects
+            or any("organisation" in fields for _obj, fields in formset.changed_objects)
+        ):
+            services.end_sessions_of_those_left_outside(user_ids=[form.instance.pk])
+
     @admin.display(description=_("アカウント"))
     def account_status(self, obj):
         return _("ログイン可") if obj.has_usable_password() else _("連絡先のみ")
@@ -290,6 +327,27 @@ class MembershipAdmin(AllOrNothingImportExportMixin, admin.ModelAdmin):
     @admin.display(description=_("メールアドレス"), ordering="user__email")
     def user_email(self, obj):
         return obj.user.email
+
+    # Sessions (docs/security.md §13): whoever loses a membership here, and
+    # whom nothing else keeps inside, is signed out everywhere.
+
+    def save_model(self, request, obj, form, change):
+        # Moved to another person or organisation: the person it was for lost it.
+        previous_user_id = form.initial.get("user") if change else None
+        super().save_model(request, obj, form, change)
+        if change and {"user", "organisation"} & set(form.changed_data):
+            services.end_sessions_of_those_left_outside(user_ids=[previous_user_id])
+
+    def delete_model(self, request, obj):
+        user_id = obj.user_id
+        super().delete_model(request, obj)
+        services.end_sessions_of_those_left_outside(user_ids=[user_id])
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            user_ids = list(queryset.values_list("user_id", flat=True).distinct())
+            super().delete_queryset(request, queryset)
+            services.end_sessions_of_those_left_outside(user_ids=user_ids)
 
 
 @admin.register(Invitation)

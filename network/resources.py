@@ -58,6 +58,7 @@ from core.importing import (
     normalize_text,
 )
 
+from . import services
 from .models import Membership, Municipality, Organisation, Program, Region
 
 User = get_user_model()
@@ -305,7 +306,12 @@ class OrganisationResource(AllOrNothingResourceMixin, resources.ModelResource):
                 % {"pk": pk},
             )
 
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self._deactivated = []
+
     def import_instance(self, instance, row, **kwargs):
+        was_active = bool(instance.pk) and instance.is_active
         try:
             super().import_instance(instance, row, **kwargs)
         finally:
@@ -313,6 +319,21 @@ class OrganisationResource(AllOrNothingResourceMixin, resources.ModelResource):
             # same); set it now so that skip_unchanged compares the real value.
             if instance.municipality_id:
                 instance.region = instance.municipality.region
+        if was_active and not instance.is_active:
+            self._deactivated.append(instance.pk)
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        # Organisations this file made inactive: their members whom nothing
+        # else keeps inside are signed out (docs/security.md §13). Inside the
+        # import's transaction, so a dry run or a failed file undoes it too.
+        deactivated = getattr(self, "_deactivated", [])
+        if deactivated and not result.has_errors() and not result.has_validation_errors():
+            services.end_sessions_of_those_left_outside(
+                user_ids=Membership.objects.filter(organisation_id__in=deactivated).values(
+                    "user_id"
+                )
+            )
 
     def duplicate_keys(self, instance, row):
         if instance.pk:

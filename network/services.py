@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -165,13 +166,53 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User | None) -> Org
 # --- Leaving ------------------------------------------------------------------
 
 
+def end_sessions_of_those_left_outside(*, user_ids: Iterable[int] | QuerySet) -> int:
+    """End every session of each of these people whom nothing keeps inside the
+    network any more; returns how many were signed out (docs/security.md §13).
+
+    Called after something took memberships away or made them worthless: a
+    membership removed or revoked in the portal, deleted in the admin site
+    (also from a person's page, or with its organisation), an organisation
+    made inactive (admin, the secretariat's page, an import). Only such a
+    change calls it, so a person who never had a membership is never signed
+    out by it.
+
+    Inside stays who access.kept_inside lets in: an active account
+    with a membership of an active organisation, in the secretariat or
+    committee group, a superuser or admin-site staff. Here that rule is one
+    UPDATE filtered by it, whatever the number of people (`user_ids` may be
+    ids or a queryset of ids, evaluated inside that UPDATE — pass a list when
+    the rows it reads are about to be deleted). Calling it again changes
+    nothing for those inside; for those outside it ends what they signed in
+    to since (public pages only), as the change that called it would."""
+    if not isinstance(user_ids, QuerySet):
+        user_ids = list(user_ids)
+        if not user_ids:
+            return 0
+    return (
+        User.objects.filter(pk__in=user_ids)
+        .exclude(access.kept_inside())
+        .update(session_epoch=F("session_epoch") + 1)
+    )
+
+
+@transaction.atomic
+def save_organisation(form) -> Organisation:
+    """Save an organisation's edit form (the secretariat's or its org admin's
+    page); when it made the organisation inactive, its members whom nothing
+    else keeps inside are signed out, in the same transaction (§13)."""
+    organisation = form.save()
+    if "is_active" in form.changed_data and not organisation.is_active:
+        end_sessions_of_those_left_outside(user_ids=organisation.memberships.values("user_id"))
+    return organisation
+
+
 def _end_sessions_if_outside(user: User) -> None:
-    """After a membership ended: someone whose last membership it was, and
-    whom no other role keeps inside (access.keeps_network_access), is signed
-    out everywhere. Someone who never had a membership is never signed out
-    here: only ending a membership calls this."""
-    if not access.keeps_network_access(user):
-        user.end_sessions()
+    """After one of this person's memberships ended (the portal's own paths):
+    end_sessions_of_those_left_outside for them alone."""
+    access.forget_roles(user)
+    if end_sessions_of_those_left_outside(user_ids=[user.pk]):
+        user.refresh_from_db(fields=["session_epoch"])
 
 
 @transaction.atomic

@@ -5,6 +5,8 @@ separate browsers (separate sessions), makes the change, and then looks at
 the next request of each client.
 """
 
+import csv
+import io
 import re
 import time
 
@@ -204,6 +206,296 @@ def test_ending_sessions_changes_nothing_else(contractor_member):
     assert contractor_member.session_epoch == 2
     assert signed_in_as(browser) is None
     assert signed_in_as(sign_in(contractor_member)) == contractor_member.pk
+
+
+# --- (b2) memberships taken away elsewhere: the admin site, imports -------------------
+
+
+def _with_other_active_membership(organisation, other_org):
+    """A colleague in `organisation` who also belongs to another active one."""
+    person = MembershipFactory(organisation=organisation).user
+    MembershipFactory(user=person, organisation=other_org)
+    return person
+
+
+def test_deleting_last_membership_in_admin_signs_member_out(contractor_member, superuser):
+    membership = contractor_member.memberships.get()
+    first, second = sign_in(contractor_member), sign_in(contractor_member)
+    admin = sign_in(superuser)
+
+    url = reverse("admin:network_membership_delete", args=[membership.pk])
+    assert admin.get(url).status_code == 200
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+    assert [signed_in_as(c) for c in (first, second)] == [None, None]
+    assert signed_in_as(admin) == superuser.pk
+
+
+def test_deleting_one_of_two_memberships_in_admin_keeps_sessions(
+    contractor_member, superuser, other_org
+):
+    MembershipFactory(user=contractor_member, organisation=other_org)
+    browser = sign_in(contractor_member)
+    admin = sign_in(superuser)
+
+    membership = contractor_member.memberships.exclude(organisation=other_org).get()
+    url = reverse("admin:network_membership_delete", args=[membership.pk])
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+
+    assert signed_in_as(browser) == contractor_member.pk
+
+
+def test_bulk_deleting_memberships_in_admin_signs_out_those_left_outside(
+    contractor_member, contractor_org, other_org, superuser, committee_member
+):
+    colleague = _with_other_active_membership(contractor_org, other_org)
+    MembershipFactory(user=committee_member, organisation=contractor_org)
+    MembershipFactory(user=superuser, organisation=contractor_org)
+    people = [contractor_member, colleague, committee_member, superuser]
+    browsers = [sign_in(person) for person in people]
+    admin = browsers[-1]  # the superuser deletes their own membership too
+
+    selected = contractor_org.memberships.values_list("pk", flat=True)
+    response = admin.post(
+        reverse("admin:network_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": list(selected), "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not contractor_org.memberships.exists()
+
+    assert [signed_in_as(c) for c in browsers] == [
+        None,
+        colleague.pk,
+        committee_member.pk,
+        superuser.pk,
+    ]
+
+
+def test_deleting_membership_on_persons_admin_page_signs_them_out(contractor_member, superuser):
+    from .test_security_admin import change_form_data
+
+    browser = sign_in(contractor_member)
+    admin = sign_in(superuser)
+    url = reverse("admin:network_user_change", args=[contractor_member.pk])
+    data = change_form_data(admin, url)
+    (delete_box,) = [k for k in data if k.startswith("memberships-0-") and k.endswith("-id")]
+    data[delete_box.replace("-id", "-DELETE")] = "on"
+    response = admin.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert not contractor_member.memberships.exists()
+
+    assert signed_in_as(browser) is None
+    assert signed_in_as(admin) == superuser.pk
+
+
+def test_moving_membership_to_another_person_in_admin_signs_out_the_first(
+    contractor_member, superuser
+):
+    from .test_security_admin import change_form_data
+
+    browser = sign_in(contractor_member)
+    admin = sign_in(superuser)
+    membership = contractor_member.memberships.get()
+    url = reverse("admin:network_membership_change", args=[membership.pk])
+    data = change_form_data(admin, url)
+    data["user"] = UserFactory().pk  # a mistyped person corrected
+    assert admin.post(url, data).status_code == 302
+
+    assert signed_in_as(browser) is None
+
+
+def _deactivate_in_admin(client, organisation, *, active=False):
+    from .test_security_admin import change_form_data
+
+    url = reverse("admin:network_organisation_change", args=[organisation.pk])
+    data = change_form_data(client, url)
+    if active:
+        data["is_active"] = "on"
+    else:
+        data.pop("is_active", None)  # the box unticked
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    organisation.refresh_from_db()
+    assert organisation.is_active is active
+
+
+@pytest.mark.parametrize("by", ["superuser", "secretariat"])
+def test_deactivating_organisation_in_admin_signs_out_members_left_outside(
+    by, request, contractor_org, other_org, contractor_member, org_admin, committee_member
+):
+    actor = request.getfixturevalue(by)
+    if by == "secretariat":
+        # Through the admin with the group's named permissions (it may change
+        # organisations, network.permissions): staff status opens the site.
+        User.objects.filter(pk=actor.pk).update(is_staff=True)
+    colleague = _with_other_active_membership(contractor_org, other_org)
+    MembershipFactory(user=committee_member, organisation=contractor_org)
+    MembershipFactory(user=actor, organisation=contractor_org)
+    people = [contractor_member, org_admin, colleague, committee_member]
+    browsers = [sign_in(person) for person in people]
+    staff = sign_in(actor)
+
+    _deactivate_in_admin(staff, contractor_org)
+
+    assert [signed_in_as(c) for c in browsers] == [None, None, colleague.pk, committee_member.pk]
+    assert signed_in_as(staff) == actor.pk
+
+    # Re-activating the organisation does not revive the old sessions.
+    _deactivate_in_admin(staff, contractor_org, active=True)
+    assert [signed_in_as(c) for c in browsers[:2]] == [None, None]
+    assert signed_in_as(sign_in(contractor_member)) == contractor_member.pk
+
+
+def test_editing_active_organisation_in_admin_keeps_sessions(contractor_member, superuser):
+    from .test_security_admin import change_form_data
+
+    browser = sign_in(contractor_member)
+    admin = sign_in(superuser)
+    organisation = contractor_member.memberships.get().organisation
+    url = reverse("admin:network_organisation_change", args=[organisation.pk])
+    data = change_form_data(admin, url)
+    data["phone"] = "011-222-3333"
+    assert admin.post(url, data).status_code == 302
+
+    assert signed_in_as(browser) == contractor_member.pk
+
+
+def test_deleting_organisation_in_admin_signs_out_its_members(
+    contractor_member, contractor_org, other_org, superuser
+):
+    colleague = _with_other_active_membership(contractor_org, other_org)
+    browsers = [sign_in(contractor_member), sign_in(colleague)]
+    admin = sign_in(superuser)
+
+    url = reverse("admin:network_organisation_delete", args=[contractor_org.pk])
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+
+    assert [signed_in_as(c) for c in browsers] == [None, colleague.pk]
+
+
+def test_secretariat_deactivating_organisation_in_portal_signs_out_members(
+    contractor_member, contractor_org, other_org, secretariat
+):
+    from .test_security_admin import _put
+
+    colleague = _with_other_active_membership(contractor_org, other_org)
+    browsers = [sign_in(contractor_member), sign_in(colleague)]
+    staff = sign_in(secretariat)
+
+    url = reverse("network:organisation_edit", kwargs={"pk": contractor_org.pk})
+    form = staff.get(url).context["form"]
+    data = {}
+    for name, field in form.fields.items():
+        _put(data, name, field, form[name].value())
+    data.pop("is_active", None)
+    assert staff.post(url, data).status_code == 302
+    contractor_org.refresh_from_db()
+    assert not contractor_org.is_active
+
+    assert [signed_in_as(c) for c in browsers] == [None, colleague.pk]
+    assert signed_in_as(staff) == secretariat.pk
+
+
+def test_organisation_import_that_deactivates_signs_out_members(contractor_member, contractor_org):
+    from core.importing import CSV, import_errors
+    from network.resources import OrganisationResource
+
+    browser = sign_in(contractor_member)
+    # The export, edited: the 有効 column set to 無効, imported back.
+    exported = CSV().export_data(OrganisationResource().export()).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported)))
+    at = rows[0].index("有効")
+    for row in rows[1:]:
+        row[at] = "無効"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    text = out.getvalue()
+
+    # The preview (a dry run) rolls back with the rest of it.
+    preview = OrganisationResource().import_data(CSV().create_dataset(text), dry_run=True)
+    assert import_errors(preview) == []
+    assert signed_in_as(browser) == contractor_member.pk
+
+    result = OrganisationResource().import_data(CSV().create_dataset(text), dry_run=False)
+    assert import_errors(result) == []
+    contractor_org.refresh_from_db()
+    assert not contractor_org.is_active
+    assert signed_in_as(browser) is None
+
+
+def test_membership_import_never_deletes(contractor_member, contractor_org):
+    """The membership import adds and updates rows only (import-export deletes
+    only through a resource's for_delete, which MembershipResource leaves off):
+    a row left out of the file, or marked "delete", keeps its membership and
+    its sessions."""
+    from core.importing import CSV, import_errors
+    from network.resources import MembershipResource
+
+    browser = sign_in(contractor_member)
+    other = MembershipFactory(organisation=contractor_org).user
+    membership = contractor_member.memberships.get()
+    text = f"メールアドレス,組織ID,delete\n{contractor_member.email},{contractor_org.pk},1\n"
+    dataset = CSV().create_dataset(text)
+    resource = MembershipResource()
+    assert resource.for_delete(dataset.dict[0], membership) is False
+
+    result = resource.import_data(dataset, dry_run=False)
+
+    assert import_errors(result) == []
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert other.memberships.exists()  # left out of the file
+    assert signed_in_as(browser) == contractor_member.pk
+
+
+# --- the service itself: the rule, and a fixed number of queries --------------------------
+
+
+@pytest.mark.parametrize("state", ["active", "inactive_org", "inactive_user"])
+def test_ending_sessions_in_bulk_follows_keeps_network_access(state, actors, contractor_org):
+    """services.end_sessions_of_those_left_outside is keeps_network_access as one
+    UPDATE: it signs out exactly whom the rule leaves outside, in each state."""
+    people = [user for user in actors.values() if user is not None]
+    if state == "inactive_org":
+        contractor_org.is_active = False
+        contractor_org.save(update_fields=["is_active"])
+    if state == "inactive_user":
+        User.objects.filter(pk__in=[p.pk for p in people]).update(is_active=False)
+    for person in people:
+        person.refresh_from_db()
+    outside = {p.pk for p in people if not access.keeps_network_access(p)}
+
+    ended = services.end_sessions_of_those_left_outside(user_ids=[p.pk for p in people])
+
+    epochs = dict(
+        User.objects.filter(pk__in=[p.pk for p in people]).values_list("pk", "session_epoch")
+    )
+    assert {pk for pk, epoch in epochs.items() if epoch} == outside
+    assert ended == len(outside)
+
+
+@pytest.mark.parametrize("size", [1, 6])
+def test_ending_sessions_in_bulk_is_one_query(size, django_assert_num_queries, other_org):
+    inside = [MembershipFactory(organisation=other_org).user for _ in range(size)]
+    outside = [UserFactory() for _ in range(size)]
+    ids = [u.pk for u in inside + outside]
+
+    with django_assert_num_queries(1):
+        assert services.end_sessions_of_those_left_outside(user_ids=ids) == size
+    # Again, for an organisation's members passed as a subquery: still one.
+    with django_assert_num_queries(1):
+        assert (
+            services.end_sessions_of_those_left_outside(
+                user_ids=User.objects.filter(pk__in=ids).values("pk")
+            )
+            == size
+        )
+    with django_assert_num_queries(0):
+        assert services.end_sessions_of_those_left_outside(user_ids=[]) == 0
+
+    epochs = dict(User.objects.filter(pk__in=ids).values_list("pk", "session_epoch"))
+    assert [epochs[u.pk] for u in inside] == [0] * size
+    assert [epochs[u.pk] for u in outside] == [2] * size
 
 
 # --- (c) password change and reset -------------------------------------------------

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from core.pagination import paginate, querystring_without_page
 
-from .. import access
+from .. import access, services
 from ..filters import PeopleFilter
 from ..forms import (
     MembershipForm,
@@ -66,7 +66,7 @@ def organisation_edit(request, pk):
     form_class = organisation_form_class(request.user)
     form = form_class(request.POST if request.method == "POST" else None, instance=organisation)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.save_organisation(form)
         messages.success(request, _("組織の情報を保存しました。"))
         return redirect(organisation)
     return render(
