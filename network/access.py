@@ -160,38 +160,17 @@ def can_use_admin_site(user) -> bool:
 # --- sessions ------------------------------------------------------------------
 
 
-def kept_inside():
-    """Who stays inside the network when a membership is taken away, as a
-    filter on users (network.services.end_sessions_of_those_left_outside ends
-    everyone else's sessions in one UPDATE): an active account with a
-    membership of an active organisation, in the secretariat or committee
-    group, a superuser or admin-site staff."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from .models import Membership, User
-
-    return Q(is_active=True) & (
-        Q(is_superuser=True)
-        | Q(is_staff=True)
-        | Q(
-            Exists(
-                User.groups.through.objects.filter(
-                    user_id=OuterRef("pk"), group__name__in=[SECRETARIAT_GROUP, COMMITTEE_GROUP]
-                )
-            )
-        )
-        | Q(Exists(Membership.objects.filter(user_id=OuterRef("pk"), organisation__is_active=True)))
-    )
-
-
 def keeps_network_access(user) -> bool:
-    """kept_inside, for one person (read from the database, not the
-    per-request roles)."""
-    from .models import User
-
+    """Asked right after one of the user's memberships ended or became
+    worthless: False when that was what let them in, so their sessions end
+    (network.services.end_sessions_of_those_left_outside, which applies the
+    same rule to many people in one UPDATE). Inside stay active accounts with
+    a membership of an active organisation, in the secretariat or committee
+    group, superusers and admin-site staff (the rule: UserManager.kept_inside).
+    Read from the database, not from the per-request roles."""
     if getattr(user, "pk", None) is None:
         return False
-    return User.objects.filter(pk=user.pk).filter(kept_inside()).exists()
+    return type(user)._default_manager.kept_inside().filter(pk=user.pk).exists()
 
 
 def has_idle_timeout(user) -> bool:

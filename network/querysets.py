@@ -7,7 +7,7 @@ cycle between models, querysets and access.
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import models, transaction
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from core.tokens import hash_token
@@ -123,6 +123,30 @@ class UserManager(BaseUserManager):
         """The active people of the secretariat group: who its mails go to and
         who may coordinate (superusers are not staff of the secretariat)."""
         return self.filter(groups__name=access.SECRETARIAT_GROUP, is_active=True).distinct()
+
+    def kept_inside(self):
+        """Who stays inside the network when a membership is taken away
+        (network.access.keeps_network_access): an active account with a
+        membership of an active organisation, in the secretariat or committee
+        group, a superuser or admin-site staff."""
+        user = self.model
+        membership = user.memberships.rel.related_model
+        in_a_group = user.groups.through.objects.filter(
+            user_id=OuterRef("pk"),
+            group__name__in=[access.SECRETARIAT_GROUP, access.COMMITTEE_GROUP],
+        )
+        in_an_organisation = membership.objects.filter(
+            user_id=OuterRef("pk"), organisation__is_active=True
+        )
+        return self.filter(
+            Q(is_active=True)
+            & (
+                Q(is_superuser=True)
+                | Q(is_staff=True)
+                | Q(Exists(in_a_group))
+                | Q(Exists(in_an_organisation))
+            )
+        )
 
     def contacts(self):
         """People known to the network who have not set a password yet."""

@@ -177,7 +177,7 @@ def end_sessions_of_those_left_outside(*, user_ids: Iterable[int] | QuerySet) ->
     change calls it, so a person who never had a membership is never signed
     out by it.
 
-    Inside stays who access.kept_inside lets in: an active account
+    Inside stays who access.keeps_network_access lets in (UserManager.kept_inside): an active account
     with a membership of an active organisation, in the secretariat or
     committee group, a superuser or admin-site staff. Here that rule is one
     UPDATE filtered by it, whatever the number of people (`user_ids` may be
@@ -191,7 +191,7 @@ def end_sessions_of_those_left_outside(*, user_ids: Iterable[int] | QuerySet) ->
             return 0
     return (
         User.objects.filter(pk__in=user_ids)
-        .exclude(access.kept_inside())
+        .exclude(pk__in=User.objects.kept_inside().values("pk"))
         .update(session_epoch=F("session_epoch") + 1)
     )
 

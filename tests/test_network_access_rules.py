@@ -292,9 +292,6 @@ def test_rules_cover_every_predicate_of_the_module():
     tested |= {"can_demote_or_remove", "can_edit_account"}
     # Its table, per actor with the setting on and off: tests/test_mfa.py.
     tested |= {"requires_mfa"}
-    # The filter form of keeps_network_access (its table above);
-    # tests/test_accounts_sessions.py checks the two agree.
-    tested |= {"kept_inside"}
     helpers = {"roles", "forget_roles", "require"}
     defined_here = {
         name
