@@ -300,6 +300,23 @@ class SearchableSelect(forms.Select):
         return option
 
 
+class HoneypotField(forms.Field):
+    """A field people never see (the template hides it); a bot that fills
+    every input fills it too. It takes anything without an error, so a bot's
+    NUL byte or 10,000 characters are discarded as quietly as a plain word
+    (the view answers as for a person) instead of showing the form again
+    with an error no person can see. The cleaned value is True when filled."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> bool:
+        return bool(value)
+
+
 class Form(InputRules, EmptyChoiceLabels, forms.Form):
     """Base of the site's plain forms."""
 

@@ -131,7 +131,10 @@ def parse_webhook(body: bytes, signature: str | None, *, secret: str) -> list[Ev
             continue
         try:
             event = Event.from_dict(raw)
-        except ValueError as error:  # pydantic's ValidationError is one
+        # pydantic's ValidationError is a ValueError; the SDK's discriminators
+        # index nested parts (message, source) without checking them, so a
+        # part that is not an object with a "type" raises KeyError/TypeError.
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidWebhook("invalid event") from error
         if len(event.webhook_event_id) > EVENT_ID_MAX or not event.webhook_event_id:
             raise InvalidWebhook("invalid event id")

@@ -189,9 +189,8 @@ class GuestRegistrationForm(EventChoicesForm):
         label=_("所属（団体名・部署名）"), max_length=200, required=False
     )
     # A field people never see; bots that fill every input fill this too.
-    website = forms.CharField(
+    website = site_forms.HoneypotField(
         label=_("この欄は空のままにしてください"),
-        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 

@@ -77,9 +77,7 @@ class MunicipalityChoiceField(site_forms.ModelChoiceField):
 class JoinRequestForm(site_forms.ModelForm):
     # Honeypot: hidden from people by the template; bots that fill every
     # field give themselves away. Named like a real field on purpose.
-    website = forms.CharField(
-        label=_("ウェブサイト（入力しないでください）"), required=False, max_length=200
-    )
+    website = site_forms.HoneypotField(label=_("ウェブサイト（入力しないでください）"))
 
     municipality = MunicipalityChoiceField(label=_("所在市町村"))
     programs = site_forms.ModelMultipleChoiceField(

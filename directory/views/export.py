@@ -29,6 +29,8 @@ def hsds(request):
 
 @require_safe
 def municipality_csv(request, code: str):
+    if "\x00" in code:  # no code holds one, and PostgreSQL cannot compare it
+        raise Http404
     municipality = get_object_or_404(Municipality, code=code)
     response = StreamingHttpResponse(
         exporting.municipality_csv(municipality), content_type="text/csv; charset=utf-8"

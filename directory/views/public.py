@@ -29,6 +29,12 @@ def _top_categories():
     return Category.objects.filter(parent__isnull=True)
 
 
+def comparable(value: str) -> bool:
+    """False for a text no key holds and PostgreSQL cannot even compare: one
+    with a NUL byte (psycopg refuses it with a DataError, a 500)."""
+    return "\x00" not in value
+
+
 def _category(key: str) -> Category:
     return get_object_or_404(Category, key=key)
 
@@ -86,6 +92,8 @@ def region_results(request, category, region):
 @require_safe
 def municipality_results(request, category, code):
     category = _category(category)
+    if not comparable(code):
+        raise Http404
     municipality = get_object_or_404(Municipality.objects.select_related("region"), code=code)
     return _results(
         request,
@@ -102,7 +110,7 @@ def near(request):
     """The windows nearest to ?lat=&lon= (from the browser's location),
     of ?c= (a category key) if given."""
     key = request.GET.get("c") or ""
-    category = Category.objects.filter(key=key).first() if key else None
+    category = Category.objects.filter(key=key).first() if key and comparable(key) else None
     if key and category is None:
         raise Http404
     latitude = coordinate(request.GET.get("lat"), -90, 90)
@@ -127,7 +135,7 @@ def search(request):
     region = category = None
     if request.GET.get("r"):
         region = Region.objects.filter(pk=_int(request.GET["r"])).first()
-    if request.GET.get("c"):
+    if request.GET.get("c") and comparable(request.GET["c"]):
         category = Category.objects.filter(key=request.GET["c"]).first()
     page, results = navi_search.ranked_page(
         request,

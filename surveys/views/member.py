@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from core.forms import is_storable_key
 from core.pagination import paginate
 from network.access import login_required_404
 
-from ..models import Invitation
+from ..models import Invitation, Survey
 from .public import answer_page
 
 
@@ -42,6 +43,10 @@ def survey_list(request):
 @never_cache
 @login_required_404
 def answer(request, pk):
+    # A foreign-key lookup gets none of Django's out-of-range handling: an id
+    # beyond the integer column's range would be an OverflowError on SQLite.
+    if not is_storable_key(Survey.objects.all(), None, pk):
+        raise Http404
     invitations = list(
         addressed_to(request.user)
         .filter(survey_id=pk)
