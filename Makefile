@@ -16,6 +16,8 @@ help:
 	@echo "make worker  - Celery worker + beat against REDIS_URL"
 	@echo "make lint    - ruff, and the import chain of the apps (import-linter)"
 	@echo "make prod-smoke - production settings under gunicorn on a throw-away database, checked over HTTP"
+	@echo "make faults  - worker SIGKILL, PostgreSQL restart, Redis stopped: checked (restarts the services; root)"
+	@echo "make load-test - 200 members browsing + 50 registering at once for 60 s; req/s, p95, errors"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,3 +76,14 @@ bench-compare: venv
 .PHONY: prod-smoke
 prod-smoke: venv
 	$(BIN)/python ops/prod_smoke.py
+
+# Faults made for real (ops/faults.py, docs/operations.md): a worker killed
+# mid-batch, PostgreSQL restarted under registrations, Redis stopped. Restarts
+# this machine's PostgreSQL and Redis (root); both run again when it ends.
+# The load test (ops/load_test.py): gunicorn + PostgreSQL + Redis, 60 s.
+.PHONY: faults load-test
+faults: venv
+	$(BIN)/python ops/faults.py
+
+load-test: venv
+	$(BIN)/python ops/load_test.py $(LOAD_ARGS)

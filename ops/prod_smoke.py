@@ -18,6 +18,10 @@ front of the portal would forward the requests (X-Forwarded-Proto: https):
 - a mail from the web process and one from the worker reach the mail backend;
 - ops/backup.sh and ops/restore.sh: the restored copy has the same rows.
 
+The deployment itself (the database, the deploy steps, the servers with the
+production environment, the HTTP client) is ops/stack.py's, shared with
+ops/faults.py and ops/load_test.py.
+
 Each check prints one PASS or FAIL line; any FAIL makes the exit status 1.
 Whatever happens (a failed check, Ctrl-C, SIGTERM, the time limit) the
 servers are stopped and both databases dropped. The work folder (logs, mails)
@@ -35,143 +39,67 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import http.server
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 import psycopg
 import redis
+from stack import (
+    MEMBER,
+    PASSWORD,
+    ROOT,
+    STAFF,
+    Abort,
+    Client,
+    Interrupted,
+    Response,
+    check,
+    create_database,
+    csrf_token,
+    deploy,
+    drop_database,
+    failures,
+    form_errors,
+    forms,
+    free_port,
+    local,
+    log_tail,
+    make_work,
+    manage,
+    passes,
+    production_env,
+    require,
+    run,
+    sign_in,
+    sql,
+    start_gunicorn,
+    start_worker,
+    stop_servers,
+    tail,
+    trap_signals,
+    untrap_signals,
+    wait_for_http,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-PG_URL = os.environ.get("SMOKE_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/13")
 TIME_LIMIT = int(os.environ.get("SMOKE_TIME_LIMIT", "140"))  # seconds, the whole run
 # Names of this run only, so that two runs on one server do not collide.
 DB_NAME = f"tsunagari_smoke_{os.getpid()}"
 RESTORE_DB_NAME = f"{DB_NAME}_restored"
-MEMBER = "npo@example.org"  # seed_demo's 受託団体 member (not staff: no second factor)
-STAFF = "secretariat@example.org"  # seed_demo's 事務局 (staff: a second factor is required)
-PASSWORD = "tsunagari-demo"  # network/demo.py
 REQUIRED_SECRETS = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
 
 
-class Abort(Exception):
-    """A check the rest of the run cannot do without failed."""
-
-
-class Interrupted(BaseException):
-    """SIGTERM, SIGINT, SIGHUP or the time limit."""
-
-
-# --- Reporting --------------------------------------------------------------------------
-
-failures: list[str] = []
-passed = 0
-
-
-def check(name: str, ok: bool, detail: str = "", info: str = "") -> bool:
-    """One line: PASS (with `info`), or FAIL with what was seen instead."""
-    global passed
-    if ok:
-        passed += 1
-        print(f"PASS  {name}" + (f" ({info})" if info else ""), flush=True)
-    else:
-        failures.append(name)
-        print(f"FAIL  {name}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
-
-
-def require(name: str, ok: bool, detail: str = "") -> None:
-    if not check(name, ok, detail):
-        raise Abort(name)
-
-
-def tail(text: str, lines: int = 6) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
-
-
-# --- Processes, databases ---------------------------------------------------------------
-
-servers: list[tuple[str, subprocess.Popen, Path]] = []
-
-
-def run(argv: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def manage(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return run([sys.executable, "manage.py", *args], env, timeout)
-
-
-def start(name: str, argv: list[str], env: dict, logs: Path) -> subprocess.Popen:
-    log = logs / f"{name}.log"
-    with log.open("wb") as handle:
-        # A session of its own: killing the group stops gunicorn's workers and
-        # Celery's pool processes too.
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    servers.append((name, process, log))
-    return process
-
-
-def stop_servers() -> None:
-    for _, process, _ in servers:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:  # already gone, with its group
-            pass
-    for _, process, _ in servers:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # whatever of the group is left
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        process.wait()
-    servers.clear()
-
-
-def log_tail(name: str, lines: int = 6) -> str:
-    for server_name, _, log in servers:
-        if server_name == name:
-            return tail(log.read_text(errors="replace"), lines)
-    return ""
-
-
-def sql(query: str, database: str = "postgres") -> list[tuple]:
-    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True, connect_timeout=5) as conn:
-        cursor = conn.execute(query)
-        return cursor.fetchall() if cursor.description else []
-
-
-def drop_database(name: str) -> None:
-    sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-# Every table's row count in one query (query_to_xml runs a count per table).
 ROW_COUNTS = """
 SELECT table_name,
        (xpath('/row/n/text()', query_to_xml(
@@ -183,212 +111,11 @@ ORDER BY table_name
 """
 
 
-def free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port != 8000:  # make run's port
-            return port
-
-
-# --- HTTP, as the TLS proxy forwards it -------------------------------------------------
-
-
-@dataclass
-class Response:
-    status: int
-    headers: http.client.HTTPMessage
-    body: str
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name, "")
-
-
-class Client:
-    """One browser behind the proxy. The portal's cookies are Secure, which a
-    client on plain HTTP would not send back: this one keeps them itself."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.host = f"127.0.0.1:{port}"
-        self.cookies: dict[str, str] = {}
-        self.set_cookie: dict[str, str] = {}  # the last Set-Cookie header per cookie
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        form: dict | list | None = None,
-        headers: dict | None = None,
-        raw: bytes | None = None,
-    ) -> Response:
-        sent = {
-            "Host": self.host,
-            "X-Forwarded-Proto": "https",
-            "X-Forwarded-For": "203.0.113.10",
-            "User-Agent": "tsunagari-prod-smoke",
-        }
-        body = raw
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-            sent["Origin"] = f"https://{self.host}"
-            sent["Referer"] = f"https://{self.host}{path}"
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        sent.update(headers or {})
-        sent = {k: v for k, v in sent.items() if v is not None}  # None: header left out
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers=sent)
-            raw = connection.getresponse()
-            response = Response(raw.status, raw.msg, raw.read().decode("utf-8", "replace"))
-        finally:
-            connection.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookie = SimpleCookie(header)
-            for name, morsel in cookie.items():
-                self.set_cookie[name] = header
-                if morsel.value and morsel["max-age"] != "0":
-                    self.cookies[name] = morsel.value
-                else:
-                    self.cookies.pop(name, None)
-        return response
-
-    def get(self, path: str, **headers) -> Response:
-        return self.request(
-            "GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()}
-        )
-
-    def post(self, path: str, form: dict | list, **headers) -> Response:
-        return self.request(
-            "POST", path, form, headers={k.replace("_", "-"): v for k, v in headers.items()}
-        )
-
-    def follow(self, response: Response, limit: int = 6) -> tuple[Response, list[str]]:
-        """Follow redirects with GETs, as a browser does; also the paths passed."""
-        seen = []
-        while response.status in (301, 302, 303) and len(seen) < limit:
-            seen.append(local(response.header("Location")))
-            response = self.get(seen[-1])
-        return response, seen
-
-    def cookie_flags(self, name: str) -> set[str]:
-        parts = self.set_cookie.get(name, "").split(";")[1:]
-        return {part.strip().lower() for part in parts}
-
-
-def local(url: str) -> str:
-    """The path (and query) of a Location, absolute or not."""
-    parts = urllib.parse.urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def form_errors(page: Response) -> list[str]:
-    """The error messages a form page shows, as text."""
-    found = re.findall(r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', page.body, re.S)
-    return [re.sub(r"<[^>]+>|\s+", " ", text).strip() for text in found]
-
-
-def csrf_token(page: Response) -> str:
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
-    return found.group(1) if found else ""
-
-
 DEBUG_LEAKS = ("Traceback", "Page not found", "URLconf", "DEBUG", "DisallowedHost", "settings.py")
 
 
 def leaks(page: Response) -> list[str]:
     return [marker for marker in DEBUG_LEAKS if marker in page.body]
-
-
-# --- Forms, as a browser fills them -----------------------------------------------------
-
-
-@dataclass
-class Form:
-    action: str
-    method: str
-    inputs: list[dict] = field(default_factory=list)
-    selects: dict[str, list[dict]] = field(default_factory=dict)
-    textareas: dict[str, str] = field(default_factory=dict)
-
-    def data(self, **values: str) -> list[tuple[str, str]]:
-        """What a browser sends with nothing changed (hidden fields, the
-        checked choices, the first choice of a group with none checked), with
-        `values` typed in. No submit button: add its name and value."""
-        sent: list[tuple[str, str]] = []
-        groups: dict[str, str] = {}
-        for attrs in self.inputs:
-            name, kind = attrs.get("name"), (attrs.get("type") or "text").lower()
-            if not name or kind in ("submit", "button", "reset", "file", "image"):
-                continue
-            value = attrs.get("value") or ""
-            if kind == "radio":
-                if name not in groups or "checked" in attrs:
-                    groups[name] = value
-            elif kind == "checkbox":
-                if "checked" in attrs:
-                    sent.append((name, value or "on"))
-            elif name not in values:
-                sent.append((name, value))
-        for name, options in self.selects.items():
-            chosen = [o for o in options if "selected" in o] or [
-                o for o in options if o.get("value")
-            ]
-            if chosen and name not in values:
-                sent.append((name, chosen[0].get("value", "")))
-        for name, text in self.textareas.items():
-            if name not in values:
-                sent.append((name, text))
-        sent += [(name, value) for name, value in groups.items() if name not in values]
-        return sent + list(values.items())
-
-
-class _FormParser(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self.form: Form | None = None
-        self.select = self.textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.form = Form(attrs.get("action", ""), attrs.get("method", "get").lower())
-            self.forms.append(self.form)
-        elif self.form is None:
-            return
-        elif tag == "input":
-            self.form.inputs.append(attrs)
-        elif tag == "select" and attrs.get("name"):
-            self.select = attrs["name"]
-            self.form.selects[self.select] = []
-        elif tag == "option" and self.select:
-            self.form.selects[self.select].append(attrs)
-        elif tag == "textarea" and attrs.get("name"):
-            self.textarea = attrs["name"]
-            self.form.textareas[self.textarea] = ""
-
-    def handle_data(self, data):
-        if self.form is not None and self.textarea:
-            self.form.textareas[self.textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.form = None
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-
-def forms(page: Response, action: str = "") -> list[Form]:
-    """The page's POST forms whose action contains `action`."""
-    parser = _FormParser()
-    parser.feed(page.body)
-    return [f for f in parser.forms if f.method == "post" and action in f.action]
 
 
 # --- The second factor: what an authenticator app computes -----------------------------
@@ -483,14 +210,6 @@ def line_signature(secret: str, body: bytes) -> str:
 
 
 # --- The journey: staff sign-in with a second factor, register, check in, answer, LINE ----
-
-
-def sign_in(client: Client, email: str) -> Response:
-    page = client.get("/accounts/login/")
-    return client.post(
-        "/accounts/login/",
-        {"csrfmiddlewaretoken": csrf_token(page), "login": email, "password": PASSWORD},
-    )
 
 
 def journey_staff_mfa(port: int) -> Client:
@@ -813,33 +532,6 @@ def section(name: str, run_it, *args):
 # --- The run ----------------------------------------------------------------------------
 
 
-def production_env(work: Path, port: int, healthz_token: str) -> dict:
-    """The environment of a deployment: nothing of the caller's settings."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "VIRTUAL_ENV")
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-            "REDIS_URL": REDIS_URL,
-            "TRUSTED_PROXY_COUNT": "1",
-            # django-environ drops the first "/" of the path: four slashes.
-            "EMAIL_URL": f"filemail:///{work / 'mail'}",
-            "MEDIA_ROOT": str(work / "media"),
-            "SITE_URL": f"https://127.0.0.1:{port}",
-            "HEALTHZ_TOKEN": healthz_token,
-            "CONN_MAX_AGE": "0",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
 def check_refusals(env: dict) -> None:
     """Production must not start without its secrets, nor with weak ones."""
     cases = {}
@@ -882,17 +574,8 @@ def check_refusals(env: dict) -> None:
 
 def main() -> int:
     started = time.monotonic()
-
-    def interrupt(signum, frame):
-        raise Interrupted(signal.Signals(signum).name)
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
-        signal.signal(sig, interrupt)
-    signal.alarm(TIME_LIMIT)
-
-    work = Path(tempfile.mkdtemp(prefix="tsunagari-smoke-"))
-    for sub in ("logs", "mail", "media", "backup"):
-        (work / sub).mkdir()
+    trap_signals(TIME_LIMIT)
+    work = make_work("tsunagari-smoke-")
     port = free_port()
     print(f"prod-smoke: portal on 127.0.0.1:{port}, database {DB_NAME}, work folder {work}")
     try:
@@ -907,9 +590,7 @@ def main() -> int:
     except Exception as error:  # a crash of the smoke itself is a failed run too
         check("the smoke itself", False, f"{type(error).__name__}: {error}")
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # cleanup is not interrupted
-        signal.alarm(0)
+        untrap_signals()  # cleanup is not interrupted
         cleanup()
     elapsed = time.monotonic() - started
     if failures:
@@ -921,7 +602,7 @@ def main() -> int:
         )
         return 1
     shutil.rmtree(work, ignore_errors=True)
-    print(f"prod-smoke: all {passed} checks passed in {elapsed:.0f} s", flush=True)
+    print(f"prod-smoke: all {len(passes)} checks passed in {elapsed:.0f} s", flush=True)
     return 0
 
 
@@ -955,7 +636,7 @@ with transaction.atomic():
 def smoke(work: Path, port: int) -> None:
     logs = work / "logs"
     healthz_token = secrets.token_urlsafe(24)
-    env = production_env(work, port, healthz_token)
+    env = production_env(work, port, healthz_token, database=DB_NAME, redis_url=REDIS_URL)
 
     # --- services --------------------------------------------------------------------
     try:
@@ -963,8 +644,7 @@ def smoke(work: Path, port: int) -> None:
         redis.Redis.from_url(REDIS_URL, socket_timeout=3).flushdb()
     except (psycopg.Error, redis.RedisError) as error:
         require("PostgreSQL and Redis answer", False, f"{type(error).__name__}: {error}")
-    drop_database(DB_NAME)
-    sql(f'CREATE DATABASE "{DB_NAME}"')
+    create_database(DB_NAME)
     check("PostgreSQL and Redis answer, a fresh database", True)
 
     # --- production refuses to start without its secrets -------------------------------
@@ -973,16 +653,7 @@ def smoke(work: Path, port: int) -> None:
     # --- the deploy steps ------------------------------------------------------------
     done = manage(["check", "--deploy", "--fail-level", "WARNING"], env)
     check("manage.py check --deploy is clean", done.returncode == 0, tail(done.stderr))
-    done = manage(["migrate", "--noinput"], env, timeout=150)
-    require("manage.py migrate", done.returncode == 0, tail(done.stderr or done.stdout))
-    done = manage(["collectstatic", "--noinput"], env)
-    require("manage.py collectstatic", done.returncode == 0, tail(done.stderr))
-    # seed_demo refuses to run with DEBUG off: the demo data is written through
-    # the local settings into the same database (tasks eager, no broker).
-    seed_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "true"}
-    del seed_env["REDIS_URL"]
-    done = manage(["seed_demo"], seed_env, timeout=150)
-    require("manage.py seed_demo", done.returncode == 0, tail(done.stderr or done.stdout))
+    deploy(env)
     outbox_key = f"prod-smoke:{secrets.token_hex(8)}"
     done = manage(["shell", "-c", QUEUE_MAIL], {**env, "SMOKE_KEY": outbox_key})
     require("a mail queued in the outbox", done.returncode == 0, tail(done.stderr))
@@ -1010,50 +681,11 @@ def smoke(work: Path, port: int) -> None:
     )
 
     # --- the servers -----------------------------------------------------------------
-    gunicorn = start(
-        "gunicorn",
-        [
-            str(BIN / "gunicorn"),
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=2",
-            "--access-logfile=-",
-            # Not the per-user default control socket another gunicorn may hold.
-            "--no-control-socket",
-        ],
-        env,
-        logs,
-    )
-    worker = start(
-        "worker",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "--beat",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            f"--schedule={work / 'celerybeat-schedule'}",
-        ],
-        env,
-        logs,
-    )
+    gunicorn = start_gunicorn(env, logs, port, workers=2)
+    worker = start_worker(env, logs, work)
     client = Client(port)
 
-    def healthz_answers():
-        try:
-            return client.get("/healthz")
-        except OSError:
-            return None
-
-    deadline = time.monotonic() + 40
-    health = None
-    while gunicorn.poll() is None and time.monotonic() < deadline:
-        health = healthz_answers()
-        if health:
-            break
-        time.sleep(0.3)
+    health = wait_for_http(client, gunicorn)
     require("gunicorn serves the production settings", health is not None, log_tail("gunicorn"))
 
     # --- /healthz --------------------------------------------------------------------
