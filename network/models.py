@@ -232,7 +232,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_contact(self) -> bool:
-        return not self.has_usable_password()
+        """Known to the network (invited, imported) but without a password yet;
+        an erased account is not one."""
+        return not self.has_usable_password() and not self.is_erased
+
+    @staticmethod
+    def erased_email(pk: int) -> str:
+        """An erased account's address (portal.erasure): unique, and in the
+        reserved .invalid domain (RFC 2606), so no mail queued for it can
+        reach anyone."""
+        return f"erased-{pk}@erased.invalid"
+
+    @property
+    def is_erased(self) -> bool:
+        return self.email == self.erased_email(self.pk)
 
     def _get_session_auth_hash(self, secret=None):
         """Django stores this hash in the session at login and compares it on

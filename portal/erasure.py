@@ -133,9 +133,8 @@ DECISIONS: dict[str, tuple[str, str]] = {
 
 
 def erased_email(pk: int) -> str:
-    """The stub's address: unique, and in the reserved .invalid domain
-    (RFC 2606), so no mail queued for it can reach anyone."""
-    return f"erased-{pk}@erased.invalid"
+    """The stub's address (network.models.User.erased_email)."""
+    return get_user_model().erased_email(pk)
 
 
 def stored_label(text: str) -> str:
@@ -154,7 +153,7 @@ def erased_text() -> str:
 
 
 def is_erased(person) -> bool:
-    return person.email == erased_email(person.pk)
+    return person.is_erased
 
 
 def refusal(person) -> str | None:

@@ -640,6 +640,21 @@ def test_people_list_links_to_the_erasure(world, secretariat, client_for):
     assert "この人のデータを削除（匿名化）" in html
 
 
+def test_people_list_shows_an_erased_account_as_erased_not_as_a_contact(
+    world, secretariat, client_for
+):
+    _erase(world, secretariat)
+
+    page = client_for(secretariat).get(
+        reverse("network:people_list"), {"q": f"erased-{world.person.pk}"}
+    )
+
+    [row] = re.findall(r"<tr>\s*<td.*?</tr>", page.content.decode(), re.S)
+    assert "削除（匿名化）済み" in row
+    assert "未登録（連絡先のみ）" not in row and "無効なアカウント" not in row
+    assert reverse("person_erase", args=[world.person.pk]) not in row
+
+
 def test_erasure_page_lists_what_goes_and_what_stays(world, secretariat, client_for):
     url = reverse("person_erase", args=[world.person.pk])
     page = client_for(secretariat).get(url)
