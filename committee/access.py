@@ -16,6 +16,9 @@ and the needs register. Every committee rule lives here.
   in practice the secretariat raises these from its manage pages.
 - A need is owned (担当者) by an active committee or secretariat member.
 - Links from a need to its source are the secretariat's.
+- The annual report (年度報告書) is read by the committee (its survey figures
+  suppressed as on the dashboard) and the secretariat; only the secretariat
+  writes its narrative paragraphs.
 
 The querysets (raisable_registrations, raisable_answers) and the one-object
 predicates (may_raise_registration, may_raise_answer) state the same rule
@@ -31,7 +34,11 @@ from django.db.models import Q
 from events.enums import EventStatus, RegistrationStatus
 from network import access as network_access
 from network.access import require
-from surveys.access import can_manage_surveys, sees_individual_answers
+from surveys.access import (
+    can_manage_surveys,
+    must_suppress_small_cells,
+    sees_individual_answers,
+)
 
 from .enums import NeedSource, SourcePage
 
@@ -245,4 +252,28 @@ def sees_raisers_in_export(user) -> bool:
     return network_access.is_secretariat(user)
 
 
+# --- the annual report (年度報告書) ------------------------------------------------
+
+
+def can_view_annual_report(user) -> bool:
+    """The report is read by those who read the dashboard: the committee and
+    the secretariat. The committee reads its survey figures as the dashboard
+    shows them (report_suppresses_small_cells)."""
+    return can_view_dashboard(user)
+
+
+def report_suppresses_small_cells(user) -> bool:
+    """The report's survey figures are suppressed exactly as the dashboard's
+    (surveys.access.must_suppress_small_cells: everyone but the secretariat)."""
+    return must_suppress_small_cells(user)
+
+
+def may_edit_report_texts(user) -> bool:
+    """The narrative paragraphs (課題, アンケート総括) are the secretariat's to
+    write; the committee reads them."""
+    return network_access.is_secretariat(user) and user.is_active
+
+
 dashboard_required = require(can_view_dashboard)
+annual_report_required = require(can_view_annual_report)
+report_edit_required = require(may_edit_report_texts)

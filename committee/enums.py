@@ -55,3 +55,10 @@ class SourcePage(enum.Enum):
     TOPIC = "topic"  # the board's topic (its room decides who reads it)
     APPLICATION = "application"  # the secretariat's page of a back-up menu application
     ENGAGEMENT = "engagement"  # an engagement's records and outcome report
+
+
+class ReportSection(models.TextChoices):
+    """The annual report's paragraphs the secretariat writes (committee.report)."""
+
+    ISSUES = "issues", _("課題")
+    SURVEY_SUMMARY = "survey_summary", _("アンケート総括")

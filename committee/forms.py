@@ -18,13 +18,14 @@ from core.templatetags.wareki import wareki_fy
 from events.enums import EventStatus
 from events.models import Event
 
-from . import access, needs
+from . import access, needs, report
 from .enums import (
     FUNCTION_REQUIRED_STATUSES,
     RAISABLE_SOURCES,
     NeedFunction,
     NeedSource,
     NeedStatus,
+    ReportSection,
 )
 from .models import Need
 
@@ -213,3 +214,44 @@ class RaiseForm(site_forms.Form):
         if not (by_id or (cleaned.get("kind") == NeedSource.ANSWER and by_text)):
             raise forms.ValidationError(_("課題にする元の記録が指定されていません。"))
         return cleaned
+
+
+# The report is read by the committee and the secretariat: a text confirmed
+# anyway is saved as it is, and marked as confirmed on the report.
+REPORT_CONFIRM_HELP = _(
+    "確認するとこのまま保存します。年度報告書は検討委員会と事務局が読み、"
+    "報告書として外部に渡ることもあります。"
+)
+
+
+class ReportTextForm(site_forms.PrivacyGuardMixin, site_forms.Form):
+    """The annual report's narrative paragraphs of one 年度 (committee.report);
+    both go through the privacy guard."""
+
+    privacy_fields = tuple(ReportSection.values)
+    privacy_confirm_help = REPORT_CONFIRM_HELP
+
+    survey_summary = forms.CharField(
+        label=ReportSection.SURVEY_SUMMARY.label,
+        required=False,
+        max_length=report.TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("効果検証アンケートから読み取れること。Ⅳの数字の後に載ります。"),
+    )
+    issues = forms.CharField(
+        label=ReportSection.ISSUES.label,
+        required=False,
+        max_length=report.TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_(
+            "この年度に見えた課題と次の年度に向けて。個人や相談者が特定できる内容は書かないでください。"
+        ),
+    )
+
+    def __init__(self, *args, texts: dict[str, str], **kwargs):
+        super().__init__(*args, initial=texts, **kwargs)
+        self.add_privacy_confirmation()
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return {section: self.cleaned_data[section] for section in ReportSection.values}

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.choices import ChoiceLabels
 
-from .enums import NeedFunction, NeedSource, NeedStatus
+from .enums import NeedFunction, NeedSource, NeedStatus, ReportSection
 from .querysets import NeedQuerySet
 
 
@@ -174,3 +174,69 @@ class NeedUpdate(models.Model):
 
     def __str__(self):
         return f"{self.need} ({self.created_at:%Y-%m-%d})"
+
+
+class ReportText(models.Model):
+    """A paragraph of the annual report (年度報告書) the secretariat writes for
+    a 年度: 課題 or アンケート総括. Written only by committee.report.save_texts,
+    which keeps every saved version in ReportTextRevision."""
+
+    Section = ReportSection
+
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+    section = models.CharField(_("項目"), max_length=20, choices=Section.choices)
+    text = models.TextField(_("本文"), blank=True)
+    # The privacy guard found something and its author confirmed it anyway.
+    privacy_flagged = models.BooleanField(_("個人情報の確認済み"), default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("更新者"),
+    )
+    updated_at = models.DateTimeField(_("更新日時"))
+
+    class Meta:
+        ordering = ["fiscal_year", "section"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "section"], name="committee_reporttext_year_section"
+            )
+        ]
+        verbose_name = _("年度報告書の本文")
+        verbose_name_plural = _("年度報告書の本文")
+
+    def __str__(self):
+        return f"{self.fiscal_year} {self.get_section_display()}"
+
+
+class ReportTextRevision(models.Model):
+    """One saved version of a ReportText: its text, who saved it and when."""
+
+    report_text = models.ForeignKey(
+        ReportText,
+        on_delete=models.CASCADE,
+        related_name="revisions",
+        verbose_name=_("年度報告書の本文"),
+    )
+    text = models.TextField(_("本文"), blank=True)
+    privacy_flagged = models.BooleanField(_("個人情報の確認済み"), default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("記入者"),
+    )
+    created_at = models.DateTimeField(_("保存日時"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("年度報告書の本文の履歴")
+        verbose_name_plural = _("年度報告書の本文の履歴")
+
+    def __str__(self):
+        return f"{self.report_text} ({self.created_at:%Y-%m-%d %H:%M})"

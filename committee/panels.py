@@ -99,8 +99,10 @@ class SurveyPanel:
     yoy: survey_results.Yoy | None = None  # the key questions, this and earlier 年度
 
 
-def survey_panel(fiscal_year: int, user) -> SurveyPanel | None:
-    """The latest published annual survey of the 年度 as `user` may read it."""
+def survey_panel(fiscal_year: int, user, *, dimension: str | None = None) -> SurveyPanel | None:
+    """The latest published annual survey of the 年度 as `user` may read it;
+    `dimension` adds the cross-tabulation surveys.results computes for it
+    (the annual report's 自治体7/15・受託団体30/32 is the one by kind)."""
     survey = (
         Survey.objects.visible_to(user)
         .filter(kind=SurveyKind.ANNUAL, status=SurveyStatus.PUBLISHED, fiscal_year=fiscal_year)
@@ -111,7 +113,7 @@ def survey_panel(fiscal_year: int, user) -> SurveyPanel | None:
         return None
     if not surveys_access.may_read_results(user, survey):
         return SurveyPanel(survey)
-    results = survey_results.compute(survey, user, dimension=None, with_texts=False)
+    results = survey_results.compute(survey, user, dimension=dimension, with_texts=False)
     questions = [q for key in KEY_QUESTIONS if (q := results.question(key)) is not None]
     return SurveyPanel(survey, results, questions, _earlier_yoy(results.yoy, fiscal_year))
 

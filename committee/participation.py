@@ -264,7 +264,15 @@ class EventRow:
     @property
     def line(self) -> str:
         """The seed's one-line summary:
-        第1回 6月4日 27名 (14機関：団体9(13)・自治体4(4)・厚労省(10))."""
+        第1回 6月4日 27名 (14機関：団体9(13)・自治体4(4)・厚労省(10)), with
+        the その他 persons at the end when some came (・その他(4))."""
+        return self.summary()
+
+    def summary(self, *, with_other: bool = True) -> str:
+        """The one-line summary; without `with_other` the その他 persons are
+        left out of the parentheses as the seed's report writes them (its
+        第3回 is 90名 (52機関：団体42(67)・自治体9(13)・厚労省(6)), the 4 その他
+        counted in the 90 only) — committee.report says so next to the lines."""
         labels = group_labels()
         parts = []
         for key in (ORGANISATIONS, MUNICIPALITIES):
@@ -279,7 +287,7 @@ class EventRow:
                 parts.append(
                     f"{labels[GOVERNMENT]}{government.organisations}({government.persons})"
                 )
-        if self.other.persons:
+        if with_other and self.other.persons:
             parts.append(f"{labels[OTHER]}({self.other.persons})")
         detail = _("%(orgs)d機関") % {"orgs": self.organisations}
         if parts:

@@ -1,8 +1,8 @@
-"""The committee's dashboard and needs register, mounted at /dashboard/."""
+"""The committee's dashboard, annual report and needs register, mounted at /dashboard/."""
 
 from django.urls import path
 
-from .views import dashboard, needs
+from .views import dashboard, needs, report
 
 app_name = "dashboard"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", dashboard.home, name="home"),
     path("participation.json", dashboard.participation_json, name="participation_json"),
     path("participation.csv", dashboard.participation_csv, name="participation_csv"),
+    path("report/", report.annual_report, name="report"),
+    path("report/edit/", report.report_edit, name="report_edit"),
     path("needs/", needs.need_board, name="needs"),
     path("needs/new/", needs.need_create, name="need_create"),
     path("needs/raise/", needs.need_raise, name="need_raise"),

@@ -120,6 +120,8 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "committee.Need.owner": (KEEP, "課題の担当者（委員会の記録）"),
     "committee.Need.raised_by": (KEEP, "課題の登録者（委員会の記録）"),
     "committee.NeedUpdate.author": (KEEP, "課題の経過の記入者"),
+    "committee.ReportText.updated_by": (KEEP, "年度報告書の文章の記入者（事務局の記録）"),
+    "committee.ReportTextRevision.author": (KEEP, "年度報告書の文章の履歴の記入者"),
     "core.OutboxMessage.resent_by": (KEEP, "送信記録を再送した記録"),
     "admin.LogEntry.user": (KEEP, "管理サイトでの操作記録（この人についての記録は名前を消す）"),
     "auditlog.LogEntry.actor": (

@@ -231,6 +231,9 @@ MATRIX = [
     ("dashboard:need_raise", None, DASHBOARD_POST_ONLY),
     ("dashboard:need_export", "csv", DASHBOARD),
     ("dashboard:need_detail", "need", DASHBOARD),
+    # the annual report: read by the committee, its texts written by the secretariat
+    ("dashboard:report", None, DASHBOARD),
+    ("dashboard:report_edit", None, SECRETARIAT),
     # directory: the public navi and its exports (no login)
     ("directory:home", None, PUBLIC),
     ("directory:area", "navi_category", PUBLIC),
@@ -1116,6 +1119,13 @@ POST_MATRIX = [
         lambda o: {"kind": "registration", "id": o["asked_registration"].pk},
     ),
     Post("dashboard:need_detail", "need", DASHBOARD_WRITES, _triage),
+    # committee: the annual report's paragraphs, the secretariat's to write
+    Post(
+        "dashboard:report_edit",
+        None,
+        SECRETARIAT_WRITES,
+        lambda o: {"issues": "委託元の自治体の意識を高める工夫が必要。", "survey_summary": ""},
+    ),
     # directory: without LINE_CHANNEL_SECRET the webhook is off for everyone
     # (its signed calls: tests/test_directory_line.py).
     Post("directory:line_webhook", None, NOBODY_AT_ALL, lambda o: {"events": "[]"}),

@@ -1,0 +1,73 @@
+"""The annual report (年度報告書, issue 16): the page of a 年度 and the
+secretariat's page for its narrative paragraphs. What the report holds is
+committee.report's; who may read and write it, committee.access's. A bad
+?fy= (core.dates.parse_fiscal_year) is the 400 page with its Japanese message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from core.dates import BadFiscalYear, parse_fiscal_year
+from core.templatetags.wareki import wareki_fy
+
+from .. import access, panels, report
+from ..forms import ReportTextForm
+from .common import bad_year_page
+
+
+def _year(request, now) -> tuple[int, list[int]]:
+    """The 年度 asked for (BadFiscalYear when bad), else the dashboard's default."""
+    return panels.shown_year(parse_fiscal_year(request.GET.get("fy")), now)
+
+
+@access.annual_report_required
+@require_safe
+def annual_report(request):
+    now = timezone.now()
+    try:
+        fiscal_year, choices = _year(request, now)
+    except BadFiscalYear as error:
+        return bad_year_page(request, error)
+    return render(
+        request,
+        "committee/report.html",
+        {
+            "report": report.build(fiscal_year, request.user, now=now),
+            "fiscal_year": fiscal_year,
+            "year_choices": [(year, wareki_fy(year)) for year in choices],
+        },
+    )
+
+
+@access.report_edit_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def report_edit(request):
+    now = timezone.now()
+    try:
+        fiscal_year, _choices = _year(request, now)
+    except BadFiscalYear as error:
+        return bad_year_page(request, error)
+    current = report.paragraphs(fiscal_year)
+    texts = {section: paragraph.body for section, paragraph in current.items()}
+    form = ReportTextForm(request.POST or None, texts=texts)
+    if request.method == "POST" and form.is_valid():
+        changed = report.save_texts(fiscal_year=fiscal_year, texts=form.texts, actor=request.user)
+        if changed:
+            messages.success(request, _("年度報告書の本文を保存しました。"))
+        else:
+            messages.info(request, _("変更はありませんでした。"))
+        return redirect(f"{reverse('dashboard:report')}?fy={fiscal_year}")
+    return render(
+        request,
+        "committee/report_edit.html",
+        {
+            "form": form,
+            "fiscal_year": fiscal_year,
+            "history": report.history(fiscal_year),
+        },
+    )
