@@ -115,6 +115,10 @@ def test_journey_secretariat_erases_a_person(
     registration = Registration.objects.get(user=stub)
     assert (registration.attended, registration.question) == (True, "")
     assert tallies.stored() == tallies.computed()
-    # The list shows the stub, deactivated, under its new name.
+    # The list shows the stub under its new name.
     row = office.page.locator("tbody tr", has_text=f"erased-{person.pk}@erased.invalid")
-    assert "削除された会員" in row.inner_text() and "無効なアカウント" in row.inner_text()
+    # Shown as erased: not as a deactivated account or a contact, and not offered again.
+    text = row.inner_text()
+    assert "削除された会員" in text and "削除（匿名化）済み" in text
+    assert "無効なアカウント" not in text and "未登録（連絡先のみ）" not in text
+    assert "この人のデータを削除（匿名化）" not in text
