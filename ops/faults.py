@@ -45,7 +45,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -58,24 +57,18 @@ import psycopg
 import redis
 import stack
 from stack import (
-    Abort,
     Client,
-    Interrupted,
     check,
     create_database,
     deploy,
     drop_database,
-    failures,
     falls_short,
     forms,
-    free_port,
     local,
     log_tail,
     mail_recipients,
-    make_work,
     manage,
     member_client,
-    passes,
     production_env,
     require,
     seed_members,
@@ -85,8 +78,6 @@ from stack import (
     stop_server,
     stop_servers,
     tail,
-    trap_signals,
-    untrap_signals,
     wait_for_http,
 )
 
@@ -551,53 +542,22 @@ def faults(work: Path, port: int) -> None:
     redis_stopped(port, work, env, next(iter(redis_sessions.values())), events, token)
 
 
-def main() -> int:
-    started = time.monotonic()
-    trap_signals(TIME_LIMIT)
-    work = make_work("tsunagari-faults-")
-    port = free_port()
-    print(f"faults: portal on 127.0.0.1:{port}, database {DB_NAME}, work folder {work}")
+def cleanup() -> None:
+    restore_services()
+    stop_servers()
     try:
-        faults(work, port)
-    except Abort as error:
-        print(f"faults: stopped after a failed check: {error}", flush=True)
-    except Interrupted as why:
-        if str(why) == "SIGALRM":
-            check("time limit", False, f"the run did not finish in {TIME_LIMIT} s")
-        else:
-            check("interrupted", False, str(why))
-    except Exception as error:  # a crash of the script itself is a failed run too
-        check("the fault script itself", False, f"{type(error).__name__}: {error}")
-    finally:
-        untrap_signals()
-        restore_services()
-        stop_servers()
-        try:
-            drop_database(DB_NAME)
-        except psycopg.Error as error:
-            print(f"faults: could not drop database {DB_NAME}: {error}", flush=True)
-        try:
-            redis.Redis.from_url(REDIS_URL, socket_timeout=3).flushdb()
-        except redis.RedisError as error:
-            print(f"faults: could not flush {REDIS_URL}: {error}", flush=True)
-    elapsed = time.monotonic() - started
-    if failures:
-        print(
-            f"faults: FAILED in {elapsed:.0f} s — {len(failures)} check(s) failed: "
-            + "; ".join(failures)
-            + f". Logs and mails kept in {work}",
-            flush=True,
-        )
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print(f"faults: all {len(passes)} checks passed in {elapsed:.0f} s", flush=True)
-    if stack.short:
-        print(
-            f"faults: {len(stack.short)} target(s) fall short (docs/operations.md, Faults): "
-            + "; ".join(stack.short),
-            flush=True,
-        )
-    return 0
+        drop_database(DB_NAME)
+    except psycopg.Error as error:
+        print(f"faults: could not drop database {DB_NAME}: {error}", flush=True)
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=3).flushdb()
+    except redis.RedisError as error:
+        print(f"faults: could not flush {REDIS_URL}: {error}", flush=True)
+
+
+def main() -> int:
+    print(f"faults: database {DB_NAME}", flush=True)
+    return stack.run_checks("faults", faults, cleanup, time_limit=TIME_LIMIT)
 
 
 if __name__ == "__main__":

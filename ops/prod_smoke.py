@@ -44,7 +44,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import struct
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from pathlib import Path
 
 import psycopg
 import redis
+import stack
 from stack import (
     MEMBER,
     PASSWORD,
@@ -62,22 +62,17 @@ from stack import (
     STAFF,
     Abort,
     Client,
-    Interrupted,
     Response,
     check,
     create_database,
     csrf_token,
     deploy,
     drop_database,
-    failures,
     form_errors,
     forms,
-    free_port,
     local,
     log_tail,
-    make_work,
     manage,
-    passes,
     production_env,
     require,
     run,
@@ -87,8 +82,6 @@ from stack import (
     start_worker,
     stop_servers,
     tail,
-    trap_signals,
-    untrap_signals,
     wait_for_http,
 )
 
@@ -573,37 +566,8 @@ def check_refusals(env: dict) -> None:
 
 
 def main() -> int:
-    started = time.monotonic()
-    trap_signals(TIME_LIMIT)
-    work = make_work("tsunagari-smoke-")
-    port = free_port()
-    print(f"prod-smoke: portal on 127.0.0.1:{port}, database {DB_NAME}, work folder {work}")
-    try:
-        smoke(work, port)
-    except Abort as error:
-        print(f"prod-smoke: stopped after a failed check: {error}", flush=True)
-    except Interrupted as why:
-        if str(why) == "SIGALRM":
-            check("time limit", False, f"the run did not finish in {TIME_LIMIT} s")
-        else:
-            check("interrupted", False, str(why))
-    except Exception as error:  # a crash of the smoke itself is a failed run too
-        check("the smoke itself", False, f"{type(error).__name__}: {error}")
-    finally:
-        untrap_signals()  # cleanup is not interrupted
-        cleanup()
-    elapsed = time.monotonic() - started
-    if failures:
-        print(
-            f"prod-smoke: FAILED in {elapsed:.0f} s — {len(failures)} check(s) failed: "
-            + "; ".join(failures)
-            + f". Logs and mails kept in {work}",
-            flush=True,
-        )
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print(f"prod-smoke: all {len(passes)} checks passed in {elapsed:.0f} s", flush=True)
-    return 0
+    print(f"prod-smoke: database {DB_NAME}", flush=True)
+    return stack.run_checks("prod-smoke", smoke, cleanup, time_limit=TIME_LIMIT)
 
 
 def cleanup() -> None:

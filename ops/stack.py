@@ -22,6 +22,7 @@ import http.client
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -582,3 +583,49 @@ def mail_recipients(folder: Path) -> dict[str, int]:
         for to in re.findall(r"^To: (.+)$", path.read_text(errors="replace"), re.M):
             counts[to.strip()] = counts.get(to.strip(), 0) + 1
     return counts
+
+
+# --- A run ----------------------------------------------------------------------------
+
+
+def run_checks(name: str, body, cleanup, *, time_limit: int) -> int:
+    """Run `body(work, port)` under the time limit and the signal traps, then
+    `cleanup()` whatever happened; print the outcome and return the exit
+    status (1 when a check failed). The work folder is kept after a failure,
+    for its logs and mails."""
+    started = time.monotonic()
+    trap_signals(time_limit)
+    work = make_work(f"tsunagari-{name}-")
+    port = free_port()
+    print(f"{name}: portal on 127.0.0.1:{port}, work folder {work}", flush=True)
+    try:
+        body(work, port)
+    except Abort as error:
+        print(f"{name}: stopped after a failed check: {error}", flush=True)
+    except Interrupted as why:
+        if str(why) == "SIGALRM":
+            check("time limit", False, f"the run did not finish in {time_limit} s")
+        else:
+            check("interrupted", False, str(why))
+    except Exception as error:  # a crash of the script itself is a failed run too
+        check(f"the {name} script itself", False, f"{type(error).__name__}: {error}")
+    finally:
+        untrap_signals()  # cleanup is not interrupted
+        cleanup()
+    elapsed = time.monotonic() - started
+    if failures:
+        print(
+            f"{name}: FAILED in {elapsed:.0f} s — {len(failures)} check(s) failed: "
+            + "; ".join(failures)
+            + f". Logs and mails kept in {work}",
+            flush=True,
+        )
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"{name}: all {len(passes)} checks passed in {elapsed:.0f} s", flush=True)
+    if short:
+        print(
+            f"{name}: {len(short)} target(s) fall short (docs/operations.md): " + "; ".join(short),
+            flush=True,
+        )
+    return 0
