@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Need, NeedUpdate
+from .models import Need, NeedUpdate, ReportText, ReportTextRevision
 
 
 class NeedUpdateInline(admin.TabularInline):
@@ -53,3 +53,48 @@ class NeedUpdateAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- the annual report's paragraphs: written only by committee.report.save_texts ---
+
+
+class WrittenByTheReportOnly:
+    """Looked at only, by superusers (the secretariat's admin permissions do
+    not name these models): the paragraphs and their history are written by
+    committee.report.save_texts, which keeps every version; an edit or a
+    delete here would leave the history untrue."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReportTextRevisionInline(WrittenByTheReportOnly, admin.TabularInline):
+    model = ReportTextRevision
+    extra = 0
+    fields = ("created_at", "author", "privacy_flagged", "text")
+    readonly_fields = fields
+
+
+@admin.register(ReportText)
+class ReportTextAdmin(WrittenByTheReportOnly, admin.ModelAdmin):
+    list_display = ("fiscal_year", "section", "privacy_flagged", "updated_by", "updated_at")
+    list_filter = ("fiscal_year", "section", "privacy_flagged")
+    list_select_related = ("updated_by",)
+    fields = ("fiscal_year", "section", "text", "privacy_flagged", "updated_by", "updated_at")
+    readonly_fields = fields
+    inlines = [ReportTextRevisionInline]
+
+
+@admin.register(ReportTextRevision)
+class ReportTextRevisionAdmin(WrittenByTheReportOnly, admin.ModelAdmin):
+    list_display = ("report_text", "created_at", "author", "privacy_flagged")
+    list_filter = ("report_text__fiscal_year", "report_text__section", "privacy_flagged")
+    list_select_related = ("report_text", "author")
+    fields = ("report_text", "text", "privacy_flagged", "author", "created_at")
+    readonly_fields = fields

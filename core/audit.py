@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from .clientip import client_ip
 
@@ -24,6 +27,17 @@ from .clientip import client_ip
 EXPORTED = "exported"
 ERASED = "erased"
 IMPORTED = "imported"
+
+
+def length_only(value: str) -> str:
+    """A masked field's value as the log keeps it (auditlog's mask_callable):
+    how long the text is, not its words. auditlog passes an absent value as
+    "None", which stays as it is (the audit page shows it as 「（なし）」)."""
+    if value == "None":
+        return value
+    # Stored, so in the site's language whatever the request's.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("%(count)d文字") % {"count": len(value)}
 
 
 class AuditActorMiddleware(AuditlogMiddleware):

@@ -27,6 +27,7 @@ import tablib
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from committee.models import ReportText, ReportTextRevision
 from core import audit
 from core.importing import CSV
 from events.models import Registration
@@ -492,6 +493,57 @@ def _applications(person) -> Section:
     )
 
 
+def _paragraph(report_text, version) -> dict:
+    """An annual report paragraph's 年度 and 項目, with the text and flag of
+    `version`: the paragraph itself or one of its revisions."""
+    return {
+        "fiscal_year": report_text.fiscal_year,
+        "section": report_text.get_section_display(),
+        "text": version.text,
+        "privacy_flagged": version.privacy_flagged,
+    }
+
+
+def _paragraph_columns() -> list[tuple[str, str]]:
+    return [
+        ("fiscal_year", _("年度")),
+        ("section", _("項目")),
+        ("text", _("本文")),
+        ("privacy_flagged", _("個人情報の確認済み")),
+    ]
+
+
+def _report_texts(person) -> tuple[Section, Section]:
+    """The annual report's paragraphs the person saved last (as the
+    secretariat), and every version of a paragraph they saved."""
+    text_rows = [
+        {**_paragraph(t, t), "updated_at": t.updated_at}
+        for t in ReportText.objects.filter(updated_by=person).order_by("fiscal_year", "section")
+    ]
+    revision_rows = [
+        {**_paragraph(r.report_text, r), "created_at": r.created_at}
+        for r in ReportTextRevision.objects.filter(author=person)
+        .select_related("report_text")
+        .order_by("created_at", "pk")
+    ]
+    return (
+        Section(
+            "report_texts",
+            "report_texts.csv",
+            _("年度報告書の本文のうち、あなたが最後に保存したもの"),
+            [*_paragraph_columns(), ("updated_at", _("更新日時"))],
+            text_rows,
+        ),
+        Section(
+            "report_text_revisions",
+            "report_text_revisions.csv",
+            _("年度報告書の本文の履歴のうち、あなたが保存した版"),
+            [*_paragraph_columns(), ("created_at", _("保存日時"))],
+            revision_rows,
+        ),
+    )
+
+
 SECTION_BUILDERS: tuple[Callable, ...] = (
     _profile,
     _memberships,
@@ -503,6 +555,7 @@ SECTION_BUILDERS: tuple[Callable, ...] = (
     _topics,
     _replies,
     _applications,
+    _report_texts,
 )
 
 
@@ -510,7 +563,7 @@ BOARD_SECTIONS = ("board_topics", "board_replies")
 
 
 def sections(person, *, anonymous_posts: bool = True) -> list[Section]:
-    """Every section, in the README's order: 11 queries, whatever the history.
+    """Every section, in the README's order: 13 queries, whatever the history.
 
     Without `anonymous_posts` the board sections leave out what the person
     posted anonymously: the secretariat downloading on someone's behalf must

@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from committee.models import Need, NeedUpdate
+from committee.models import Need, NeedUpdate, ReportText, ReportTextRevision
 from core.models import OutboxMessage
 from events.models import CalendarFeed, Event, GuestRequest, Registration, Session
 from network.models import (
@@ -97,6 +97,19 @@ def _objects(contractor_member, secretariat):
     [the_answer] = answer(response, question, "秘密の回答")
     need = Need.objects.create(title="課題（秘）", text="内容", fiscal_year=2024)
     need_update = NeedUpdate.objects.create(need=need, author=secretariat, note="経過")
+    report_text = ReportText.objects.create(
+        fiscal_year=2024,
+        section=ReportText.Section.ISSUES,
+        text="報告書の本文（秘）",
+        updated_by=secretariat,
+        updated_at=timezone.now(),
+    )
+    revision = ReportTextRevision.objects.create(
+        report_text=report_text,
+        text=report_text.text,
+        author=secretariat,
+        created_at=timezone.now(),
+    )
     outbox = OutboxMessage.objects.create(
         key="matrix:1", kind="test", to_email="a@example.org", subject="件名", body="本文"
     )
@@ -126,6 +139,8 @@ def _objects(contractor_member, secretariat):
         OutboxMessage: outbox,
         Need: need,
         NeedUpdate: need_update,
+        ReportText: report_text,
+        ReportTextRevision: revision,
         Group: Group.objects.get(name="committee"),
         EmailAddress: EmailAddress.objects.create(
             user=contractor_member, email=contractor_member.email, verified=True, primary=True

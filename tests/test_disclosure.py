@@ -9,7 +9,9 @@ import zipfile
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from committee.models import ReportText, ReportTextRevision
 from network.models import Invitation
 from portal import disclosure
 from surveys.models import Question
@@ -36,6 +38,8 @@ CSV_FILES = {
     "board_topics.csv",
     "board_replies.csv",
     "support_applications.csv",
+    "report_texts.csv",
+    "report_text_revisions.csv",
 }
 
 
@@ -243,7 +247,7 @@ def test_disclosure_others_get_404(
 def test_disclosure_query_count_is_flat(
     contractor_member, contractor_org, django_assert_num_queries
 ):
-    """11 queries (one per CSV but the profile, plus one for its groups) with
+    """13 queries (one per CSV but the profile, plus one for its groups) with
     one and with many rows of each kind."""
     m = menu(name="試行メニュー", slots=100)
 
@@ -258,15 +262,25 @@ def test_disclosure_query_count_is_flat(
             ReplyFactory(topic=topic, author=contractor_member)
             application(m, contractor_member)
             MembershipFactory(user=contractor_member)
+            paragraph = ReportText.objects.create(
+                fiscal_year=2000 + ReportText.objects.count(),
+                section=ReportText.Section.ISSUES,
+                updated_by=contractor_member,
+                updated_at=timezone.now(),
+            )
+            ReportTextRevision.objects.create(
+                report_text=paragraph, author=contractor_member, created_at=timezone.now()
+            )
 
     add(1)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
         body = disclosure.build_disclosure(contractor_member)
     assert len(json.loads(_open(body).read("data.json"))["registrations"]) == 1
     add(9)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
         body = disclosure.build_disclosure(contractor_member)
     data = json.loads(_open(body).read("data.json"))
     assert len(data["registrations"]) == 10
     assert len(data["board_replies"]) == 10
     assert len(data["survey_answers"]) == 10
+    assert len(data["report_text_revisions"]) == 10

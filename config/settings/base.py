@@ -289,6 +289,14 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "events.event", "exclude_fields": _NOT_LOGGED},
     {"model": "surveys.survey", "exclude_fields": _NOT_LOGGED},
     {"model": "committee.need", "exclude_fields": _NOT_LOGGED},
+    # The annual report's paragraphs keep every version in ReportTextRevision:
+    # the log says who changed which paragraph, the text's length, not its words.
+    {
+        "model": "committee.reporttext",
+        "exclude_fields": _NOT_LOGGED,
+        "mask_fields": ["text"],
+        "mask_callable": "core.audit.length_only",
+    },
     {"model": "directory.service", "exclude_fields": [*_NOT_LOGGED, "stale_notified_on"]},
     {"model": "directory.location", "exclude_fields": _NOT_LOGGED},
     {"model": "directory.provider", "exclude_fields": _NOT_LOGGED},
