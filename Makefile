@@ -54,8 +54,12 @@ format: venv
 	$(BIN)/ruff format .
 
 # Debian's Chromium for the browser tests (CI runs this; needs root).
+# Debian's packages the tests need: Chromium (the journeys), the Japanese font
+# and Pango/Cairo (the annual report's PDF and its charts, committee/report_files.py).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libcairo2
+
 chromium:
-	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+	dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES))
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache

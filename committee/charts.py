@@ -227,6 +227,7 @@ def attendance_chart(data: p.Participation) -> dict:
     return {
         "id": chart_id,
         "by_month": by_month,
+        "series": series,
         "legend": legend(series, chart_id),
         "svg": stacked_bars(
             chart_id=chart_id,

@@ -42,14 +42,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import privacy
-from core.templatetags.wareki import jdate, wareki_fy
+from core.templatetags.wareki import jdate, wareki_date, wareki_fy
 from events.enums import EventKind, EventStatus
 from events.models import Event
 from surveys import catalog
 from surveys import results as survey_results
 from surveys.enums import ResultDimension
 
-from . import access, panels
+from . import access, charts, panels
 from . import participation as p
 from .enums import ReportSection
 from .models import ReportText, ReportTextRevision
@@ -90,6 +90,16 @@ class MeetingsSection:
     # The meetings' reports (Event.report_url) the viewer may open, by heading.
     reports: list[Link] = field(default_factory=list)
     gatherings: list[Gathering] = field(default_factory=list)
+    # The dashboard's chart of persons per meeting by group (charts.attendance_chart).
+    chart: dict | None = None
+
+    @property
+    def heading(self) -> str:
+        return _("Ⅰ 情報交換会・シンポジウムの実施")
+
+    @property
+    def chart_caption(self) -> str:
+        return _("図：参加者数の推移（種別ごと）。数値は上の各回の行と同じです。")
 
 
 @dataclass
@@ -102,6 +112,18 @@ class SurveySection:
     @property
     def results(self):
         return self.panel.results
+
+    @property
+    def heading(self) -> str:
+        return _("Ⅳ 続・後方支援プロジェクトの効果検証")
+
+    @property
+    def suppression_note(self) -> str:
+        """Said where the figures are the committee's, small cells suppressed."""
+        return _(
+            "検討委員会向けの集計です。回答者が3人未満の区分は「—」と表示し、"
+            "差し引きで分かってしまう区分もあわせて伏せています。"
+        )
 
 
 @dataclass
@@ -120,6 +142,13 @@ class Paragraph:
     @property
     def body(self) -> str:
         return self.text.text if self.text else ""
+
+    @property
+    def written_line(self) -> str:
+        """事務局が記述（令和3年3月1日 更新）"""
+        if self.text is None:
+            return ""
+        return _("事務局が記述（%(when)s 更新）") % {"when": wareki_date(self.text.updated_at)}
 
 
 @dataclass
@@ -162,15 +191,35 @@ class AnnualReport:
         secretariat on screen (to write it), not printed."""
         toc = []
         if self.meetings:
-            toc.append(("meetings", _("Ⅰ 情報交換会・シンポジウムの実施"), True))
+            toc.append(("meetings", self.meetings.heading, True))
         if self.survey:
-            toc.append(("survey", _("Ⅳ 続・後方支援プロジェクトの効果検証"), True))
+            toc.append(("survey", self.survey.heading, True))
         toc += [(p.anchor, p.label, bool(p.body)) for p in self.narrative]
         return toc
 
     @property
     def is_empty(self) -> bool:
         return not self.contents
+
+    @property
+    def empty_message(self) -> str:
+        return _("%(fy)sには、報告書に載せる情報交換会やアンケートの記録がまだありません。") % {
+            "fy": wareki_fy(self.fiscal_year)
+        }
+
+    @property
+    def made_line(self) -> str:
+        """令和8年12月4日 作成: the files' date of computation."""
+        return _(
+            "%(date)s 作成。ポータルに記録されたデータから、作成した時点で集計しています。"
+        ) % {"date": wareki_date(timezone.localdate())}
+
+    def filename(self, extension: str) -> str:
+        """年度報告書_令和3年度.docx: the name a download is saved under."""
+        return _("年度報告書_%(fy)s.%(ext)s") % {
+            "fy": wareki_fy(self.fiscal_year),
+            "ext": extension,
+        }
 
 
 def build(fiscal_year: int, user, *, now: datetime.datetime | None = None) -> AnnualReport:
@@ -261,6 +310,7 @@ def meetings_section(data: p.Participation, held: list[dict]) -> MeetingsSection
         source=source,
         reports=_meeting_reports(events, held),
         gatherings=[_gathering(row, events) for row in held if row["kind"] in GATHERING_KINDS],
+        chart=charts.attendance_chart(data),
     )
 
 

@@ -40,6 +40,7 @@ import base64
 import hashlib
 import hmac
 import http.server
+import io
 import json
 import os
 import re
@@ -393,6 +394,39 @@ def journey_checkin(staff: Client, event: int) -> None:
         "the check-in page shows the member as attended; stored (psql)",
         again.status == 200 and "checkin-row is-attended" in again.body and bool(row) and row[2],
         f"{again.status}, row {row}",
+    )
+
+
+def journey_report(staff: Client) -> None:
+    """The secretariat downloads the annual report as PDF and Word: WeasyPrint
+    reads the hashed stylesheet from the collected files (a stylesheet it
+    cannot read is an error, report_files.pdf), the Japanese font embedded."""
+    from pypdf import PdfReader
+
+    pdf = staff.get("/dashboard/report/pdf/?fy=2021")
+    title, fonts = "", []
+    if pdf.status == 200 and pdf.content.startswith(b"%PDF-"):
+        reader = PdfReader(io.BytesIO(pdf.content))
+        title = reader.pages[0].extract_text().splitlines()[0]
+        fonts = [
+            font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            for page in reader.pages
+            for font in page["/Resources"]["/Font"].values()
+        ]
+    check(
+        "the annual report's PDF is made, the Japanese font embedded",
+        title == "年度報告書（令和3年度）"
+        and bool(fonts)
+        and all({"/FontFile2", "/FontFile3"} & set(font) for font in fonts),
+        f"{pdf.status} {pdf.header('Content-Type')}, first line {title!r}, {len(fonts)} fonts",
+    )
+    word = staff.get("/dashboard/report/docx/?fy=2021")
+    check(
+        "the annual report's Word file is made",
+        word.status == 200
+        and word.header("Content-Type").endswith("wordprocessingml.document")
+        and word.body.startswith("PK"),
+        f"{word.status} {word.header('Content-Type')}",
     )
 
 
@@ -781,6 +815,8 @@ def smoke(work: Path, port: int) -> None:
         section("the check-in", journey_checkin, staff, registered[0])
     else:
         print("prod-smoke: the check-in skipped (no staff session or no registration)")
+    if staff:
+        section("the annual report", journey_report, staff)
     section("the survey", journey_survey, member)
     section("the LINE webhook", journey_line, client, stub, line_secret, line_token)
 

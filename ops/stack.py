@@ -191,6 +191,7 @@ class Response:
     status: int
     headers: http.client.HTTPMessage
     body: str
+    content: bytes = b""  # the body as sent (a file's bytes)
 
     def header(self, name: str) -> str:
         return self.headers.get(name, "")
@@ -236,7 +237,8 @@ class Client:
         try:
             connection.request(method, path, body=body, headers=sent)
             raw = connection.getresponse()
-            response = Response(raw.status, raw.msg, raw.read().decode("utf-8", "replace"))
+            content = raw.read()
+            response = Response(raw.status, raw.msg, content.decode("utf-8", "replace"), content)
         finally:
             connection.close()
         for header in response.headers.get_all("Set-Cookie") or []:

@@ -10,7 +10,8 @@ the privacy guard; the committee reads them; everyone else gets 404.
 
 import datetime
 import re
-from io import StringIO
+from io import BytesIO, StringIO
+from urllib.parse import unquote
 
 import pytest
 from django.core.cache import cache
@@ -31,6 +32,8 @@ from .factories import OrganisationFactory, UserFactory
 K = Organisation.Kind
 REPORT = "/dashboard/report/"
 EDIT = "/dashboard/report/edit/"
+DOCX = "/dashboard/report/docx/"
+PDF = "/dashboard/report/pdf/"
 # A 年度 the portal accepts for which the demo has no meeting and no survey.
 EMPTY_YEAR = 2023
 
@@ -245,7 +248,9 @@ def demo_actors(seeded):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url,allowed", [(REPORT, READERS), (EDIT, WRITERS)])
+@pytest.mark.parametrize(
+    "url,allowed", [(REPORT, READERS), (EDIT, WRITERS), (DOCX, READERS), (PDF, READERS)]
+)
 def test_report_pages_answer_404_to_others_and_send_anonymous_to_log_in(
     url, allowed, demo_actors, client_for
 ):
@@ -407,7 +412,7 @@ def test_privacy_guard_flags_the_text_and_keeps_the_confirmation(seeded, client_
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", [REPORT, EDIT])
+@pytest.mark.parametrize("url", [REPORT, EDIT, DOCX, PDF])
 @pytest.mark.parametrize("fy", ["abc", "2015", "2101", "20.5"])
 def test_report_bad_fiscal_year_is_a_400_in_japanese(url, fy, seeded, client_for):
     response = client_for(demo_user("secretariat@example.org")).get(url, {"fy": fy})
@@ -434,6 +439,179 @@ def test_report_of_a_year_without_data_says_so(seeded, client_for):
 def test_dashboard_links_to_the_report_of_its_year(seeded, client_for):
     html = client_for(demo_user("committee@example.org")).get("/dashboard/?fy=2021")
     assert 'href="/dashboard/report/?fy=2021"' in html.content.decode()
+
+
+# --- the files: Word and PDF ----------------------------------------------------------------
+
+
+def docx_text(response) -> tuple[list[str], list[list[list[str]]], object]:
+    """(the paragraphs' texts, each table's rows of cell texts, the document)
+    of a downloaded .docx, parsed back by python-docx."""
+    from docx import Document
+
+    document = Document(BytesIO(response.content))
+    paragraphs = [p.text for p in document.paragraphs]
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
+    return paragraphs, tables, document
+
+
+def pdf_text(response) -> tuple[str, object]:
+    """(the text of every page, whitespace folded, the reader) of a PDF."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(BytesIO(response.content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return re.sub(r"\s+", " ", text), reader
+
+
+def download_name(response) -> str:
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    return unquote(disposition.split("filename*=utf-8''", 1)[1])
+
+
+@pytest.mark.django_db
+def test_docx_holds_the_seeds_lines_the_survey_and_the_texts(seeded, client_for):
+    client = client_for(demo_user("secretariat@example.org"))
+    client.post(EDIT + "?fy=2021", {"issues": "自治体の参加を増やす。\n\n予算化を働きかける。"})
+    page_lines = report_lines(client.get(REPORT, {"fy": "2021"}))
+
+    response = client.get(DOCX, {"fy": "2021"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    assert download_name(response) == "年度報告書_令和3年度.docx"
+    paragraphs, tables, document = docx_text(response)
+    headings = [
+        p.text for p in document.paragraphs if p.style.name.startswith(("Heading", "Title"))
+    ]
+    assert headings == [
+        "年度報告書（令和3年度）",
+        "目次",
+        "Ⅰ 情報交換会・シンポジウムの実施",
+        "Ⅳ 続・後方支援プロジェクトの効果検証",
+        "主な結果",
+        "課題",
+    ]
+    bullets = [p.text for p in document.paragraphs if p.style.name == "List Bullet"]
+    # The meetings' lines are the page's, which are the seed's (above).
+    assert bullets[: len(page_lines)] == page_lines
+    for line, seed in zip(bullets[: len(SEED_LINES)], SEED_LINES, strict=True):
+        assert seed_figures(line).startswith(seed_figures(seed))
+    assert "情報交換会の実施　合計 延べ247名（括弧内は人数）" in paragraphs
+    assert "シンポジウムの実施 10月15日 (第3回情報交換会と同時開催)" in " ".join(bullets)
+    assert "回収：自治体15、受託団体・支援団体32の合計47団体から回答を得た。" in paragraphs
+    assert "9割以上が役に立ったと回答（4・5 91.9%）" in bullets
+    # The secretariat's figures are not suppressed: the rates table as on the page.
+    assert ["合計", "86", "47", "54.7%"] in tables[0]
+    # The attendance chart is a picture; the 課題 keeps its two paragraphs.
+    assert len(document.inline_shapes) == 1
+    assert paragraphs[-3:-1] == ["自治体の参加を増やす。", "予算化を働きかける。"]
+    assert paragraphs[-1].startswith("事務局が記述（令和")
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+
+
+@pytest.mark.django_db
+def test_pdf_holds_the_seeds_lines_in_an_embedded_japanese_font(seeded, client_for):
+    client = client_for(demo_user("secretariat@example.org"))
+    client.post(EDIT + "?fy=2021", {"issues": "自治体の参加を増やす。"})
+
+    response = client.get(PDF, {"fy": "2021"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert download_name(response) == "年度報告書_令和3年度.pdf"
+    text, reader = pdf_text(response)
+    for line in report_lines(client.get(REPORT, {"fy": "2021"})):
+        assert line in text
+    for wanted in (
+        "年度報告書（令和3年度）",
+        "情報交換会の実施 合計 延べ247名（括弧内は人数）",
+        "回収：自治体15、受託団体・支援団体32の合計47団体から回答を得た。",
+        "9割以上が役に立ったと回答（4・5 91.9%）",
+        "自治体の参加を増やす。",
+    ):
+        assert wanted in text
+    # Not the site's chrome, nor what is shown only on screen.
+    assert "ログアウト" not in text
+    assert "本文を書く" not in text
+    # A4 pages (595 × 842 pt); the contents page, then a page per section.
+    assert len(reader.pages) >= 4
+    assert {(round(p.mediabox.width), round(p.mediabox.height)) for p in reader.pages} == {
+        (595, 842)
+    }
+    # Every font is embedded in the file (a subset of the Japanese font).
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            fonts[font["/BaseFont"]] = font
+    assert fonts
+    assert any("CJK" in name for name in fonts)
+    for name, font in fonts.items():
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [DOCX, PDF])
+def test_committee_files_suppress_small_cells_as_the_dashboard_does(url, seeded, client_for):
+    client = client_for(demo_user("committee@example.org"))
+
+    response = client.get(url, {"fy": "2021"})
+
+    assert response.status_code == 200
+    if url == DOCX:
+        paragraphs, tables, _document = docx_text(response)
+        text = " ".join(paragraphs + [" ".join(c) for t in tables for c in t])
+        rows = [row for table in tables for row in table]
+        assert ["いいえ", "—", "—"] in rows
+        assert ["はい", "39", "83.0%"] in rows
+    else:
+        text, _reader = pdf_text(response)
+        assert "いいえ — —" in text
+        assert "はい 39 83.0%" in text
+    assert "回答者が3人未満の区分は「—」" in text
+    assert "9割以上が役に立ったと回答（4・5 91.9%）" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [DOCX, PDF])
+def test_files_of_a_year_without_data_say_so(url, seeded, client_for):
+    response = client_for(demo_user("committee@example.org")).get(url, {"fy": EMPTY_YEAR})
+
+    assert response.status_code == 200
+    text = " ".join(docx_text(response)[0]) if url == DOCX else pdf_text(response)[0]
+    assert "令和5年度には、報告書に載せる情報交換会やアンケートの記録がまだありません。" in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://203.0.113.5/static/css/site.css",
+        "file:///etc/passwd",
+        "/media/slides/a.pdf",
+        "/static/../config/settings/base.py",
+        "/static/css/missing.css",
+        "data:text/css,body{}",
+    ],
+)
+def test_pdf_fetches_only_the_portals_static_files(url):
+    from committee.report_files import NotFetched, static_file
+
+    with pytest.raises(NotFetched):
+        static_file(url, "http://testserver/")
+
+
+def test_pdf_fetches_the_stylesheet():
+    from committee.report_files import static_file
+
+    body, mime_type = static_file("http://testserver/static/css/site.css", "http://testserver/")
+    assert mime_type == "text/css"
+    assert b".annual-report" in body
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -476,3 +654,18 @@ def test_report_query_count_is_fixed(count, seeded, client_for):
     with CaptureQueriesContext(connection) as warm:
         assert client.get(REPORT, {"fy": EMPTY_YEAR}).status_code == 200
     assert len(warm) == 9
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 50])
+@pytest.mark.parametrize("url", [DOCX, PDF])
+def test_report_files_query_count_is_fixed(url, count, seeded, client_for):
+    meetings(count)
+    client = client_for(demo_user("secretariat@example.org"))
+    # Cold, as the page's: session, user, roles (2), 年度 list, the data
+    # version, participation.compute's 8, the meetings' materials, the
+    # annual survey (none), the texts.
+    with CaptureQueriesContext(connection) as cold:
+        response = client.get(url, {"fy": EMPTY_YEAR})
+    assert response.status_code == 200
+    assert len(cold) == 17

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from core.templatetags.wareki import jdate, wareki_fy
+from core.templatetags.wareki import jdate, wareki_date, wareki_fy
 from network.filters import OrganisationFilter
 from network.models import Commission, Municipality, Organisation, Program, Region
 
@@ -72,6 +72,24 @@ def test_jdate_uses_local_time_for_aware_datetimes():
 def test_jdate_of_nothing_is_empty():
     assert jdate(None) == ""
     assert jdate("2021-06-04") == ""
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (datetime.date(2021, 6, 4), "令和3年6月4日"),
+        (datetime.date(2019, 5, 1), "令和元年5月1日"),
+        (datetime.date(2019, 4, 30), "平成31年4月30日"),
+        (datetime.date(1989, 1, 8), "平成元年1月8日"),
+        (datetime.date(1989, 1, 7), "昭和64年1月7日"),
+        # 2019-04-30 16:00 UTC is already 1 May, the first day of 令和, in Tokyo.
+        (datetime.datetime(2019, 4, 30, 16, 0, tzinfo=datetime.UTC), "令和元年5月1日"),
+        (None, ""),
+        ("2021-06-04", ""),
+    ],
+)
+def test_wareki_date_writes_the_era_of_the_day(day, expected):
+    assert wareki_date(day) == expected
 
 
 # --- access ---------------------------------------------------------------------

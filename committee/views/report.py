@@ -6,16 +6,19 @@ committee.report's; who may read and write it, committee.access's. A bad
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.dates import BadFiscalYear, parse_fiscal_year
 from core.templatetags.wareki import wareki_fy
 
-from .. import access, panels, report
+from .. import access, panels, report, report_files
 from ..forms import ReportTextForm
 from .common import bad_year_page
 
@@ -42,6 +45,41 @@ def annual_report(request):
             "year_choices": [(year, wareki_fy(year)) for year in choices],
         },
     )
+
+
+def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _built_or_400(request):
+    """(the report of the 年度 asked for, as the viewer may read it, None),
+    or (None, the 400 page) for a bad ?fy=."""
+    now = timezone.now()
+    try:
+        fiscal_year, _choices = _year(request, now)
+    except BadFiscalYear as error:
+        return None, bad_year_page(request, error)
+    return report.build(fiscal_year, request.user, now=now), None
+
+
+@access.annual_report_required
+@require_safe
+def annual_report_file(request, kind: str):
+    """The report as a Word document (kind "docx") or a PDF (the print
+    page's document), as the viewer may read it."""
+    built, refused = _built_or_400(request)
+    if refused:
+        return refused
+    if kind == "docx":
+        body, content_type = report_files.docx(built), report_files.DOCX_TYPE
+    else:
+        html = render_to_string("committee/report_document.html", {"report": built})
+        body = report_files.pdf(html, base_url=request.build_absolute_uri("/"))
+        content_type = report_files.PDF_TYPE
+    return _download(body, content_type, built.filename(kind))
 
 
 @access.report_edit_required

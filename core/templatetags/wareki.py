@@ -38,13 +38,41 @@ def wareki_fy(value) -> str:
     return f"{era}年度" if era else f"{year}年度"
 
 
-@register.filter
-def jdate(value) -> str:
-    """A date (or datetime, in local time) as 2021年6月4日(金)."""
+def _local_date(value) -> datetime.date | None:
+    """A date, or a datetime's date in local time; None for anything else."""
     if isinstance(value, datetime.datetime):
         if timezone.is_aware(value):
             value = timezone.localtime(value)
         value = value.date()
-    if not isinstance(value, datetime.date):
+    return value if isinstance(value, datetime.date) else None
+
+
+@register.filter
+def jdate(value) -> str:
+    """A date (or datetime, in local time) as 2021年6月4日(金)."""
+    value = _local_date(value)
+    if value is None:
         return ""
     return f"{value.year}年{value.month}月{value.day}日({_WEEKDAYS[value.weekday()]})"
+
+
+# (first day, era name) for calendar dates, which change era on the day.
+_DATE_ERAS = (
+    (datetime.date(2019, 5, 1), "令和"),
+    (datetime.date(1989, 1, 8), "平成"),
+    (datetime.date(1926, 12, 25), "昭和"),
+)
+
+
+@register.filter
+def wareki_date(value) -> str:
+    """A date (or datetime, in local time) in the Japanese calendar, as
+    official documents write it: 令和3年6月4日 (令和元年5月1日)."""
+    value = _local_date(value)
+    if value is None:
+        return ""
+    for start, name in _DATE_ERAS:
+        if value >= start:
+            n = value.year - start.year + 1
+            return f"{name}{'元' if n == 1 else n}年{value.month}月{value.day}日"
+    return f"{value.year}年{value.month}月{value.day}日"

@@ -5,11 +5,16 @@ the meetings' lines in the seed's format computed from the stored
 registrations, opens 「本文（課題・アンケート総括）を編集」, writes the 課題
 paragraph and saves: the report shows it, the database holds it with one
 revision, and the print layout (A4, table of contents) is captured too.
+Then she downloads the report as Word and as PDF by pressing their
+buttons: both files open (parsed back by python-docx and pypdf) and hold the
+meetings' lines and the paragraph she wrote.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
+import re
 
 from django.utils import timezone
 
@@ -55,7 +60,23 @@ def _fy2021():
     tallies.refresh([e.pk for e in events])
 
 
-def test_journey_secretariat_writes_the_issues_of_the_annual_report(open_as, secretariat):
+LINES = [
+    "第1回 6月4日 4名 (3機関：団体1(2)・自治体1(1)・厚労省(1))",
+    "第2回 7月15日 1名 (1機関：団体1(1))",
+]
+
+
+def _downloaded(actor, name: str, folder) -> tuple[str, bytes]:
+    """Press the download button `name`; (the file's suggested name, its bytes)."""
+    with actor.page.expect_download() as info:
+        actor.page.locator("main .page-tools").get_by_role("link", name=name).click()
+    download = info.value
+    target = folder / "download"
+    download.save_as(str(target))
+    return str(download.suggested_filename), target.read_bytes()
+
+
+def test_journey_secretariat_writes_the_issues_of_the_annual_report(open_as, secretariat, tmp_path):
     _fy2021()
     actor = open_as(secretariat)
     page = actor.page
@@ -64,10 +85,7 @@ def test_journey_secretariat_writes_the_issues_of_the_annual_report(open_as, sec
     actor.submit(page.locator("main .page-tools").get_by_role("link", name="年度報告書"))
     assert actor.path() == "/dashboard/report/?fy=2021"
     lines = page.locator(".report-lines li").all_inner_texts()
-    assert lines == [
-        "第1回 6月4日 4名 (3機関：団体1(2)・自治体1(1)・厚労省(1))",
-        "第2回 7月15日 1名 (1機関：団体1(1))",
-    ]
+    assert lines == LINES
     assert "合計 延べ5名" in actor.main_text()
     toc = page.locator(".report-toc li").all_inner_texts()
     assert toc == ["Ⅰ 情報交換会・シンポジウムの実施", "アンケート総括", "課題"]
@@ -99,3 +117,25 @@ def test_journey_secretariat_writes_the_issues_of_the_annual_report(open_as, sec
     saved = ReportText.objects.get(fiscal_year=2021, section="issues")
     assert (saved.text, saved.updated_by, saved.privacy_flagged) == (ISSUES, secretariat, False)
     assert list(saved.revisions.values_list("text", "author")) == [(ISSUES, secretariat.pk)]
+
+    # Word: the lines as a list, the paragraph as written, the chart as a picture.
+    from docx import Document
+    from pypdf import PdfReader
+
+    name, body = _downloaded(actor, "Word（.docx）", tmp_path)
+    assert name == "年度報告書_令和3年度.docx"
+    document = Document(io.BytesIO(body))
+    bullets = [p.text for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert bullets[:2] == LINES
+    assert ISSUES in [p.text for p in document.paragraphs]
+    assert len(document.inline_shapes) == 1
+
+    # PDF: the same, in an embedded Japanese font.
+    name, body = _downloaded(actor, "PDF", tmp_path)
+    assert name == "年度報告書_令和3年度.pdf"
+    reader = PdfReader(io.BytesIO(body))
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+    for line in LINES:
+        assert line in text
+    assert ISSUES in text.replace(" ", "")
+    assert actor.path() == "/dashboard/report/?fy=2021"
