@@ -18,6 +18,8 @@ Sections, in the seed's order, each only when its data exists:
   only, with small cells suppressed): responses by group, the seed's
   sentences (``findings``: 37/47, 9割以上が役に立った …), the key questions'
   figures, year over year.
+* Ⅱ the navi, Ⅲ the back-up menus (before Ⅳ), the needs register (after
+  it) and, last, the table of the seven functions: committee.report_sections.
 * The narrative paragraphs the secretariat writes per 年度 (ReportText:
   アンケート総括 after Ⅳ, then 課題), saved with their history by
   ``save_texts``. The committee sees a paragraph once it has been written.
@@ -27,7 +29,8 @@ Each section carries a ``source`` sentence saying where its numbers come from.
 Queries: the participation numbers cost their data version (1) while cached
 (the first view computes them: participation.compute's 8), the meetings'
 materials 1, the survey panel its queries (the annual survey, then
-surveys.results' fixed count), the texts 1.
+surveys.results' fixed count), the texts 1; Ⅱ 3, Ⅲ support.stats.summary's 8,
+the needs 1, the seven functions 2.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from surveys import catalog
 from surveys import results as survey_results
 from surveys.enums import ResultDimension
 
-from . import access, charts, panels
+from . import access, charts, panels, report_sections
 from . import participation as p
 from .enums import ReportSection
 from .models import ReportText, ReportTextRevision
@@ -159,6 +162,10 @@ class AnnualReport:
     meetings: MeetingsSection | None
     survey: SurveySection | None
     paragraphs: dict[str, Paragraph] = field(default_factory=dict)
+    navi: report_sections.NaviSection | None = None
+    menus: report_sections.MenusSection | None = None
+    needs: report_sections.NeedsSection | None = None
+    functions: report_sections.FunctionsTable | None = None
 
     @property
     def title(self) -> str:
@@ -190,11 +197,13 @@ class AnnualReport:
         table of contents. A paragraph not yet written is shown to the
         secretariat on screen (to write it), not printed."""
         toc = []
-        if self.meetings:
-            toc.append(("meetings", self.meetings.heading, True))
-        if self.survey:
-            toc.append(("survey", self.survey.heading, True))
+        for anchor in ("meetings", "navi", "menus", "survey", "needs"):
+            section = getattr(self, anchor)
+            if section:
+                toc.append((anchor, section.heading, True))
         toc += [(p.anchor, p.label, bool(p.body)) for p in self.narrative]
+        if self.functions:
+            toc.append(("functions", self.functions.heading, True))
         return toc
 
     @property
@@ -226,17 +235,27 @@ def build(fiscal_year: int, user, *, now: datetime.datetime | None = None) -> An
     """The report of a 年度 as `user` may read it (callers check
     access.can_view_annual_report)."""
     now = now or timezone.now()
+    suppressed = access.report_suppresses_small_cells(user)
+    meetings = meetings_section(
+        p.for_year(fiscal_year, now=now), _held_events(fiscal_year, user, now)
+    )
+    survey = survey_section(panels.survey_panel(fiscal_year, user, dimension=ResultDimension.KIND))
+    navi = report_sections.navi_section(fiscal_year)
+    menus = report_sections.menus_section(fiscal_year, suppress=suppressed, now=now)
+    needs = report_sections.needs_section(fiscal_year)
     return AnnualReport(
         fiscal_year=fiscal_year,
-        suppressed=access.report_suppresses_small_cells(user),
+        suppressed=suppressed,
         editable=access.may_edit_report_texts(user),
-        meetings=meetings_section(
-            p.for_year(fiscal_year, now=now), _held_events(fiscal_year, user, now)
-        ),
-        survey=survey_section(
-            panels.survey_panel(fiscal_year, user, dimension=ResultDimension.KIND)
-        ),
+        meetings=meetings,
+        survey=survey,
         paragraphs=paragraphs(fiscal_year),
+        navi=navi,
+        menus=menus,
+        needs=needs,
+        functions=report_sections.functions_table(
+            fiscal_year, meetings=meetings, survey=survey, navi=navi, menus=menus, needs=needs
+        ),
     )
 
 

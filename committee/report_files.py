@@ -121,11 +121,19 @@ def docx(report: AnnualReport) -> bytes:
     _contents(document)
     if report.meetings:
         _meetings(document, report.meetings)
+    if report.navi:
+        _navi(document, report.navi)
+    if report.menus:
+        _menus(document, report.menus)
     if report.survey:
         _survey(document, report.survey, report.suppressed)
+    if report.needs:
+        _needs(document, report.needs)
     for paragraph in report.narrative:
         if paragraph.body:
             _narrative(document, paragraph)
+    if report.functions:
+        _functions(document, report.functions)
     return _saved(document)
 
 
@@ -192,6 +200,10 @@ def _note(document, text: str) -> None:
     run = document.add_paragraph().add_run(text)
     run.font.size = Pt(8.5)
     run.font.color.rgb = RGBColor(0x5A, 0x67, 0x70)
+
+
+def _bold(document, text: str) -> None:
+    document.add_paragraph().add_run(text).bold = True
 
 
 def _bullets(document, lines) -> None:
@@ -278,7 +290,7 @@ def _chart(document, chart: dict, caption: str) -> None:
 
 def _meetings(document, section) -> None:
     _section_heading(document, section.heading)
-    document.add_paragraph().add_run(section.total_line).bold = True
+    _bold(document, section.total_line)
     _bullets(document, section.lines)
     if section.other_note:
         document.add_paragraph(section.other_note)
@@ -342,6 +354,92 @@ def _survey(document, section, suppressed: bool) -> None:
             rows.append([item.text] + [""] * len(panel.yoy.surveys))
             rows += [[line.label] + [v or "" for v in line.values] for line in item.lines]
         _table(document, header, rows)
+    _note(document, section.source)
+
+
+def _navi(document, section) -> None:
+    _section_heading(document, section.heading)
+    _bullets(document, [section.windows_line, section.searches_line])
+    if section.categories:
+        _table(
+            document,
+            [_("困りごと"), _("窓口"), _("検索"), _("該当なし")],
+            [
+                [row.name, str(row.windows), str(row.searches), str(row.found_nothing)]
+                for row in section.categories
+            ],
+        )
+    document.add_heading(_("見つからなかった地域と困りごと（社会資源の開拓候補）"), level=2)
+    if section.unmet:
+        _table(
+            document,
+            [_("困りごと"), _("地域"), _("該当なし"), _("検索")],
+            [
+                [
+                    u["category__name"],
+                    "・".join(n for n in (u["region__name"], u["municipality__name"]) if n),
+                    str(u["found_nothing"]),
+                    str(u["searches"]),
+                ]
+                for u in section.unmet
+            ],
+            numeric_from=2,
+        )
+    else:
+        document.add_paragraph(_("探された地域と困りごとのすべてで窓口が見つかりました。"))
+    _note(document, section.source)
+
+
+def _menus(document, section) -> None:
+    _section_heading(document, section.heading)
+    _bold(document, section.total_line)
+    _table(
+        document,
+        [_("メニュー"), _("申込"), _("完了"), _("成果報告"), _("かかった時間"), _("役立ち度")],
+        [
+            [
+                str(m.menu),
+                str(m.applications),
+                str(m.completed),
+                m.outcomes_line,
+                m.hours_line,
+                m.follow_up.useful_display if m.follow_up else "—",
+            ]
+            for m in section.menus
+        ],
+    )
+    _note(document, section.source)
+
+
+def _needs(document, section) -> None:
+    _section_heading(document, section.heading)
+    _bold(document, section.total_line)
+    _table(
+        document,
+        [_("機能"), *section.statuses, _("計")],
+        [[row.label, *map(str, row.counts), str(row.total)] for row in section.rows],
+    )
+    if section.proposals:
+        document.add_heading(_("提言した課題"), level=2)
+        _bullets(document, section.proposals)
+    _note(document, section.source)
+
+
+def _functions(document, section) -> None:
+    """The parts × the seven functions, on a landscape page of its own (the
+    report's last)."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+
+    landscape = document.add_section(WD_SECTION.NEW_PAGE)
+    landscape.orientation = WD_ORIENT.LANDSCAPE
+    landscape.page_width, landscape.page_height = landscape.page_height, landscape.page_width
+    document.add_heading(section.heading, level=1)
+    _table(
+        document,
+        [_("この報告書の部分"), *section.functions],
+        [[row.part, *(cell or "—" for cell in row.cells)] for row in section.rows],
+        numeric_from=len(section.functions) + 1,
+    )
     _note(document, section.source)
 
 

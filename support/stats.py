@@ -137,6 +137,19 @@ class MenuFigures:
         return hours_text(self.secretariat_hours)
 
     @property
+    def outcomes_line(self) -> str:
+        """連携を始めた窓口の数 3、… (the annual report's cell); — for none."""
+        return "、".join(f"{o.text} {o.total_text}" for o in self.outcomes) or "—"
+
+    @property
+    def hours_line(self) -> str:
+        """協力団体 12.5時間・事務局 3時間 (the annual report's cell)."""
+        return _("協力団体 %(partner)s時間・事務局 %(secretariat)s時間") % {
+            "partner": self.partner_hours_text,
+            "secretariat": self.secretariat_hours_text,
+        }
+
+    @property
     def total_hours(self) -> Decimal:
         return self.partner_hours + self.secretariat_hours
 

@@ -494,6 +494,7 @@ def test_docx_holds_the_seeds_lines_the_survey_and_the_texts(seeded, client_for)
         "Ⅳ 続・後方支援プロジェクトの効果検証",
         "主な結果",
         "課題",
+        "支援者支援の7つの機能と、この年度の取り組み",
     ]
     bullets = [p.text for p in document.paragraphs if p.style.name == "List Bullet"]
     # The meetings' lines are the page's, which are the seed's (above).
@@ -508,8 +509,22 @@ def test_docx_holds_the_seeds_lines_the_survey_and_the_texts(seeded, client_for)
     assert ["合計", "86", "47", "54.7%"] in tables[0]
     # The attendance chart is a picture; the 課題 keeps its two paragraphs.
     assert len(document.inline_shapes) == 1
-    assert paragraphs[-3:-1] == ["自治体の参加を増やす。", "予算化を働きかける。"]
-    assert paragraphs[-1].startswith("事務局が記述（令和")
+    issues = paragraphs.index("課題")
+    assert paragraphs[issues + 1 : issues + 3] == ["自治体の参加を増やす。", "予算化を働きかける。"]
+    assert paragraphs[issues + 3].startswith("事務局が記述（令和")
+    # The seven functions, filled from the 年度's meetings and survey.
+    functions = tables[-1]
+    assert functions[0][1:] == [
+        "1 情報共有ネットワーク構築", "2 ニーズ把握", "3 論点整理・政策提言", "4 人材育成",
+        "5 支援者向けスーパーバイズ", "6 ノウハウ提供", "7 社会資源の開拓",
+    ]  # fmt: skip
+    assert functions[1] == ["Ⅰ 情報交換会・掲示板・ノート"] + [
+        "情報交換会 5回（延べ247名）"
+    ] * 6 + ["—"]
+    assert (
+        functions[2]
+        == ["Ⅳ 連携・後方支援の効果検証", "—", "効果検証アンケート 回答47団体"] + ["—"] * 5
+    )
     section = document.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
 
@@ -538,11 +553,11 @@ def test_pdf_holds_the_seeds_lines_in_an_embedded_japanese_font(seeded, client_f
     # Not the site's chrome, nor what is shown only on screen.
     assert "ログアウト" not in text
     assert "本文を書く" not in text
-    # A4 pages (595 × 842 pt); the contents page, then a page per section.
+    # A4 pages (595 × 842 pt); the contents page, then a page per section …
     assert len(reader.pages) >= 4
-    assert {(round(p.mediabox.width), round(p.mediabox.height)) for p in reader.pages} == {
-        (595, 842)
-    }
+    sizes = [(round(p.mediabox.width), round(p.mediabox.height)) for p in reader.pages]
+    # … the seven functions' table on a landscape page, the last.
+    assert sizes == [(595, 842)] * (len(sizes) - 1) + [(842, 595)]
     # Every font is embedded in the file (a subset of the Japanese font).
     fonts = {}
     for page in reader.pages:
@@ -645,15 +660,17 @@ def test_report_query_count_is_fixed(count, seeded, client_for):
     client = client_for(demo_user("committee@example.org"))
     # Cold: session, user, roles (2), 年度 list, the data version, the 8 of
     # participation.compute, the meetings' materials, the annual survey
-    # (none), the texts.
+    # (none), the texts; Ⅱ the navi 3 (categories, windows, searches), Ⅲ
+    # support.stats.summary's 8, the needs 1, the seven functions 2 (the
+    # board's topics, the note's entries).
     with CaptureQueriesContext(connection) as cold:
         response = client.get(REPORT, {"fy": EMPTY_YEAR})
     assert len(report_lines(response)) == count
-    assert len(cold) == 17
+    assert len(cold) == 31
     # Warm: the participation numbers come from the cache.
     with CaptureQueriesContext(connection) as warm:
         assert client.get(REPORT, {"fy": EMPTY_YEAR}).status_code == 200
-    assert len(warm) == 9
+    assert len(warm) == 23
 
 
 @pytest.mark.django_db
@@ -662,10 +679,8 @@ def test_report_query_count_is_fixed(count, seeded, client_for):
 def test_report_files_query_count_is_fixed(url, count, seeded, client_for):
     meetings(count)
     client = client_for(demo_user("secretariat@example.org"))
-    # Cold, as the page's: session, user, roles (2), 年度 list, the data
-    # version, participation.compute's 8, the meetings' materials, the
-    # annual survey (none), the texts.
+    # Cold, as the page's (above).
     with CaptureQueriesContext(connection) as cold:
         response = client.get(url, {"fy": EMPTY_YEAR})
     assert response.status_code == 200
-    assert len(cold) == 17
+    assert len(cold) == 31

@@ -1,0 +1,128 @@
+"""The annual report's sections over the later apps (issue 16): Ⅱ the navi,
+Ⅲ the back-up menus, the needs register and the seven functions, on data
+made here (no demo data: tests/test_annual_report.py holds the seed's), on
+the page, in Word and in the PDF; and left out when their app recorded
+nothing in the 年度.
+"""
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from .factories import MembershipFactory, UserFactory
+from .test_annual_report import DOCX, EMPTY_YEAR, PDF, REPORT, docx_text, pdf_text, section, text_of
+
+# --- Ⅱ the navi, Ⅲ the menus, the needs, the seven functions ---------------------------------
+
+
+def later_apps_year(secretariat) -> int:
+    """The current 年度 with two navi windows (one checked this 年度), four
+    searches (one found nothing), one back-up menu with an application
+    accepted, and three needs (one proposed); no demo data."""
+    from committee.needs import create_need
+    from core.dates import current_fiscal_year
+    from directory import stats as navi_stats
+    from directory.enums import Channel
+    from directory.models import Category
+
+    from .directory_factories import window
+    from .support_factories import application, engagement, menu, session
+
+    first = window("くらしサポートセンター（サンプル）")
+    window("しごと相談窓口（サンプル）")
+    type(first.service).objects.filter(pk=first.service.pk).update(verified_on=timezone.localdate())
+    category = Category.objects.order_by("order").first()
+    for found in (2, 1, 1, 0):
+        navi_stats.record(Channel.WEB if found else Channel.LINE, category=category, found=found)
+    m = menu(number=7, name="フードバンク窓口連携支援事業")
+    applicant = UserFactory()
+    MembershipFactory(user=applicant)
+    accepted = engagement(application(m, applicant), by=secretariat)
+    session(accepted, secretariat, hours="3", coordination="1")
+    create_need(by=secretariat, title="一時生活支援の広域化", text="広域で考える場が要る。")
+    create_need(
+        by=secretariat, title="任意事業の予算化", text="提言した。", function=3, status="proposed"
+    )
+    create_need(by=secretariat, title="研修の機会", text="初任者研修。", function=4)
+    return current_fiscal_year()
+
+
+@pytest.mark.django_db
+def test_report_sections_of_the_navi_the_menus_and_the_needs(client_for, secretariat):
+    fiscal_year = later_apps_year(secretariat)
+    client = client_for(secretariat)
+
+    page = client.get(REPORT, {"fy": fiscal_year})
+
+    text = text_of(page)
+    toc = re.findall(r'<li(?: class="[^"]*")?><a href="#([\w-]+)">', page.content.decode())
+    assert toc == ["navi", "menus", "needs", "text-survey_summary", "text-issues", "functions"]
+    navi = section(text, "Ⅱ 情報集約・情報提供体制の構築（北海道支援情報ナビ） ")
+    assert "掲載している相談窓口 2件（2団体・機関）、うちこの年度に内容を確認した窓口 1件" in navi
+    assert "この年度の検索 延べ4回（ウェブ 3回・LINE 1回）、うち窓口が見つからなかった 1回" in navi
+    assert "生活全般 2 4 1" in navi
+    menus = section(text, "Ⅲ 後方支援メニューの試験実施・ノウハウ提供 ")
+    assert "申込 1件、うち完了 0件（1メニュー）" in menus
+    # No outcome report yet: its number field sums to 0, as on the dashboard.
+    assert (
+        "⑦ フードバンク窓口連携支援事業 1 0 連携を始めた窓口の数 0 協力団体 3時間・事務局 1時間 —"
+        in menus
+    )
+    needs = section(text, "課題の整理と提言（検討委員会） ")
+    assert "この年度に登録された課題 3件、うち提言済 1件" in needs
+    assert "3 論点整理・政策提言 0 0 0 1 0 0 1" in needs
+    assert "未分類 1 0 0 0 0 0 1" in needs
+    assert "提言した課題 任意事業の予算化" in needs
+    functions = section(text, "支援者支援の7つの機能と、この年度の取り組み ")
+    assert (
+        "Ⅱ 情報集約・情報提供体制の構築 ナビ 窓口2件・検索4回 — — — — ナビ 窓口2件・検索4回 "
+        "ナビ 窓口2件・検索4回" in functions
+    )
+    # The menu serves functions 1 and 7 (support_factories.menu).
+    assert "Ⅲ 後方支援メニューの試験実施・ノウハウ提供 ⑦ 申込1件 — — — — — ⑦ 申込1件" in functions
+    assert "課題の整理と提言（検討委員会） — — 課題 1件、提言 1件 課題 1件 — — —" in functions
+
+    # The same sections in Word, and in the PDF.
+    paragraphs, tables, document = docx_text(client.get(DOCX, {"fy": fiscal_year}))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == [
+        "目次",
+        "Ⅱ 情報集約・情報提供体制の構築（北海道支援情報ナビ）",
+        "Ⅲ 後方支援メニューの試験実施・ノウハウ提供",
+        "課題の整理と提言（検討委員会）",
+        "支援者支援の7つの機能と、この年度の取り組み",
+    ]
+    rows = [row for table in tables for row in table]
+    assert ["生活全般", "2", "4", "1"] in rows
+    assert [
+        "⑦ フードバンク窓口連携支援事業", "1", "0", "連携を始めた窓口の数 0",
+        "協力団体 3時間・事務局 1時間", "—",
+    ] in rows  # fmt: skip
+    assert ["3 論点整理・政策提言", "0", "0", "0", "1", "0", "0", "1"] in rows
+    assert "任意事業の予算化" in paragraphs
+    # The functions table is on a landscape page of its own.
+    assert document.sections[-1].page_width > document.sections[-1].page_height
+    pdf, _reader = pdf_text(client.get(PDF, {"fy": fiscal_year}))
+    for wanted in (
+        "掲載している相談窓口 2件（2団体・機関）",
+        "申込 1件、うち完了 0件（1メニュー）",
+        "この年度に登録された課題 3件、うち提言済 1件",
+        "支援者支援の7つの機能と、この年度の取り組み",
+    ):
+        assert wanted in pdf
+
+
+@pytest.mark.django_db
+def test_report_leaves_out_the_sections_whose_apps_recorded_nothing(client_for, committee_member):
+    from directory.models import Service
+
+    from .directory_factories import window
+
+    window()  # listed, but not checked this 年度 and never searched for
+    assert Service.objects.count() == 1
+    text = text_of(client_for(committee_member).get(REPORT, {"fy": EMPTY_YEAR}))
+
+    assert "報告書に載せる情報交換会やアンケートの記録がまだありません" in text
+    for heading in ("Ⅱ 情報集約", "Ⅲ 後方支援メニュー", "課題の整理と提言", "7つの機能"):
+        assert heading not in text
