@@ -76,6 +76,8 @@ PAGES = [
     Page("participation.json", "committee", "/dashboard/participation.json?fy={busy_fy}", DASHBOARD),
     Page("participation.json, cold", "committee", "/dashboard/participation.json?fy={busy_fy}", DASHBOARD, "busy_fy"),
     Page("needs register", "committee", "/dashboard/needs/", LIST, unlike_demo="the demo data has no needs"),
+    Page("annual report, busiest 年度", "committee", "/dashboard/report/?fy={busy_fy}", DASHBOARD),
+    Page("annual report, busiest 年度, cold", "committee", "/dashboard/report/?fy={busy_fy}", DASHBOARD, "busy_fy"),
     Page("events manage list", "secretariat", "/events/manage/", LIST),
     Page("surveys manage list", "secretariat", "/surveys/manage/", LIST),
     Page("board: home", "contractor", "/note/"),
