@@ -1761,6 +1761,8 @@ def _support_showcase(builder: Builder, menu) -> None:
     records, completed with its outcome and follow-up survey — the same shape
     as the demo's, so the pages showing it (bench.pages: my_application,
     partner_engagement) read the same rows on both data sets."""
+    from django.utils.timezone import localdate
+
     from support import services
 
     contractor = builder.role_users["contractor"]
@@ -1785,7 +1787,7 @@ def _support_showcase(builder: Builder, menu) -> None:
         services.record_session(
             engagement=engagement,
             by=partner,
-            held_on=builder.now.date(),
+            held_on=localdate(builder.now),
             duration_minutes=60,
             mode=mode,
             done="窓口の流れを一緒に確認した。",

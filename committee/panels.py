@@ -4,7 +4,7 @@ the navi's and the back-up menus' figures (directory.stats, support.stats),
 and the survey panel — the key results of the 年度's annual survey, read
 through surveys.results (so the committee sees suppressed aggregates only,
 no free texts, and none at all before the survey closes) — with the data
-version its cached fragment is keyed by.
+version its cached fragment is keyed by (surveys.results.annual_data_version).
 """
 
 from __future__ import annotations
@@ -13,17 +13,13 @@ import datetime
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.db import connection
-from django.utils import timezone
-
 from core.dates import current_fiscal_year
-from core.versions import version_of
 from directory import stats as navi_stats
 from support import stats as support_stats
 from surveys import access as surveys_access
 from surveys import results as survey_results
 from surveys.enums import SurveyKind, SurveyStatus
-from surveys.models import Answer, Invitation, Question, Response, Survey
+from surveys.models import Survey
 
 from . import charts
 from . import participation as p
@@ -116,54 +112,6 @@ def survey_panel(fiscal_year: int, user, *, dimension: str | None = None) -> Sur
     results = survey_results.compute(survey, user, dimension=dimension, with_texts=False)
     questions = [q for key in KEY_QUESTIONS if (q := results.question(key)) is not None]
     return SurveyPanel(survey, results, questions, _earlier_yoy(results.yoy, fiscal_year))
-
-
-def survey_data_version(fiscal_year: int, now=None) -> str:
-    """What the survey panel of a 年度 depends on, in one query: the annual
-    surveys of the 年度 and its neighbours (year over year), which of them
-    have closed (the committee reads closed surveys only), their questions,
-    invitations, responses and answers. Submitting or editing a response
-    changes it (``updated_at``, and the answers are written anew)."""
-    now = now or timezone.now()
-    qn = connection.ops.quote_name
-
-    def t(model) -> str:
-        return qn(model._meta.db_table)
-
-    surveys = (
-        f"SELECT s.{qn('id')} FROM {t(Survey)} s WHERE s.{qn('kind')} = %s"
-        f" AND s.{qn('fiscal_year')} BETWEEN %s AND %s"
-    )
-    params = [SurveyKind.ANNUAL, fiscal_year - 1, fiscal_year + 1]
-    of_surveys = f"WHERE {qn('survey_id')} IN ({surveys})"
-    questions = f"SELECT {qn('id')} FROM {t(Question)} {of_surveys}"
-    parts = [
-        (f"(SELECT COUNT(*) FROM ({surveys}) x)", params),
-        (
-            f"(SELECT MAX({qn('updated_at')}) FROM {t(Survey)} WHERE {qn('id')} IN ({surveys}))",
-            params,
-        ),
-        (
-            f"(SELECT COUNT(*) FROM {t(Survey)} WHERE {qn('id')} IN ({surveys})"
-            f" AND {qn('closes_at')} <= %s)",
-            [*params, connection.ops.adapt_datetimefield_value(now)],
-        ),
-        (f"(SELECT COUNT(*) FROM {t(Question)} {of_surveys})", params),
-        (f"(SELECT MAX({qn('id')}) FROM {t(Question)} {of_surveys})", params),
-        (f"(SELECT COUNT(*) FROM {t(Invitation)} {of_surveys})", params),
-        (f"(SELECT MAX({qn('responded_at')}) FROM {t(Invitation)} {of_surveys})", params),
-        (f"(SELECT COUNT(*) FROM {t(Response)} {of_surveys})", params),
-        (f"(SELECT MAX({qn('updated_at')}) FROM {t(Response)} {of_surveys})", params),
-        (
-            f"(SELECT COUNT(*) FROM {t(Answer)} WHERE {qn('question_id')} IN ({questions}))",
-            params,
-        ),
-        (
-            f"(SELECT MAX({qn('id')}) FROM {t(Answer)} WHERE {qn('question_id')} IN ({questions}))",
-            params,
-        ),
-    ]
-    return version_of(fiscal_year, parts)
 
 
 def _earlier_yoy(yoy, fiscal_year: int):

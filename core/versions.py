@@ -3,8 +3,9 @@ reads change, computed in one query of scalar subqueries (COUNT, MAX, SUM)
 so that a warm page does not read the rows themselves.
 
 Each app states what its figures depend on (committee.participation.
-data_version, committee.panels.survey_data_version, support.stats.
-data_version); this module runs the subqueries and hashes the row.
+data_version, surveys.results.data_version — the results pages and the
+dashboard's survey panel — and support.stats.data_version); this module runs
+the subqueries and hashes the row.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Replace
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import audit
@@ -57,7 +57,7 @@ from network.models import JoinRequest, Membership
 from note.models import Curator, Follow, NotePreference, Reply, Topic
 from portal import access as portal_access
 from support.models import Application
-from surveys.models import Answer, Response
+from surveys.models import Answer, Response, Survey
 from surveys.models import Invitation as SurveyInvitation
 
 DELETE = "delete"
@@ -326,6 +326,13 @@ def erase_person(*, person, by, confirmation: str) -> Erased:
 
 
 def _surveys(person, stub_email: str) -> None:
+    # The results are cached by their data version (surveys.results), which
+    # reads the survey's updated_at: the texts and groups rewritten here must
+    # not be served from a computation made before.
+    Survey.objects.filter(
+        Q(pk__in=Response.objects.filter(user=person).values("survey_id"))
+        | Q(pk__in=SurveyInvitation.objects.filter(user=person).values("survey_id"))
+    ).update(updated_at=timezone.now())
     # The response rate groups a person's invitation by their first
     # organisation (surveys.results._rates), read from their memberships,
     # which go below: the invitation keeps that organisation itself.

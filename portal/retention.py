@@ -34,7 +34,7 @@ from core.models import OutboxMessage
 from events.models import Registration
 from note.models import PostRevision
 from portal.erasure import stored_label
-from surveys.models import Answer
+from surveys.models import Answer, Survey
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,15 @@ def sweep(*, now: datetime.datetime | None = None) -> Swept:
         )
     if cutoff := _cutoff(settings.TSUNAGARI_RETENTION_ANSWER_DAYS, now):
         marker = expired_text()
-        counts["answers"] = (
+        answers = (
             Answer.objects.filter(response__survey__closes_at__lt=cutoff)
             .exclude(text="")
             .exclude(text=marker)
-            .update(text=marker)
         )
+        # The cached results (surveys.results.data_version) read the survey's
+        # updated_at: the texts replaced here are not served from the cache.
+        Survey.objects.filter(pk__in=answers.values("response__survey_id")).update(updated_at=now)
+        counts["answers"] = answers.update(text=marker)
     if cutoff := _cutoff(settings.TSUNAGARI_RETENTION_REVISION_DAYS, now):
         counts["revisions"], _kinds = PostRevision.objects.filter(replaced_at__lt=cutoff).delete()
     if cutoff := _cutoff(settings.TSUNAGARI_RETENTION_MAIL_DAYS, now):

@@ -251,6 +251,9 @@ class Question(models.Model):
         verbose_name=_("表示条件の質問"),
     )
     show_if_value = models.CharField(_("表示条件の回答"), max_length=200, blank=True)
+    # Part of the results' data version (surveys.results.data_version): a
+    # changed text, choice, condition or order recomputes the cached results.
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         ordering = ["survey", "order", "pk"]
@@ -333,6 +336,11 @@ class Invitation(models.Model):
         ordering = ["survey", "pk"]
         verbose_name = _("アンケート依頼")
         verbose_name_plural = _("アンケート依頼")
+        # The results' data version reads a survey's latest responded_at
+        # (surveys.results.data_version): one index range, not every invitation.
+        indexes = [
+            models.Index(fields=["survey", "responded_at"], name="invitation_survey_responded")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["survey", "user"],

@@ -22,6 +22,12 @@ literal at 10 and at 1,000 responses):
 8. invitations per audience group (invited, answered);
 9. the 振興局 (column heads of the cross-tabulation by region).
 
+The pages read it through the cache (`cached`, at the end of this module):
+stored under the survey's data version (`data_version`, one query of scalar
+subqueries over what the figures read) and the viewer (`Viewer`: what the
+computation reads of the user), so a warm page runs none of the above and
+the first view after a change recomputes.
+
 Percentages are over those who answered THAT question: the seed's 62.9% is 22
 of the 35 who answered the format question, not of all 47 responses.
 
@@ -65,16 +71,21 @@ shown to the secretariat as for named surveys.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.versions import table, version_of
 from network.enums import OrganisationKind
-from network.models import Membership, Region
+from network.models import Membership, Organisation, Region
 
 from . import access
 from .enums import AudienceGroup, QuestionKind, ResultDimension, SurveyKind, SurveyStatus
@@ -470,6 +481,35 @@ class _Counts:
     texts: dict[int, list[TextAnswer]]
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Everything `compute` reads of its user: the answers of the access rules
+    it asks. Two users with the same Viewer get the same results, so the cache
+    keeps one result per Viewer (`cache_key`) — the secretariat's unsuppressed
+    figures and texts are never what the committee is served."""
+
+    suppress: bool  # access.must_suppress_small_cells
+    show_texts: bool  # asked for, and access.sees_free_texts
+    named_texts: bool  # access.sees_text_respondents
+    live: bool  # access.sees_live_results: which neighbouring years count
+    sees_surveys: bool  # access.visible_surveys lets any survey through
+
+    @classmethod
+    def of(cls, user, survey: Survey, *, with_texts: bool) -> Viewer:
+        show_texts = with_texts and access.sees_free_texts(user)
+        return cls(
+            suppress=access.must_suppress_small_cells(user),
+            show_texts=show_texts,
+            named_texts=show_texts and access.sees_text_respondents(user, survey),
+            live=access.sees_live_results(user),
+            sees_surveys=access.can_manage_surveys(user) or access.can_view_results(user),
+        )
+
+    @property
+    def key(self) -> str:
+        return "".join("1" if flag else "0" for flag in astuple(self))
+
+
 def compute(
     survey: Survey,
     user,
@@ -480,12 +520,13 @@ def compute(
     """Everything the results page and the aggregates export show, for `user`.
     `dimension` picks the cross-tabulation (None: none); `with_texts` reads
     the free texts (for those who may see them). Callers check
-    access.may_read_results first (the committee reads closed surveys only)."""
-    suppress = access.must_suppress_small_cells(user)
-    show_texts = with_texts and access.sees_free_texts(user)
+    access.may_read_results first (the committee reads closed surveys only).
+    Pages read it through `cached`."""
+    viewer = Viewer.of(user, survey, with_texts=with_texts)
+    suppress, show_texts = viewer.suppress, viewer.show_texts
     neighbours = neighbour_surveys(survey, user)
     scope = _scope(survey, neighbours, suppress=suppress)
-    data = _read(survey, scope, user, show_texts=show_texts)
+    data = _read(scope, show_texts=show_texts, named=viewer.named_texts)
     result_of = _question_results(scope, data)
     tabs = _protect_surveys(survey, scope, data, result_of, suppress=suppress, dimension=dimension)
     results = [result_of[q.pk] for q in scope.own]
@@ -530,7 +571,7 @@ def _grouped(rows) -> dict[int, list[dict]]:
     return by_question
 
 
-def _read(survey: Survey, scope: _Scope, user, *, show_texts: bool) -> _Counts:
+def _read(scope: _Scope, *, show_texts: bool, named: bool) -> _Counts:
     """Queries 3–7 of the module's list, summed per question."""
     ids = [q.pk for q in scope.wanted]
     by_id = {q.pk: q for q in scope.wanted}
@@ -563,8 +604,7 @@ def _read(survey: Survey, scope: _Scope, user, *, show_texts: bool) -> _Counts:
         answered[row["question_id"]] += row["n"]
     texts = {}
     if show_texts:
-        named = access.sees_text_respondents(user, survey)
-        texts = _texts(survey, [q.pk for q in scope.own], named=named)
+        texts = _texts([q.pk for q in scope.own], named=named)
     return _Counts(
         responses=responses,
         counts=counts,
@@ -669,7 +709,7 @@ def _attach_crosstabs(
 _COUNTED = (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.SCALE)
 
 
-def _texts(survey: Survey, question_ids, *, named: bool) -> dict[int, list[TextAnswer]]:
+def _texts(question_ids, *, named: bool) -> dict[int, list[TextAnswer]]:
     """The latest TEXT_LIMIT free texts per question, one query. Who wrote
     each is read only when `named` (access.sees_text_respondents); otherwise
     — an anonymous survey — no respondent attribute is read, and the texts are
@@ -1075,3 +1115,112 @@ def _yoy_lines(qr: QuestionResult, pairs: list[QuestionResult | None]) -> list[Y
         )
         for value in values
     ]
+
+
+# --- the cache ----------------------------------------------------------------------------
+
+CACHE_SECONDS = 15 * 60
+# Bump when the cached objects change shape.
+SCHEMA = 1
+
+
+def data_version(survey: Survey, now: datetime.datetime | None = None) -> str:
+    """What `compute` for `survey` reads, in one query (core.versions): the
+    survey and, for an annual survey, the annual surveys of its 年度 and the
+    neighbouring ones (year over year) — which is `annual_data_version`."""
+    if survey.kind == SurveyKind.ANNUAL:
+        return annual_data_version(survey.fiscal_year, now)
+    qn = connection.ops.quote_name
+    surveys = f"SELECT s.{qn('id')} FROM {table(Survey)} s WHERE s.{qn('id')} = %s"
+    return _version(("survey", survey.pk), surveys, [survey.pk], now)
+
+
+def annual_data_version(fiscal_year: int, now: datetime.datetime | None = None) -> str:
+    """The same for every annual survey of a 年度 and its neighbours: what the
+    dashboard's survey panel (committee.panels, which picks the 年度's latest
+    annual survey) and each of their results pages depend on."""
+    qn = connection.ops.quote_name
+    surveys = (
+        f"SELECT s.{qn('id')} FROM {table(Survey)} s WHERE s.{qn('kind')} = %s"
+        f" AND s.{qn('fiscal_year')} BETWEEN %s AND %s"
+    )
+    return _version(
+        ("annual", fiscal_year), surveys, [SurveyKind.ANNUAL, fiscal_year - 1, fiscal_year + 1], now
+    )
+
+
+def _version(key, surveys: str, params: list, now) -> str:
+    """The data version of the surveys `surveys` (a SELECT of their ids). What
+    the results read, and what changes it:
+
+    * the surveys: their number, ``updated_at`` (every setting: kind, 年度,
+      anonymity, dates, status — the form, the services and the admin all
+      save the survey) and how many have closed by `now` (the committee
+      reads closed neighbouring years only);
+    * their questions: number and ``updated_at`` (text, choices, labels,
+      condition, order — move_question writes it too);
+    * their invitations (the response rates): number, latest ``responded_at``
+      (from the (survey, responded_at) index);
+    * their submitted responses: number and latest ``submitted_at``, from the
+      (survey, submitted_at) index. Answers are not read: only
+      services.save_answers writes them, never after submission, in the
+      transaction that submits the response (a deleted response or question
+      takes its answers along and changes the counts); the erasure and the
+      retention sweep, which rewrite texts, touch the survey's ``updated_at``;
+    * memberships and organisations (the rates' group is the invitee's first
+      organisation's kind; the texts name the organisation) and the 振興局
+      (the columns by region): their number, latest id or ``updated_at``.
+
+    Not caught: a member's renamed name beside their text (secretariat, named
+    surveys) until the survey's data next changes or CACHE_SECONDS pass."""
+    now = now or timezone.now()
+    qn = connection.ops.quote_name
+    of_surveys = f"WHERE {qn('survey_id')} IN ({surveys})"
+    submitted = f"{of_surveys} AND {qn('submitted_at')} IS NOT NULL"
+    of_ids = f"WHERE {qn('id')} IN ({surveys})"
+    question_t, invitation_t, response_t = table(Question), table(Invitation), table(Response)
+    membership_t, organisation_t = table(Membership), table(Organisation)
+    parts = [
+        (f"(SELECT COUNT(*) FROM ({surveys}) x)", params),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {table(Survey)} {of_ids})", params),
+        (
+            f"(SELECT COUNT(*) FROM {table(Survey)} {of_ids} AND {qn('closes_at')} <= %s)",
+            [*params, connection.ops.adapt_datetimefield_value(now)],
+        ),
+        (f"(SELECT COUNT(*) FROM {question_t} {of_surveys})", params),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {question_t} {of_surveys})", params),
+        (f"(SELECT COUNT(*) FROM {invitation_t} {of_surveys})", params),
+        (f"(SELECT MAX({qn('responded_at')}) FROM {invitation_t} {of_surveys})", params),
+        (f"(SELECT COUNT(*) FROM {response_t} {submitted})", params),
+        (f"(SELECT MAX({qn('submitted_at')}) FROM {response_t} {submitted})", params),
+        (f"(SELECT COUNT(*) FROM {membership_t})", []),
+        (f"(SELECT MAX({qn('id')}) FROM {membership_t})", []),
+        (f"(SELECT COUNT(*) FROM {organisation_t})", []),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {organisation_t})", []),
+        (f"(SELECT COUNT(*) FROM {table(Region)})", []),
+    ]
+    return version_of(key, parts)
+
+
+def cache_key(survey: Survey, version: str, viewer: Viewer, dimension: str | None) -> str:
+    return f"surveys:results:{SCHEMA}:{survey.pk}:{version}:{viewer.key}:{dimension or '-'}"
+
+
+def cached(
+    survey: Survey,
+    user,
+    *,
+    dimension: str | None = ResultDimension.KIND,
+    with_texts: bool = True,
+    now: datetime.datetime | None = None,
+) -> SurveyResults:
+    """`compute` through the cache: while nothing it reads has changed
+    (`data_version`), one query and a cache read. Keyed by the survey, the
+    version, the Viewer (what compute reads of `user`) and the axis."""
+    viewer = Viewer.of(user, survey, with_texts=with_texts)
+    key = cache_key(survey, data_version(survey, now), viewer, dimension)
+    found = cache.get(key)
+    if found is None:
+        found = compute(survey, user, dimension=dimension, with_texts=with_texts)
+        cache.set(key, found, CACHE_SECONDS)
+    return found

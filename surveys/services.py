@@ -488,9 +488,11 @@ def move_question(*, question: Question, direction: str, by: User) -> Question:
         if blocker:
             raise SurveyError(blocker, code="condition")
         questions[index], questions[other] = questions[other], questions[index]
+    now = timezone.now()
     for position, q in enumerate(questions, start=1):
         q.order = position
-    Question.objects.bulk_update(questions, ["order"])
+        q.updated_at = now  # bulk_update skips auto_now; the results' version reads it
+    Question.objects.bulk_update(questions, ["order", "updated_at"])
     moved = questions[other if 0 <= other < len(questions) else index]
     question.order = moved.order
     return question
@@ -512,7 +514,7 @@ def delete_question(*, question: Question, by: User) -> None:
             % {"text": question.text, "n": answered},
             code="answered",
         )
-    question.dependents.update(show_if_question=None, show_if_value="")
+    question.dependents.update(show_if_question=None, show_if_value="", updated_at=timezone.now())
     question.delete()
 
 

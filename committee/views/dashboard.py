@@ -3,9 +3,9 @@ exchange meetings per 年度, reach, the annual survey's key results, and the
 exports /dashboard/participation.json (a contract, DESIGN §5) and .csv.
 
 The numbers come from committee.participation (cached by data version), the
-page's parts and the survey panel from committee.panels, the back-up menus'
-version from support.stats, the files from
-committee.exports. A bad ?fy= (core.dates.parse_fiscal_year) is a 400 with a
+page's parts and the survey panel from committee.panels (its data version
+from surveys.results), the back-up menus' version from support.stats, the
+files from committee.exports. A bad ?fy= (core.dates.parse_fiscal_year) is a 400 with a
 Japanese message: a page, a JSON error or plain text.
 """
 
@@ -20,6 +20,7 @@ from core.dates import BadFiscalYear, current_fiscal_year, parse_fiscal_year
 from core.templatetags.wareki import wareki_fy
 from support import stats as support_stats
 from surveys import access as surveys_access
+from surveys import results as survey_results
 
 from .. import access, exports, panels
 from .. import participation as p
@@ -48,7 +49,7 @@ def home(request):
             # user): while nothing changed they are neither computed nor
             # rendered again.
             "version": version,
-            "survey_version": panels.survey_data_version(fiscal_year, now),
+            "survey_version": survey_results.annual_data_version(fiscal_year, now),
             "support_version": support_stats.data_version(fiscal_year, now),
             "suppressed": surveys_access.must_suppress_small_cells(request.user),
             "cache_seconds": p.CACHE_SECONDS,

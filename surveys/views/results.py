@@ -41,7 +41,7 @@ def results(request, pk):
     dimension = request.GET.get("by", ResultDimension.KIND)
     if dimension not in survey_results.DIMENSION_KEYS:
         dimension = ResultDimension.KIND
-    data = survey_results.compute(survey, request.user, dimension=dimension)
+    data = survey_results.cached(survey, request.user, dimension=dimension)
     return render(
         request,
         "surveys/results.html",
@@ -119,7 +119,7 @@ def export(request, pk, what, fmt):
     else:
         if not access.may_read_results(request.user, survey):
             raise Http404
-        data = survey_results.compute(survey, request.user, dimension=None, with_texts=False)
+        data = survey_results.cached(survey, request.user, dimension=None, with_texts=False)
         content, content_type, filename = exports.export_aggregates(data, fmt)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
