@@ -240,3 +240,37 @@ class ReportTextRevision(models.Model):
 
     def __str__(self):
         return f"{self.report_text} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ReportOpinion(models.Model):
+    """A free-text survey answer the secretariat chose to quote in a 年度's
+    annual report: a post-event survey's under Ⅰ (参加者からの意見), the
+    annual survey's under Ⅳ (主な意見). Quoted without who wrote it; nobody
+    but the secretariat reads an answer that was not chosen. Chosen only
+    through committee.report_opinions.save_choices; gone with its answer
+    (the answers' retention, docs/privacy.md)."""
+
+    answer = models.OneToOneField(
+        "surveys.Answer",
+        on_delete=models.CASCADE,
+        related_name="report_opinion",
+        verbose_name=_("回答"),
+    )
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("選んだ人"),
+    )
+    chosen_at = models.DateTimeField(_("選んだ日時"))
+
+    class Meta:
+        ordering = ["fiscal_year", "answer"]
+        verbose_name = _("年度報告書に載せる意見")
+        verbose_name_plural = _("年度報告書に載せる意見")
+
+    def __str__(self):
+        return f"{self.fiscal_year} {self.answer_id}"

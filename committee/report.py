@@ -30,7 +30,7 @@ Queries: the participation numbers cost their data version (1) while cached
 (the first view computes them: participation.compute's 8), the meetings'
 materials 1, the survey panel its queries (the annual survey, then
 surveys.results' fixed count), the texts 1; Ⅱ 3, Ⅲ support.stats.summary's 8,
-the needs 1, the seven functions 2.
+the needs 1, the chosen opinions 1, the seven functions 2.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from surveys import catalog
 from surveys import results as survey_results
 from surveys.enums import ResultDimension
 
-from . import access, charts, panels, report_sections
+from . import access, charts, panels, report_opinions, report_sections
 from . import participation as p
 from .enums import ReportSection
 from .models import ReportText, ReportTextRevision
@@ -166,6 +166,15 @@ class AnnualReport:
     menus: report_sections.MenusSection | None = None
     needs: report_sections.NeedsSection | None = None
     functions: report_sections.FunctionsTable | None = None
+    # The chosen opinions by part ("meetings", "survey"): report_opinions.chosen.
+    opinions: dict[str, list[report_opinions.Opinion]] = field(default_factory=dict)
+
+    @property
+    def opinion_headings(self) -> dict[str, str]:
+        return {
+            "meetings": _("情報交換会・シンポジウム参加者からの意見"),
+            "survey": _("主な意見（自由記述から）"),
+        }
 
     @property
     def title(self) -> str:
@@ -253,6 +262,7 @@ def build(fiscal_year: int, user, *, now: datetime.datetime | None = None) -> An
         navi=navi,
         menus=menus,
         needs=needs,
+        opinions=report_opinions.chosen(fiscal_year),
         functions=report_sections.functions_table(
             fiscal_year, meetings=meetings, survey=survey, navi=navi, menus=menus, needs=needs
         ),

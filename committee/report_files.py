@@ -121,12 +121,14 @@ def docx(report: AnnualReport) -> bytes:
     _contents(document)
     if report.meetings:
         _meetings(document, report.meetings)
+        _opinions(document, report, "meetings")
     if report.navi:
         _navi(document, report.navi)
     if report.menus:
         _menus(document, report.menus)
     if report.survey:
         _survey(document, report.survey, report.suppressed)
+        _opinions(document, report, "survey")
     if report.needs:
         _needs(document, report.needs)
     for paragraph in report.narrative:
@@ -355,6 +357,14 @@ def _survey(document, section, suppressed: bool) -> None:
             rows += [[line.label] + [v or "" for v in line.values] for line in item.lines]
         _table(document, header, rows)
     _note(document, section.source)
+
+
+def _opinions(document, report, part: str) -> None:
+    """The opinions the secretariat chose for a part, after its figures."""
+    opinions = report.opinions.get(part)
+    if opinions:
+        document.add_heading(report.opinion_headings[part], level=2)
+        _bullets(document, [opinion.text for opinion in opinions])
 
 
 def _navi(document, section) -> None:

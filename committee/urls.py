@@ -12,6 +12,7 @@ urlpatterns = [
     path("participation.csv", dashboard.participation_csv, name="participation_csv"),
     path("report/", report.annual_report, name="report"),
     path("report/edit/", report.report_edit, name="report_edit"),
+    path("report/opinions/", report.choose_opinions, name="report_opinions"),
     path("report/docx/", report.annual_report_file, {"kind": "docx"}, name="report_docx"),
     path("report/pdf/", report.annual_report_file, {"kind": "pdf"}, name="report_pdf"),
     path("needs/", needs.need_board, name="needs"),

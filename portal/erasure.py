@@ -49,6 +49,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, Replace
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from committee.models import ReportOpinion
 from core import audit
 from core.models import OutboxMessage
 from events.models import CalendarFeed, GuestRequest, Registration
@@ -122,6 +123,7 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "committee.NeedUpdate.author": (KEEP, "課題の経過の記入者"),
     "committee.ReportText.updated_by": (KEEP, "年度報告書の文章の記入者（事務局の記録）"),
     "committee.ReportTextRevision.author": (KEEP, "年度報告書の文章の履歴の記入者"),
+    "committee.ReportOpinion.chosen_by": (KEEP, "年度報告書に載せる意見を選んだ人（事務局の記録）"),
     "core.OutboxMessage.resent_by": (KEEP, "送信記録を再送した記録"),
     "admin.LogEntry.user": (KEEP, "管理サイトでの操作記録（この人についての記録は名前を消す）"),
     "auditlog.LogEntry.actor": (
@@ -348,6 +350,8 @@ def _surveys(person, stub_email: str) -> None:
         token_hash=Concat(Value("erased:"), Cast("pk", output_field=CharField())),
     )
     Response.objects.filter(user=person, submitted_at__isnull=True).delete()
+    # Their words go: the annual report quotes none of them any more.
+    ReportOpinion.objects.filter(answer__response__user=person).delete()
     # A fixed marker, not an empty text: the results count texts (and
     # 「その他」 answers) by non-empty text.
     Answer.objects.filter(response__user=person).exclude(text="").update(text=erased_text())

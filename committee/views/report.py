@@ -6,6 +6,7 @@ committee.report's; who may read and write it, committee.access's. A bad
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -16,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.dates import BadFiscalYear, parse_fiscal_year
+from core.pagination import paginate, querystring_without_page
 from core.templatetags.wareki import wareki_fy
 
-from .. import access, panels, report, report_files
+from .. import access, panels, report, report_files, report_opinions
 from ..forms import ReportTextForm
 from .common import bad_year_page
 
@@ -108,4 +110,60 @@ def report_edit(request):
             "fiscal_year": fiscal_year,
             "history": report.history(fiscal_year),
         },
+    )
+
+
+def _ids(values: list[str]) -> list[int] | None:
+    """The posted answer ids, or None when one is not a number."""
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        return None
+
+
+@access.report_edit_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def choose_opinions(request):
+    """The secretariat chooses, among the 年度's free-text answers, the
+    opinions the report quotes (committee.report_opinions), a page at a time."""
+    now = timezone.now()
+    try:
+        fiscal_year, _choices = _year(request, now)
+    except BadFiscalYear as error:
+        return bad_year_page(request, error)
+    page_obj = paginate(
+        request, report_opinions.candidates(fiscal_year), report_opinions.CANDIDATES_PER_PAGE
+    )
+    error = ""
+    if request.method == "POST":
+        shown = _ids(request.POST.getlist("shown"))
+        chosen = _ids(request.POST.getlist("chosen"))
+        if shown is None or chosen is None:
+            error = _("送られた内容が正しくありません。もう一度選んでください。")
+        else:
+            try:
+                count = report_opinions.save_choices(
+                    fiscal_year=fiscal_year, shown=shown, chosen_ids=chosen, actor=request.user
+                )
+            except ValidationError as refused:
+                error = refused.messages[0]
+            else:
+                messages.success(
+                    request,
+                    _("このページで %(count)d 件を報告書に載せる意見にしました。")
+                    % {"count": count},
+                )
+                query = request.GET.urlencode()
+                return redirect(f"{reverse('dashboard:report_opinions')}?{query}")
+    return render(
+        request,
+        "committee/report_opinions.html",
+        {
+            "fiscal_year": fiscal_year,
+            "page_obj": page_obj,
+            "querystring": querystring_without_page(request),
+            "rows": report_opinions.with_flags(page_obj),
+            "error": error,
+        },
+        status=400 if error else 200,
     )

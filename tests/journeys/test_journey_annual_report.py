@@ -88,7 +88,8 @@ def test_journey_secretariat_writes_the_issues_of_the_annual_report(open_as, sec
     assert lines == LINES
     assert "合計 延べ5名" in actor.main_text()
     toc = page.locator(".report-toc li").all_inner_texts()
-    assert toc == ["Ⅰ 情報交換会・シンポジウムの実施", "アンケート総括", "課題"]
+    functions = "支援者支援の7つの機能と、この年度の取り組み"
+    assert toc == ["Ⅰ 情報交換会・シンポジウムの実施", "アンケート総括", "課題", functions]
     actor.shot("report")
 
     actor.submit(page.get_by_role("link", name="本文（課題・アンケート総括）を編集"))
@@ -109,7 +110,7 @@ def test_journey_secretariat_writes_the_issues_of_the_annual_report(open_as, sec
     assert page.locator(".site-header").first.is_hidden()
     # The empty アンケート総括 is neither in the printed contents nor printed.
     printed = page.locator(".report-toc li:visible").all_inner_texts()
-    assert printed == ["Ⅰ 情報交換会・シンポジウムの実施", "課題"]
+    assert printed == ["Ⅰ 情報交換会・シンポジウムの実施", "課題", functions]
     assert page.locator("#text-survey_summary").is_hidden()
     actor.shot("print")
     page.emulate_media(media="screen")
