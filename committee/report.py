@@ -30,7 +30,7 @@ Queries: the participation numbers cost their data version (1) while cached
 (the first view computes them: participation.compute's 8), the meetings'
 materials 1, the survey panel its queries (the annual survey, then
 surveys.results' fixed count), the texts 1; Ⅱ 3, Ⅲ support.stats.summary's 8,
-the needs 1, the chosen opinions 1, the seven functions 2.
+the needs 1, the chosen opinions 1, the seven functions 2, the relay 1.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import privacy
-from core.templatetags.wareki import jdate, wareki_date, wareki_fy
+from core.templatetags.wareki import jdate, wareki_date, wareki_fy, wareki_month
 from events.enums import EventKind, EventStatus
 from events.models import Event
+from network.enums import OrganisationKind
 from surveys import catalog
 from surveys import results as survey_results
 from surveys.enums import ResultDimension
@@ -95,10 +96,16 @@ class MeetingsSection:
     gatherings: list[Gathering] = field(default_factory=list)
     # The dashboard's chart of persons per meeting by group (charts.attendance_chart).
     chart: dict | None = None
+    # The relay's meetings up to this 年度 (第1回【平成28年6月】 in江別 …).
+    relay: list[str] = field(default_factory=list)
 
     @property
     def heading(self) -> str:
         return _("Ⅰ 情報交換会・シンポジウムの実施")
+
+    @property
+    def relay_heading(self) -> str:
+        return _("情報交換会のあゆみ（開催した自治体が次の自治体にバトンを渡すリレー方式）")
 
     @property
     def chart_caption(self) -> str:
@@ -246,7 +253,9 @@ def build(fiscal_year: int, user, *, now: datetime.datetime | None = None) -> An
     now = now or timezone.now()
     suppressed = access.report_suppresses_small_cells(user)
     meetings = meetings_section(
-        p.for_year(fiscal_year, now=now), _held_events(fiscal_year, user, now)
+        p.for_year(fiscal_year, now=now),
+        _held_events(fiscal_year, user, now),
+        relay=relay_lines(fiscal_year, user),
     )
     survey = survey_section(panels.survey_panel(fiscal_year, user, dimension=ResultDimension.KIND))
     navi = report_sections.navi_section(fiscal_year)
@@ -307,7 +316,38 @@ def _gathering(row: dict, meetings: list[p.EventRow]) -> Gathering:
     return Gathering(line, links)
 
 
-def meetings_section(data: p.Participation, held: list[dict]) -> MeetingsSection | None:
+def relay_lines(fiscal_year: int, user) -> list[str]:
+    """The relay's meetings (Event.is_relay_meeting: exchange meetings hosted
+    by a 自治体) up to the 年度, as the seed lists them: 第1回【平成28年6月】
+    in江別, a cancelled one with （中止） (1 query)."""
+    rows = (
+        Event.objects.visible_to(user)
+        .filter(
+            kind=EventKind.EXCHANGE,
+            host_organisation__kind=OrganisationKind.MUNICIPALITY,
+            fiscal_year__lte=fiscal_year,
+        )
+        .exclude(status=EventStatus.DRAFT)
+        .order_by("starts_at", "pk")
+        .values_list("number", "starts_at", "status", "municipality__name")
+    )
+    lines = []
+    for number, starts_at, status, city in rows:
+        line = _("第%(number)s回【%(month)s】") % {
+            "number": number or "—",
+            "month": wareki_month(starts_at),
+        }
+        if city:
+            line += " in" + city.removesuffix("市")
+        if status == EventStatus.CANCELLED:
+            line += _("（中止）")
+        lines.append(line)
+    return lines
+
+
+def meetings_section(
+    data: p.Participation, held: list[dict], *, relay: list[str] = ()
+) -> MeetingsSection | None:
     if not data.events:
         return None
     events = data.events
@@ -340,6 +380,7 @@ def meetings_section(data: p.Participation, held: list[dict]) -> MeetingsSection
         reports=_meeting_reports(events, held),
         gatherings=[_gathering(row, events) for row in held if row["kind"] in GATHERING_KINDS],
         chart=charts.attendance_chart(data),
+        relay=list(relay),
     )
 
 

@@ -304,6 +304,9 @@ def _meetings(document, section) -> None:
     for gathering in section.gatherings:
         paragraph = document.add_paragraph(gathering.line, style="List Bullet")
         _links(paragraph, gathering.links)
+    if section.relay:
+        document.add_heading(section.relay_heading, level=2)
+        _bullets(document, section.relay)
     _note(document, section.source)
 
 

@@ -441,6 +441,36 @@ def test_dashboard_links_to_the_report_of_its_year(seeded, client_for):
     assert 'href="/dashboard/report/?fy=2021"' in html.content.decode()
 
 
+# The seed's relay history (its 2nd, 6th and 7th give no city or no month).
+SEED_RELAY = [
+    "第1回【平成28年6月】 in江別",
+    "第3回【平成29年2月】 in小樽",
+    "第4回【平成29年9月】 in苫小牧",
+    "第5回【平成30年9月】 in岩見沢",
+]
+
+
+@pytest.mark.django_db
+def test_report_lists_the_relay_as_the_seed_does(seeded, client_for):
+    html = client_for(demo_user("committee@example.org")).get(REPORT, {"fy": "2021"})
+    found = re.search(
+        r'<ul class="report-lines report-relay">(.*?)</ul>', html.content.decode(), re.S
+    )
+    relay = re.findall(r"<li>(.*?)</li>", found.group(1))
+    assert relay == [
+        "第1回【平成28年6月】 in江別",
+        "第2回【平成28年11月】 in札幌",
+        "第3回【平成29年2月】 in小樽",
+        "第4回【平成29年9月】 in苫小牧",
+        "第5回【平成30年9月】 in岩見沢",
+        "第6回【令和元年9月】 in千歳",
+        "第7回【令和2年9月】 in北広島（中止）",
+    ]
+    assert is_subsequence(SEED_RELAY, relay)
+    # 令和3年度's report lists the relay up to its 年度: not the restart of 令和8年度.
+    assert "リレー再開" not in html.content.decode()
+
+
 # --- the files: Word and PDF ----------------------------------------------------------------
 
 
@@ -491,6 +521,7 @@ def test_docx_holds_the_seeds_lines_the_survey_and_the_texts(seeded, client_for)
         "年度報告書（令和3年度）",
         "目次",
         "Ⅰ 情報交換会・シンポジウムの実施",
+        "情報交換会のあゆみ（開催した自治体が次の自治体にバトンを渡すリレー方式）",
         "Ⅳ 続・後方支援プロジェクトの効果検証",
         "主な結果",
         "課題",
@@ -662,15 +693,15 @@ def test_report_query_count_is_fixed(count, seeded, client_for):
     # participation.compute, the meetings' materials, the annual survey
     # (none), the texts; Ⅱ the navi 3 (categories, windows, searches), Ⅲ
     # support.stats.summary's 8, the needs 1, the chosen opinions 1, the
-    # seven functions 2 (the board's topics, the note's entries).
+    # seven functions 2 (the board's topics, the note's entries), the relay 1.
     with CaptureQueriesContext(connection) as cold:
         response = client.get(REPORT, {"fy": EMPTY_YEAR})
     assert len(report_lines(response)) == count
-    assert len(cold) == 32
+    assert len(cold) == 33
     # Warm: the participation numbers come from the cache.
     with CaptureQueriesContext(connection) as warm:
         assert client.get(REPORT, {"fy": EMPTY_YEAR}).status_code == 200
-    assert len(warm) == 24
+    assert len(warm) == 25
 
 
 @pytest.mark.django_db
@@ -683,4 +714,4 @@ def test_report_files_query_count_is_fixed(url, count, seeded, client_for):
     with CaptureQueriesContext(connection) as cold:
         response = client.get(url, {"fy": EMPTY_YEAR})
     assert response.status_code == 200
-    assert len(cold) == 32
+    assert len(cold) == 33

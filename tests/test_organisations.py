@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from core.templatetags.wareki import jdate, wareki_date, wareki_fy
+from core.templatetags.wareki import jdate, wareki_date, wareki_fy, wareki_month
 from network.filters import OrganisationFilter
 from network.models import Commission, Municipality, Organisation, Program, Region
 
@@ -90,6 +90,12 @@ def test_jdate_of_nothing_is_empty():
 )
 def test_wareki_date_writes_the_era_of_the_day(day, expected):
     assert wareki_date(day) == expected
+
+
+def test_wareki_month_writes_the_era_and_month():
+    assert wareki_month(datetime.date(2016, 6, 24)) == "平成28年6月"
+    assert wareki_month(datetime.date(2019, 9, 20)) == "令和元年9月"
+    assert wareki_month(None) == ""
 
 
 # --- access ---------------------------------------------------------------------

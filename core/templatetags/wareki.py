@@ -64,6 +64,15 @@ _DATE_ERAS = (
 )
 
 
+def _era_and_year(day: datetime.date) -> str:
+    """令和3 (令和元) for a calendar date, by the day its era began."""
+    for start, name in _DATE_ERAS:
+        if day >= start:
+            n = day.year - start.year + 1
+            return f"{name}{'元' if n == 1 else n}"
+    return str(day.year)
+
+
 @register.filter
 def wareki_date(value) -> str:
     """A date (or datetime, in local time) in the Japanese calendar, as
@@ -71,8 +80,13 @@ def wareki_date(value) -> str:
     value = _local_date(value)
     if value is None:
         return ""
-    for start, name in _DATE_ERAS:
-        if value >= start:
-            n = value.year - start.year + 1
-            return f"{name}{'元' if n == 1 else n}年{value.month}月{value.day}日"
-    return f"{value.year}年{value.month}月{value.day}日"
+    return f"{_era_and_year(value)}年{value.month}月{value.day}日"
+
+
+@register.filter
+def wareki_month(value) -> str:
+    """The month of a date in the Japanese calendar: 平成28年6月."""
+    value = _local_date(value)
+    if value is None:
+        return ""
+    return f"{_era_and_year(value)}年{value.month}月"
