@@ -109,7 +109,7 @@ def survey_panel(fiscal_year: int, user, *, dimension: str | None = None) -> Sur
         return None
     if not surveys_access.may_read_results(user, survey):
         return SurveyPanel(survey)
-    results = survey_results.compute(survey, user, dimension=dimension, with_texts=False)
+    results = survey_results.cached(survey, user, dimension=dimension, with_texts=False)
     questions = [q for key in KEY_QUESTIONS if (q := results.question(key)) is not None]
     return SurveyPanel(survey, results, questions, _earlier_yoy(results.yoy, fiscal_year))
 

@@ -29,7 +29,7 @@ Each section carries a ``source`` sentence saying where its numbers come from.
 Queries: the participation numbers cost their data version (1) while cached
 (the first view computes them: participation.compute's 8), the meetings'
 materials 1, the survey panel its queries (the annual survey, then
-surveys.results' fixed count), the texts 1; Ⅱ 3, Ⅲ support.stats.summary's 8,
+surveys.results' fixed count), the texts 1; Ⅱ 4 (1 while its windows are cached), Ⅲ support.stats.summary's 8,
 the needs 1, the chosen opinions 1, the seven functions 2, the relay 1.
 """
 

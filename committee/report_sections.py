@@ -16,15 +16,12 @@ import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from core.dates import local_day_start
 from core.enums import SupportFunction
 from core.templatetags.wareki import wareki_fy
 from directory import stats as navi_stats
-from directory.enums import ServiceStatus
-from directory.models import Category, Service
 from note.models import NoteEntry, Topic
 from support import stats as support_stats
 
@@ -91,24 +88,13 @@ class NaviSection:
 
 
 def navi_section(fiscal_year: int) -> NaviSection | None:
-    """The windows listed now and the 年度's searches (3 queries: the
-    categories with their active windows, the windows and providers counted,
-    directory.stats.summary's one); None when the 年度 saw no search and no
-    window checked."""
-    active = Q(services__status=ServiceStatus.ACTIVE)
-    counted = list(
-        Category.objects.annotate(windows=Count("services", filter=active, distinct=True))
-        .order_by("order", "key")
-        .values_list("name", "windows")
-    )
+    """The windows listed now and the 年度's searches (directory.stats: the
+    windows listed, 1 query while cached, else 3; the searches' summary 1);
+    None when the 年度 saw no search and no window checked."""
     start, end = _fy_range(fiscal_year)
-    totals = Service.objects.filter(status=ServiceStatus.ACTIVE).aggregate(
-        windows=Count("pk"),
-        providers=Count("provider", distinct=True),
-        verified=Count("pk", filter=Q(verified_on__gte=start, verified_on__lt=end)),
-    )
+    listed = navi_stats.listed(start, end)
     searched = navi_stats.summary(start, end, unmet_limit=UNMET_SHOWN)
-    if not totals["verified"] and not searched.total:
+    if not listed.verified and not searched.total:
         return None
     by_name = {row["category__name"]: row for row in searched.by_category}
     categories = [
@@ -118,13 +104,13 @@ def navi_section(fiscal_year: int) -> NaviSection | None:
             by_name.get(name, {}).get("searches", 0),
             by_name.get(name, {}).get("found_nothing", 0),
         )
-        for name, windows in counted
+        for name, windows in listed.by_category
         if windows or name in by_name
     ]
     return NaviSection(
-        windows=totals["windows"],
-        providers=totals["providers"],
-        verified=totals["verified"],
+        windows=listed.windows,
+        providers=listed.providers,
+        verified=listed.verified,
         searches=searched.total,
         web=sum(m["web"] for m in searched.by_month),
         line=sum(m["line"] for m in searched.by_month),

@@ -132,6 +132,8 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["kana", "name"]
+        # The windows' data version reads MAX(updated_at) (stats.listed_windows).
+        indexes = [models.Index(fields=["updated_at"], name="directory_service_updated")]
         verbose_name = _("支援サービス")
         verbose_name_plural = _("支援サービス")
 

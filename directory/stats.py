@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core import versions
 from network.models import Municipality, Region
 
-from .enums import Channel
-from .models import Category, SearchTally
+from .enums import Channel, ServiceStatus
+from .models import Category, SearchTally, Service
 
 
 def _key(month: datetime.date, channel: str, category, region, municipality) -> str:
@@ -129,3 +131,58 @@ def summary(start: datetime.date, end: datetime.date, *, unmet_limit: int = 30) 
             ),
         )[:unmet_limit],
     )
+
+
+# --- the windows listed ------------------------------------------------------------------
+
+LISTED_CACHE_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The windows the navi lists now (受付中), for the annual report."""
+
+    windows: int
+    providers: int
+    verified: int  # of those, checked (確認日) from `start` to before `end`
+    by_category: list[tuple[str, int]]  # (困りごと, windows), in the categories' order
+
+
+def listed_data_version() -> str:
+    """What listed() reads, in one query: the services (number and latest
+    ``updated_at``: a status or 確認日 change saves the service), their
+    categories (the m2m rows: number and latest id — setting them anew
+    writes new rows) and the categories."""
+    qn = connection.ops.quote_name
+    service, links = versions.table(Service), versions.table(Service.categories.through)
+    parts = [
+        (f"(SELECT COUNT(*) FROM {service})", []),
+        (f"(SELECT MAX({qn('updated_at')}) FROM {service})", []),
+        (f"(SELECT COUNT(*) FROM {links})", []),
+        (f"(SELECT MAX({qn('id')}) FROM {links})", []),
+        (f"(SELECT COUNT(*) FROM {versions.table(Category)})", []),
+    ]
+    return versions.version_of("listed", parts)
+
+
+def listed(start: datetime.date, end: datetime.date) -> Listed:
+    """The windows listed now and those checked in the period: one query
+    while nothing they read changed (listed_data_version), else three
+    (150k windows: counting them by 困りごと is a join over every one)."""
+    key = f"directory:listed:{listed_data_version()}:{start}:{end}"
+    found = cache.get(key)
+    if found is None:
+        active = Q(services__status=ServiceStatus.ACTIVE)
+        by_category = list(
+            Category.objects.annotate(windows=Count("services", filter=active, distinct=True))
+            .order_by("order", "key")
+            .values_list("name", "windows")
+        )
+        totals = Service.objects.filter(status=ServiceStatus.ACTIVE).aggregate(
+            windows=Count("pk"),
+            providers=Count("provider", distinct=True),
+            verified=Count("pk", filter=Q(verified_on__gte=start, verified_on__lt=end)),
+        )
+        found = Listed(by_category=by_category, **totals)
+        cache.set(key, found, LISTED_CACHE_SECONDS)
+    return found

@@ -5,6 +5,7 @@ the page, in Word and in the PDF; and left out when their app recorded
 nothing in the 年度.
 """
 
+import datetime
 import re
 
 import pytest
@@ -126,3 +127,36 @@ def test_report_leaves_out_the_sections_whose_apps_recorded_nothing(client_for, 
     assert "報告書に載せる情報交換会やアンケートの記録がまだありません" in text
     for heading in ("Ⅱ 情報集約", "Ⅲ 後方支援メニュー", "課題の整理と提言", "7つの機能"):
         assert heading not in text
+
+
+@pytest.mark.django_db
+def test_windows_listed_are_never_stale(secretariat):
+    """directory.stats.listed is cached by its data version: every change that
+    moves a count shows at once."""
+    from directory import stats
+    from directory.models import Category, Service
+
+    from .directory_factories import window
+
+    start, end = datetime.date(2026, 4, 1), datetime.date(2027, 4, 1)
+    first = window("くらしサポートセンター（サンプル）")
+    life, work = Category.objects.order_by("order")[:2]
+
+    def counts():
+        found = stats.listed(start, end)
+        by_name = dict(found.by_category)
+        return found.windows, found.verified, by_name[life.name], by_name[work.name]
+
+    assert counts() == (1, 0, 1, 0)
+    second = window("しごと相談窓口（サンプル）")
+    assert counts() == (2, 0, 2, 0)
+    second.service.categories.set([work])
+    assert counts() == (2, 0, 1, 1)
+    second.service.status = Service.Status.INACTIVE
+    second.service.save()
+    assert counts() == (1, 0, 1, 0)
+    first.service.verified_on = datetime.date(2026, 5, 1)
+    first.service.save()
+    assert counts() == (1, 1, 1, 0)
+    first.service.delete()
+    assert counts() == (0, 0, 0, 0)
