@@ -234,6 +234,9 @@ MATRIX = [
     # the annual report: read by the committee, its texts written by the secretariat
     ("dashboard:report", None, DASHBOARD),
     ("dashboard:report_edit", None, SECRETARIAT),
+    ("dashboard:report_opinions", None, SECRETARIAT),
+    ("dashboard:report_docx", None, DASHBOARD),
+    ("dashboard:report_pdf", None, DASHBOARD),
     # directory: the public navi and its exports (no login)
     ("directory:home", None, PUBLIC),
     ("directory:area", "navi_category", PUBLIC),
@@ -428,7 +431,24 @@ def _survey_targets(respondent, own_org, other_org, secretariat):
         text="主任相談支援員同士のつながりが欲しい。",
         fiscal_year=2021,
     )
-    objects = {"survey": survey, "question": question, "need": need}
+    # A free text of the annual survey of the 年度 the report opens on: the
+    # opinion the report may quote (committee.report_opinions).
+    from committee import panels
+    from tests.survey_factories import submitted_response
+
+    annual = SurveyFactory(
+        kind=Survey.Kind.ANNUAL,
+        title="年次アンケート",
+        fiscal_year=panels.shown_year(None, timezone.now())[0],
+    )
+    free = QuestionFactory(survey=annual, kind=Question.Kind.TEXT, required=False)
+    opinion = submitted_response(annual, organisation=own_org, answers={free: "参考になった。"})
+    objects = {
+        "survey": survey,
+        "question": question,
+        "need": need,
+        "opinion_answer": opinion.answers.get(),
+    }
     targets = {
         "survey": {"pk": survey.pk},
         "anonymous_survey": {"pk": anonymous.pk},
@@ -1125,6 +1145,13 @@ POST_MATRIX = [
         None,
         SECRETARIAT_WRITES,
         lambda o: {"issues": "委託元の自治体の意識を高める工夫が必要。", "survey_summary": ""},
+    ),
+    # committee: the opinions the annual report quotes, the secretariat's to choose
+    Post(
+        "dashboard:report_opinions",
+        None,
+        SECRETARIAT_WRITES,
+        lambda o: {"shown": [o["opinion_answer"].pk], "chosen": [o["opinion_answer"].pk]},
     ),
     # directory: without LINE_CHANNEL_SECRET the webhook is off for everyone
     # (its signed calls: tests/test_directory_line.py).
