@@ -382,6 +382,19 @@ def _navi(document, section) -> None:
                 for row in section.categories
             ],
         )
+    if section.regions:
+        _table(
+            document,
+            [_("振興局"), _("検索"), _("該当なし")],
+            [
+                [
+                    r["region__name"] or section.no_area_label,
+                    str(r["searches"]),
+                    str(r["found_nothing"]),
+                ]
+                for r in section.regions
+            ],
+        )
     document.add_heading(_("見つからなかった地域と困りごと（社会資源の開拓候補）"), level=2)
     if section.unmet:
         _table(

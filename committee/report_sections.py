@@ -56,6 +56,7 @@ class NaviSection:
     line: int
     found_nothing: int
     categories: list[CategoryRow]
+    regions: list[dict]  # region__name (None: no area chosen), searches, found_nothing
     unmet: list[dict]  # category__name, region__name, municipality__name, searches, found_nothing
     source: str
 
@@ -73,6 +74,10 @@ class NaviSection:
             "掲載している相談窓口 %(windows)d件（%(providers)d団体・機関）、"
             "うちこの年度に内容を確認した窓口 %(verified)d件"
         ) % {"windows": self.windows, "providers": self.providers, "verified": self.verified}
+
+    @property
+    def no_area_label(self) -> str:
+        return _("（地域をえらばずに）")
 
     @property
     def searches_line(self) -> str:
@@ -116,6 +121,7 @@ def navi_section(fiscal_year: int) -> NaviSection | None:
         line=sum(m["line"] for m in searched.by_month),
         found_nothing=searched.found_nothing,
         categories=categories,
+        regions=searched.by_region,
         unmet=searched.unmet,
         source=_(
             "出典：窓口数は出力した時点でナビに「受付中」で載っている事業。検索は%(fy)sに"

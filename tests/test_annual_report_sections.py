@@ -17,6 +17,12 @@ from .test_annual_report import DOCX, EMPTY_YEAR, PDF, REPORT, docx_text, pdf_te
 # --- Ⅱ the navi, Ⅲ the menus, the needs, the seven functions ---------------------------------
 
 
+def region_name() -> str:
+    from network.models import Region
+
+    return Region.objects.order_by("pk").first().name
+
+
 def later_apps_year(secretariat) -> int:
     """The current 年度 with two navi windows (one checked this 年度), four
     searches (one found nothing), one back-up menu with an application
@@ -34,8 +40,16 @@ def later_apps_year(secretariat) -> int:
     window("しごと相談窓口（サンプル）")
     type(first.service).objects.filter(pk=first.service.pk).update(verified_on=timezone.localdate())
     category = Category.objects.order_by("order").first()
+    from network.models import Region
+
+    region = Region.objects.order_by("pk").first()
     for found in (2, 1, 1, 0):
-        navi_stats.record(Channel.WEB if found else Channel.LINE, category=category, found=found)
+        navi_stats.record(
+            Channel.WEB if found else Channel.LINE,
+            category=category,
+            region=region if found == 1 else None,
+            found=found,
+        )
     m = menu(number=7, name="フードバンク窓口連携支援事業")
     applicant = UserFactory()
     MembershipFactory(user=applicant)
@@ -63,6 +77,9 @@ def test_report_sections_of_the_navi_the_menus_and_the_needs(client_for, secreta
     assert "掲載している相談窓口 2件（2団体・機関）、うちこの年度に内容を確認した窓口 1件" in navi
     assert "この年度の検索 延べ4回（ウェブ 3回・LINE 1回）、うち窓口が見つからなかった 1回" in navi
     assert "生活全般 2 4 1" in navi
+    # By area: two searches named a 振興局, two chose none.
+    assert f"{region_name()} 2 0" in navi
+    assert "（地域をえらばずに） 2 1" in navi
     menus = section(text, "Ⅲ 後方支援メニューの試験実施・ノウハウ提供 ")
     assert "申込 1件、うち完了 0件（1メニュー）" in menus
     # No outcome report yet: its number field sums to 0, as on the dashboard.
@@ -96,6 +113,7 @@ def test_report_sections_of_the_navi_the_menus_and_the_needs(client_for, secreta
     ]
     rows = [row for table in tables for row in table]
     assert ["生活全般", "2", "4", "1"] in rows
+    assert [region_name(), "2", "0"] in rows
     assert [
         "⑦ フードバンク窓口連携支援事業", "1", "0", "連携を始めた窓口の数 0",
         "協力団体 3時間・事務局 1時間", "—",
