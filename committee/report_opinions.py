@@ -29,6 +29,20 @@ from .models import ReportOpinion
 # The surveys whose free texts each part of the report quotes.
 PLACES = {SurveyKind.POST_EVENT: "meetings", SurveyKind.ANNUAL: "survey"}
 CANDIDATES_PER_PAGE = 50
+# An answer's id as the database can hold it (the project's RaiseForm bound).
+LARGEST_ID = 2**31 - 1
+
+
+def posted_ids(values: list[str]) -> list[int] | None:
+    """The answer ids the page posted, or None for anything it cannot have
+    posted: more than a page of them, or one that is not an id."""
+    if len(values) > CANDIDATES_PER_PAGE:
+        return None
+    try:
+        ids = [int(value) for value in values]
+    except ValueError:
+        return None
+    return ids if all(0 < pk <= LARGEST_ID for pk in ids) else None
 
 
 def candidates(fiscal_year: int):

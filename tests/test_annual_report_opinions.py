@@ -124,6 +124,9 @@ def test_secretariat_chooses_opinions_the_committee_then_reads(
         ("not shown", "表示していない回答は選べません。"),
         ("other year", "この年度のアンケートの自由記述ではない回答が含まれています。"),
         ("garbage", "送られた内容が正しくありません。もう一度選んでください。"),
+        ("huge", "送られた内容が正しくありません。もう一度選んでください。"),
+        ("negative", "送られた内容が正しくありません。もう一度選んでください。"),
+        ("too many", "送られた内容が正しくありません。もう一度選んでください。"),
     ],
 )
 def test_bad_choices_are_refused_in_japanese_and_write_nothing(
@@ -143,6 +146,12 @@ def test_bad_choices_are_refused_in_japanese_and_write_nothing(
         year = fiscal_year - 1
     elif case == "garbage":
         shown = ["1; DROP TABLE", ids[USEFUL]]
+    elif case == "huge":
+        shown = ["99999999999999999999999", ids[USEFUL]]
+    elif case == "negative":
+        chosen = ["-1"]
+    elif case == "too many":
+        shown = [ids[USEFUL]] * 51
 
     response = choose(client, year, shown, chosen)
 

@@ -113,14 +113,6 @@ def report_edit(request):
     )
 
 
-def _ids(values: list[str]) -> list[int] | None:
-    """The posted answer ids, or None when one is not a number."""
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        return None
-
-
 @access.report_edit_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def choose_opinions(request):
@@ -136,8 +128,8 @@ def choose_opinions(request):
     )
     error = ""
     if request.method == "POST":
-        shown = _ids(request.POST.getlist("shown"))
-        chosen = _ids(request.POST.getlist("chosen"))
+        shown = report_opinions.posted_ids(request.POST.getlist("shown"))
+        chosen = report_opinions.posted_ids(request.POST.getlist("chosen"))
         if shown is None or chosen is None:
             error = _("送られた内容が正しくありません。もう一度選んでください。")
         else:
