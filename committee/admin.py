@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Need, NeedUpdate, ReportText, ReportTextRevision
+from .models import Need, NeedUpdate, ReportOpinion, ReportText, ReportTextRevision
 
 
 class NeedUpdateInline(admin.TabularInline):
@@ -55,14 +55,16 @@ class NeedUpdateAdmin(admin.ModelAdmin):
         return False
 
 
-# --- the annual report's paragraphs: written only by committee.report.save_texts ---
+# --- the annual report's paragraphs and opinions: written only by committee.report ---
 
 
 class WrittenByTheReportOnly:
     """Looked at only, by superusers (the secretariat's admin permissions do
     not name these models): the paragraphs and their history are written by
-    committee.report.save_texts, which keeps every version; an edit or a
-    delete here would leave the history untrue."""
+    committee.report.save_texts, which keeps every version, and the opinions
+    by committee.report_opinions.save_choices, which refuses an answer the
+    privacy guard flagged; an edit or a delete here would leave the history
+    untrue or quote what the secretariat did not choose."""
 
     def has_add_permission(self, request, *args):
         return False
@@ -97,4 +99,13 @@ class ReportTextRevisionAdmin(WrittenByTheReportOnly, admin.ModelAdmin):
     list_filter = ("report_text__fiscal_year", "report_text__section", "privacy_flagged")
     list_select_related = ("report_text", "author")
     fields = ("report_text", "text", "privacy_flagged", "author", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(ReportOpinion)
+class ReportOpinionAdmin(WrittenByTheReportOnly, admin.ModelAdmin):
+    list_display = ("fiscal_year", "answer", "chosen_by", "chosen_at")
+    list_filter = ("fiscal_year",)
+    list_select_related = ("answer", "chosen_by")
+    fields = ("fiscal_year", "answer", "chosen_by", "chosen_at")
     readonly_fields = fields

@@ -8,7 +8,8 @@ Sections, in the seed's order, each only when its data exists:
   団体9(13)・自治体4(4)・厚労省(10))), the total line (合計 延べ247名) and a
   note naming the meetings whose 名 include その他 persons, which the seed's
   parentheses leave out. The figures are committee.participation's, the
-  dashboard's, read through its cache (``participation.for_year``). Then
+  dashboard's; the lines are written once per data version of those numbers
+  and cached with them (``cached_meeting_figures``). Then
   the meetings' reports (Event.report_url) and the 年度's symposium and
   report meetings with their materials (シンポジウムの実施 10月15日 (第3回
   情報交換会と同時開催), 最終報告会 2月18日), of the events the viewer may open.
@@ -26,11 +27,14 @@ Sections, in the seed's order, each only when its data exists:
 
 Each section carries a ``source`` sentence saying where its numbers come from.
 
-Queries: the participation numbers cost their data version (1) while cached
-(the first view computes them: participation.compute's 8), the meetings'
-materials 1, the survey panel its queries (the annual survey, then
-surveys.results' fixed count), the texts 1; Ⅱ 4 (1 while its windows are cached), Ⅲ support.stats.summary's 8,
-the needs 1, the chosen opinions 1, the seven functions 2, the relay 1.
+Queries: the participation numbers cost their data version (1) while Ⅰ's
+figures are cached with them (``cached_meeting_figures``; the first view
+after a change computes them: participation.compute's 8 unless the dashboard
+did), the meetings' materials 1, the survey panel its queries (the annual
+survey, then surveys.results' fixed count) and 調査対象's 1, the texts 1; Ⅱ 4
+(1 while its windows are cached), Ⅲ 1 while cached (support.stats.
+cached_summary's data version; then summary's 8), the needs 1, the chosen
+opinions 1, the seven functions 2, the relay 1.
 """
 
 from __future__ import annotations
@@ -38,20 +42,23 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core import privacy
 from core.templatetags.wareki import jdate, wareki_date, wareki_fy, wareki_month
 from events.enums import EventKind, EventStatus
 from events.models import Event
-from network.enums import OrganisationKind
+from network.enums import MunicipalityKind, OrganisationKind
 from surveys import catalog
 from surveys import results as survey_results
-from surveys.enums import ResultDimension
+from surveys.enums import AudienceGroup, ResultDimension
+from surveys.models import Invitation
 
 from . import access, charts, panels, report_opinions, report_sections
 from . import participation as p
@@ -86,7 +93,8 @@ class Gathering:
 
 @dataclass
 class MeetingsSection:
-    events: list[p.EventRow]
+    count: int  # the counted meetings
+    persons: int  # 延べ
     lines: list[str]
     total_line: str
     other_note: str  # "" when no meeting had その他 persons
@@ -115,6 +123,8 @@ class MeetingsSection:
 @dataclass
 class SurveySection:
     panel: panels.SurveyPanel
+    # 調査対象：道内の福祉事務所設置自治体（35市+14振興局=49自治体）、受託団体・支援団体39団体
+    scope_line: str
     collected_line: str  # 回収：自治体15、受託団体・支援団体32の合計47団体から回答を得た。
     findings: list[str]  # the seed's sentences, from the key questions
     source: str
@@ -253,7 +263,7 @@ def build(fiscal_year: int, user, *, now: datetime.datetime | None = None) -> An
     now = now or timezone.now()
     suppressed = access.report_suppresses_small_cells(user)
     meetings = meetings_section(
-        p.for_year(fiscal_year, now=now),
+        cached_meeting_figures(fiscal_year, p.data_version(fiscal_year, now), now=now),
         _held_events(fiscal_year, user, now),
         relay=relay_lines(fiscal_year, user),
     )
@@ -279,23 +289,22 @@ def build(fiscal_year: int, user, *, now: datetime.datetime | None = None) -> An
 
 
 def _held_events(fiscal_year: int, user, now: datetime.datetime) -> list[dict]:
-    """The 年度's exchange, symposium and report meetings that took place
-    (finished, or published and started) and that `user` may open, with
-    their materials links (1 query)."""
+    """The 年度's symposium and report meetings, and its exchange meetings
+    with a report, that took place (finished, or published and started) and
+    that `user` may open, with their materials links (1 query)."""
     took_place = Q(status=EventStatus.FINISHED) | Q(
         status=EventStatus.PUBLISHED, starts_at__lte=now
     )
+    with_materials = Q(kind__in=GATHERING_KINDS) | (Q(kind=EventKind.EXCHANGE) & ~Q(report_url=""))
     return list(
         Event.objects.visible_to(user)
-        .filter(
-            took_place, fiscal_year=fiscal_year, kind__in=GATHERING_KINDS + (EventKind.EXCHANGE,)
-        )
+        .filter(took_place, with_materials, fiscal_year=fiscal_year)
         .order_by("starts_at", "pk")
-        .values("pk", "kind", "title", "starts_at", "report_url", "video_url")
+        .values("pk", "kind", "title", "starts_at", "report_url", "video_url", "slides")
     )
 
 
-def _gathering(row: dict, meetings: list[p.EventRow]) -> Gathering:
+def _gathering(row: dict, numbered_on: dict[datetime.date, int]) -> Gathering:
     """シンポジウムの実施 10月15日 (第3回情報交換会と同時開催); 最終報告会 2月18日
     (a report meeting is named by its title's last word, as the seed does)."""
     day = timezone.localtime(row["starts_at"]).date()
@@ -305,14 +314,17 @@ def _gathering(row: dict, meetings: list[p.EventRow]) -> Gathering:
     else:
         name = row["title"].replace("\u3000", " ").rsplit(" ", 1)[-1]
     line = f"{name} {day_text}"
-    same_day = next((m for m in meetings if m.date == day and m.number), None)
-    if same_day is not None:
-        line += " " + _("(第%(number)d回情報交換会と同時開催)") % {"number": same_day.number}
+    if day in numbered_on:
+        line += " " + _("(第%(number)d回情報交換会と同時開催)") % {"number": numbered_on[day]}
     links = []
     if row["report_url"]:
         links.append(Link(_("報告書"), row["report_url"]))
     if row["video_url"]:
         links.append(Link(_("動画"), row["video_url"]))
+    if row["slides"]:
+        links.append(
+            Link(_("資料（PDF）"), Event._meta.get_field("slides").storage.url(row["slides"]))
+        )
     return Gathering(line, links)
 
 
@@ -345,13 +357,26 @@ def relay_lines(fiscal_year: int, user) -> list[str]:
     return lines
 
 
-def meetings_section(
-    data: p.Participation, held: list[dict], *, relay: list[str] = ()
-) -> MeetingsSection | None:
+@dataclass
+class MeetingFigures:
+    """What Ⅰ writes from a 年度's participation numbers, kept in the cache
+    with them (the same data version): a 年度 of hundreds of meetings is
+    neither written nor read back whole on every view."""
+
+    fiscal_year: int
+    lines: list[str]  # each counted meeting's line in the seed's format
+    headings: list[tuple[int, str]]  # (event id, 第1回 6月4日), in order
+    numbered_on: dict[datetime.date, int]  # a numbered meeting's day: its number
+    persons: int  # 延べ
+    other_note: str  # "" when no meeting had その他 persons
+    chart: dict
+
+
+def meeting_figures(data: p.Participation) -> MeetingFigures | None:
+    """Ⅰ's figures of the numbers; None for a 年度 without a counted meeting."""
     if not data.events:
         return None
-    events = data.events
-    others = [e for e in events if e.other.persons]
+    others = [e for e in data.events if e.other.persons]
     other_note = ""
     if others:
         other_note = _("人数には、機関に数えない参加者（その他）も含みます：%(meetings)s。") % {
@@ -360,38 +385,79 @@ def meetings_section(
                 for e in others
             )
         }
+    numbered_on: dict[datetime.date, int] = {}
+    for event in data.events:
+        if event.number:
+            numbered_on.setdefault(event.date, event.number)
+    return MeetingFigures(
+        fiscal_year=data.fiscal_year,
+        lines=[seed_line(e) for e in data.events],
+        headings=[(e.id, e.heading) for e in data.events],
+        numbered_on=numbered_on,
+        persons=data.totals.persons,
+        other_note=other_note,
+        chart=charts.attendance_chart(data),
+    )
+
+
+def cached_meeting_figures(
+    fiscal_year: int, version: str, *, now: datetime.datetime
+) -> MeetingFigures | None:
+    """``meeting_figures`` through the cache, for a version from
+    ``participation.data_version``; the numbers themselves are read (from
+    their own cache) only when the figures are not there."""
+    key = p.cache_key(fiscal_year, version, f"report:{get_language()}")
+    found = cache.get(key)
+    if found is None:
+        found = meeting_figures(p.cached(fiscal_year, version, now=now))
+        # A 年度 without meetings is kept too (as False: None is a miss).
+        cache.set(key, found or False, p.CACHE_SECONDS)
+    return found or None
+
+
+def meetings_section(
+    figures: MeetingFigures | None, held: list[dict], *, relay: list[str]
+) -> MeetingsSection | None:
+    """Ⅰ from the 年度's figures, with the materials of the meetings held
+    (`held`) and the relay the viewer may open."""
+    if figures is None:
+        return None
+    headings = figures.headings
     source = _(
         "出典：%(fy)sに開催した情報交換会 %(count)d回（%(first)s〜%(last)s）の参加記録。"
         "受付を使った回は受付済みの人、使わなかった回は確定した申込を数えています"
         "（ダッシュボードと同じ集計）。"
     ) % {
-        "fy": wareki_fy(data.fiscal_year),
-        "count": len(events),
-        "first": events[0].heading,
-        "last": events[-1].heading,
+        "fy": wareki_fy(figures.fiscal_year),
+        "count": len(headings),
+        "first": headings[0][1],
+        "last": headings[-1][1],
     }
     return MeetingsSection(
-        events=events,
-        lines=[seed_line(e) for e in events],
+        count=len(headings),
+        persons=figures.persons,
+        lines=figures.lines,
         total_line=_("情報交換会の実施　合計 延べ%(persons)d名（括弧内は人数）")
-        % {"persons": data.totals.persons},
-        other_note=other_note,
+        % {"persons": figures.persons},
+        other_note=figures.other_note,
         source=source,
-        reports=_meeting_reports(events, held),
-        gatherings=[_gathering(row, events) for row in held if row["kind"] in GATHERING_KINDS],
-        chart=charts.attendance_chart(data),
+        reports=_meeting_reports(headings, held),
+        gatherings=[
+            _gathering(row, figures.numbered_on) for row in held if row["kind"] in GATHERING_KINDS
+        ],
+        chart=figures.chart,
         relay=list(relay),
     )
 
 
-def _meeting_reports(events: list[p.EventRow], held: list[dict]) -> list[Link]:
+def _meeting_reports(headings: list[tuple[int, str]], held: list[dict]) -> list[Link]:
     """Each counted meeting's report (各情報交換会のレポート), by its heading;
     one link for meetings that share a report."""
     url_of = {row["pk"]: row["report_url"] for row in held if row["report_url"]}
     links: dict[str, list[str]] = {}
-    for event in events:
-        if event.id in url_of:
-            links.setdefault(url_of[event.id], []).append(event.heading)
+    for event_id, heading in headings:
+        if event_id in url_of:
+            links.setdefault(url_of[event_id], []).append(heading)
     return [Link("・".join(headings), url) for url, headings in links.items()]
 
 
@@ -418,8 +484,46 @@ def survey_section(panel: panels.SurveyPanel | None) -> SurveySection | None:
         "answered": results.answered.display,
     }
     return SurveySection(
-        panel=panel, collected_line=collected, findings=findings(results), source=source
+        panel=panel,
+        scope_line=scope_line(survey, groups),
+        collected_line=collected,
+        findings=findings(results),
+        source=source,
     )
+
+
+def scope_line(survey, groups: list) -> str:
+    """Who the survey asked, by group, as the seed's 調査対象 says it: the
+    自治体 by place — 市 (町, 村) and 振興局, an organisation with no
+    municipality being a 振興局's unit — then the other groups (1 query).
+    The places are left out when the 自治体's invitations are not all
+    organisations' (a per-person survey) or their count is suppressed."""
+    counts = dict(
+        Invitation.objects.filter(survey=survey, organisation__kind=OrganisationKind.MUNICIPALITY)
+        .values_list("organisation__municipality__kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    parts = []
+    for row in groups:
+        if row.key != AudienceGroup.MUNICIPAL:
+            parts.append(_("%(group)s%(n)s団体") % {"group": row.label, "n": row.invited.display})
+            continue
+        places = [
+            f"{counts[kind]}{label}"
+            for kind, label in (*MunicipalityKind.choices, (None, _("振興局")))
+            if counts.get(kind)
+        ]
+        if row.invited.suppressed or sum(counts.values()) != row.invited.n or not places:
+            parts.append(_("%(group)s%(n)s") % {"group": row.label, "n": row.invited.display})
+        elif len(places) == 1:
+            parts.append(_("道内の福祉事務所設置自治体（%(places)s）") % {"places": places[0]})
+        else:
+            parts.append(
+                _("道内の福祉事務所設置自治体（%(places)s=%(n)d自治体）")
+                % {"places": "+".join(places), "n": row.invited.n}
+            )
+    return _("調査対象：%(groups)s") % {"groups": "、".join(parts)}
 
 
 def findings(results: survey_results.SurveyResults) -> list[str]:

@@ -97,8 +97,10 @@ def pdf(html: str, base_url: str) -> bytes:
 # --- Word --------------------------------------------------------------------------------
 
 
-def docx(report: AnnualReport) -> bytes:
-    """The report as a Word document."""
+def docx(report: AnnualReport, *, base_url: str) -> bytes:
+    """The report as a Word document; `base_url` (the site's, ending in /)
+    makes the portal's own links (a meeting's slides) absolute, as a
+    document opened outside the browser needs them."""
     from docx import Document  # python-docx: needed only here
     from docx.shared import Mm
 
@@ -120,7 +122,7 @@ def docx(report: AnnualReport) -> bytes:
         return _saved(document)
     _contents(document)
     if report.meetings:
-        _meetings(document, report.meetings)
+        _meetings(document, report.meetings, base_url)
         _opinions(document, report, "meetings")
     if report.navi:
         _navi(document, report.navi)
@@ -259,10 +261,10 @@ def _hyperlink(paragraph, text: str, url: str) -> None:
     paragraph._p.append(link)
 
 
-def _links(paragraph, links, *, lead: str = " ") -> None:
+def _links(paragraph, links, base_url: str, *, lead: str = " ") -> None:
     for index, link in enumerate(links):
         paragraph.add_run("、" if index else lead)
-        _hyperlink(paragraph, link.label, link.url)
+        _hyperlink(paragraph, link.label, urllib.parse.urljoin(base_url, link.url))
 
 
 def chart_png(svg: str) -> bytes:
@@ -290,7 +292,7 @@ def _chart(document, chart: dict, caption: str) -> None:
     _note(document, caption)
 
 
-def _meetings(document, section) -> None:
+def _meetings(document, section, base_url: str) -> None:
     _section_heading(document, section.heading)
     _bold(document, section.total_line)
     _bullets(document, section.lines)
@@ -300,10 +302,10 @@ def _meetings(document, section) -> None:
         _chart(document, section.chart, section.chart_caption)
     if section.reports:
         paragraph = document.add_paragraph(_("各情報交換会のレポート："))
-        _links(paragraph, section.reports, lead="")
+        _links(paragraph, section.reports, base_url, lead="")
     for gathering in section.gatherings:
         paragraph = document.add_paragraph(gathering.line, style="List Bullet")
-        _links(paragraph, gathering.links)
+        _links(paragraph, gathering.links, base_url)
     if section.relay:
         document.add_heading(section.relay_heading, level=2)
         _bullets(document, section.relay)
@@ -313,6 +315,7 @@ def _meetings(document, section) -> None:
 def _survey(document, section, suppressed: bool) -> None:
     results, panel = section.results, section.panel
     _section_heading(document, section.heading)
+    document.add_paragraph(section.scope_line)
     document.add_paragraph(section.collected_line)
     _bullets(document, section.findings)
     if suppressed:

@@ -161,7 +161,7 @@ class MenusSection:
 def menus_section(fiscal_year: int, *, suppress: bool, now) -> MenusSection | None:
     """The menus' applications, outcomes, hours and follow-up of the 年度, as
     the dashboard shows them to the viewer (support.stats.summary)."""
-    summary = support_stats.summary(fiscal_year, suppress=suppress, now=now)
+    summary = support_stats.cached_summary(fiscal_year, suppress=suppress, now=now)
     if not summary.applications:
         return None
     return MenusSection(
@@ -278,8 +278,8 @@ def functions_table(
     parts: dict[int, list[str]] = {}
     if meetings:
         held = _("情報交換会 %(n)d回（延べ%(persons)d名）") % {
-            "n": len(meetings.events),
-            "persons": sum(e.persons for e in meetings.events),
+            "n": meetings.count,
+            "persons": meetings.persons,
         }
         for function in (1, 2, 3, 4, 5, 6):
             parts.setdefault(function, []).append(held)

@@ -50,6 +50,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -453,3 +454,20 @@ def data_version(fiscal_year: int, now=None) -> str:
         (f"(SELECT MAX({qn('updated_at')}) {responses})", of_year),
     ]
     return version_of(fiscal_year, parts)
+
+
+# As long as the dashboard keeps its cached fragments (committee.participation.CACHE_SECONDS).
+CACHE_SECONDS = 15 * 60
+
+
+def cached_summary(fiscal_year: int, *, suppress: bool, now=None) -> Summary:
+    """summary() through the cache, keyed by ``data_version``: 1 query while
+    nothing it reads changed (the annual report's Ⅲ; the dashboard caches
+    its rendered section by the same version)."""
+    now = now or timezone.now()
+    key = f"support:summary:{fiscal_year}:{int(suppress)}:{data_version(fiscal_year, now)}"
+    found = cache.get(key)
+    if found is None:
+        found = summary(fiscal_year, suppress=suppress, now=now)
+        cache.set(key, found, CACHE_SECONDS)
+    return found

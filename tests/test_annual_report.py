@@ -169,6 +169,11 @@ def test_report_survey_section_shows_the_seeds_results(seeded, client_for):
     text = text_of(client_for(demo_user("secretariat@example.org")).get(REPORT, {"fy": "2021"}))
 
     survey = section(text, "Ⅳ 続・後方支援プロジェクトの効果検証 ")
+    # The seed's 調査対象, counted on the survey's invitations.
+    assert (
+        "Ⅳ 続・後方支援プロジェクトの効果検証 調査対象：道内の福祉事務所設置自治体"
+        "（35市+14振興局=49自治体）、受託団体・支援団体37団体 回収：" in survey
+    )
     assert "回収：自治体15、受託団体・支援団体32の合計47団体から回答を得た。" in survey
     assert "合計 86 47 54.7%" in survey
     assert "参加したことがある 37 78.7%" in survey
@@ -692,18 +697,19 @@ def test_report_query_count_is_fixed(count, seeded, client_for):
     # Cold: session, user, roles (2), 年度 list, the data version, the 8 of
     # participation.compute, the meetings' materials, the annual survey
     # (none), the texts; Ⅱ the navi 4 (the windows' data version, their
-    # counts by category and in all, the searches), Ⅲ
+    # counts by category and in all, the searches), Ⅲ its data version and
     # support.stats.summary's 8, the needs 1, the chosen opinions 1, the
     # seven functions 2 (the board's topics, the note's entries), the relay 1.
     with CaptureQueriesContext(connection) as cold:
         response = client.get(REPORT, {"fy": EMPTY_YEAR})
     assert len(report_lines(response)) == count
-    assert len(cold) == 34
-    # Warm: the participation numbers and the windows listed come from the
-    # cache (their data versions are read: 1 query each).
+    assert len(cold) == 35
+    # Warm: the participation numbers (with the meetings' lines), the windows
+    # listed and Ⅲ's figures come from the cache (their data versions are
+    # read: 1 query each).
     with CaptureQueriesContext(connection) as warm:
         assert client.get(REPORT, {"fy": EMPTY_YEAR}).status_code == 200
-    assert len(warm) == 24
+    assert len(warm) == 17
 
 
 @pytest.mark.django_db
@@ -716,4 +722,31 @@ def test_report_files_query_count_is_fixed(url, count, seeded, client_for):
     with CaptureQueriesContext(connection) as cold:
         response = client.get(url, {"fy": EMPTY_YEAR})
     assert response.status_code == 200
-    assert len(cold) == 34
+    assert len(cold) == 35
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("more", [0, 30])
+def test_report_of_a_year_with_its_survey_query_count_is_fixed(more, seeded, client_for):
+    """令和3年度 (its annual survey) with `more` 自治体 invited besides the
+    seed's 49: Ⅳ's queries do not grow with the invitations."""
+    from surveys.models import Invitation, Survey
+
+    survey = Survey.objects.get(kind="annual", fiscal_year=2021)
+    for i in range(more):
+        city = OrganisationFactory(name=f"追加の自治体 {i}", kind=K.MUNICIPALITY)
+        Invitation.objects.create(
+            survey=survey, organisation=city, email=f"city{i}@example.org", token_hash=f"more-{i}"
+        )
+    client = client_for(demo_user("secretariat@example.org"))
+    client.get(REPORT, {"fy": "2021"})
+    # Warm: session, user, roles (2), 年度 list, the participation numbers'
+    # data version, the meetings' materials, the annual survey and its
+    # results (surveys.results' count), 調査対象's invitations by place, the
+    # texts, Ⅱ 1, Ⅲ 1, the needs, the chosen opinions (and their answers),
+    # the seven functions 2, the relay.
+    with CaptureQueriesContext(connection) as warm:
+        response = client.get(REPORT, {"fy": "2021"})
+    assert response.status_code == 200
+    assert "、受託団体・支援団体37団体 回収：自治体15、" in text_of(response)
+    assert len(warm) == 19

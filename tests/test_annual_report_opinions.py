@@ -216,3 +216,35 @@ def test_erasing_the_writer_takes_the_opinion_out_of_the_report(client_for, secr
     assert list(ReportOpinion.objects.values_list("answer_id", flat=True)) == [ids[LONGER]]
     text = text_of(client_for(secretariat).get(REPORT, {"fy": fiscal_year}))
     assert LONGER in text and USEFUL not in text
+
+
+@pytest.mark.django_db
+def test_superusers_look_at_chosen_opinions_in_the_admin_and_change_nothing(
+    client_for, secretariat, superuser
+):
+    from django.urls import reverse
+
+    fiscal_year, ids = year_with_texts()
+    choose(client_for(secretariat), fiscal_year, [ids[USEFUL]], [ids[USEFUL]])
+    opinion = ReportOpinion.objects.get()
+    before = list(ReportOpinion.objects.values_list())
+    client = client_for(superuser)
+
+    def url(view, *args):
+        return reverse(f"admin:committee_reportopinion_{view}", args=args)
+
+    listed = client.get(url("changelist"))
+    opened = client.get(url("change", opinion.pk))
+    assert (listed.status_code, opened.status_code) == (200, 200)
+    assert [row.pk for row in listed.context["cl"].result_list] == [opinion.pk]
+    assert USEFUL in opened.content.decode()
+    assert not opened.context["has_change_permission"]
+
+    other = {"fiscal_year": "2020", "answer": str(ids[LONGER])}
+    refused = [
+        client.post(url("add"), other).status_code,
+        client.post(url("change", opinion.pk), other).status_code,
+        client.post(url("delete", opinion.pk), {"post": "yes"}).status_code,
+    ]
+    assert refused == [403, 403, 403]
+    assert list(ReportOpinion.objects.values_list()) == before

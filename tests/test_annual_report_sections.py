@@ -11,8 +11,18 @@ import re
 import pytest
 from django.utils import timezone
 
-from .factories import MembershipFactory, UserFactory
-from .test_annual_report import DOCX, EMPTY_YEAR, PDF, REPORT, docx_text, pdf_text, section, text_of
+from .factories import MembershipFactory, OrganisationFactory, UserFactory
+from .test_annual_report import (
+    DOCX,
+    EMPTY_YEAR,
+    PDF,
+    REPORT,
+    docx_text,
+    pdf_text,
+    report_lines,
+    section,
+    text_of,
+)
 
 # --- Ⅱ the navi, Ⅲ the menus, the needs, the seven functions ---------------------------------
 
@@ -178,3 +188,120 @@ def test_windows_listed_are_never_stale(secretariat):
     assert counts() == (1, 1, 1, 0)
     first.service.delete()
     assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_report_links_a_symposiums_slides_on_the_page_and_in_word(client_for, secretariat):
+    """Ⅰ's materials links include the slides uploaded to a symposium; Word,
+    opened outside the browser, gets them as absolute links."""
+    from core.dates import current_fiscal_year
+    from events import tallies
+    from events.models import Event
+
+    from .event_factories import EventFactory, RegistrationFactory
+
+    meeting = EventFactory(number=1, status=Event.Status.FINISHED)
+    RegistrationFactory(event=meeting)
+    tallies.refresh([meeting.pk])
+    EventFactory(
+        kind=Event.Kind.SYMPOSIUM,
+        status=Event.Status.FINISHED,
+        starts_at=meeting.starts_at + datetime.timedelta(days=1),
+        report_url="https://example.org/report.pdf",
+        slides="events/slides/2026/symposium.pdf",
+    )
+    client = client_for(secretariat)
+    fiscal_year = current_fiscal_year()
+
+    html = client.get(REPORT, {"fy": fiscal_year}).content.decode()
+    gathering = re.search(r'<ul class="report-gatherings">(.*?)</ul>', html, re.S).group(1)
+    assert re.findall(r'<a href="([^"]+)" rel="noopener">([^<]+)</a>', gathering) == [
+        ("https://example.org/report.pdf", "報告書"),
+        ("/media/events/slides/2026/symposium.pdf", "資料（PDF）"),
+    ]
+    _paragraphs, _tables, document = docx_text(client.get(DOCX, {"fy": fiscal_year}))
+    links = [(h.text, h.address) for p in document.paragraphs for h in p.hyperlinks]
+    assert ("資料（PDF）", "http://testserver/media/events/slides/2026/symposium.pdf") in links
+    assert ("報告書", "https://example.org/report.pdf") in links
+
+
+@pytest.mark.django_db
+def test_survey_scope_counts_the_invited_by_place_or_says_only_the_groups():
+    """調査対象 names 市・町 and 振興局 from the invited 自治体; a per-person
+    invitation (no organisation) or a suppressed count leaves the places out."""
+    from committee.report import scope_line
+    from network.models import Municipality, Organisation, Region
+    from surveys.models import Invitation
+    from surveys.results import Cell, RateRow
+
+    from .factories import OrganisationFactory
+    from .survey_factories import SurveyFactory
+
+    survey = SurveyFactory(kind="annual")
+    city = Municipality.objects.filter(kind="市").first()
+    town = Municipality.objects.filter(kind="町").first()
+    places = [
+        OrganisationFactory(kind=Organisation.Kind.MUNICIPALITY, municipality=m, region=m.region)
+        for m in (city, town)
+    ]
+    places.append(
+        OrganisationFactory(
+            kind=Organisation.Kind.MUNICIPALITY, municipality=None, region=Region.objects.first()
+        )
+    )
+    for i, org in enumerate(places):
+        Invitation.objects.create(
+            survey=survey, organisation=org, email=f"m{i}@example.org", token_hash=f"m{i}"
+        )
+
+    def groups(municipal: Cell) -> list[RateRow]:
+        return [
+            RateRow("municipal", "自治体", municipal, Cell(0)),
+            RateRow("contractor", "受託団体・支援団体", Cell(5), Cell(0)),
+        ]
+
+    assert scope_line(survey, groups(Cell(3))) == (
+        "調査対象：道内の福祉事務所設置自治体（1市+1町+1振興局=3自治体）、受託団体・支援団体5団体"
+    )
+    # One more 自治体 asked in person: the places no longer add up to the group.
+    assert scope_line(survey, groups(Cell(4))) == "調査対象：自治体4、受託団体・支援団体5団体"
+    assert scope_line(survey, groups(Cell(3, suppressed=True))) == (
+        "調査対象：自治体—、受託団体・支援団体5団体"
+    )
+
+
+@pytest.mark.django_db
+def test_cached_parts_follow_every_change_at_once(client_for, secretariat):
+    """Ⅰ's lines and Ⅲ's figures are cached by their data versions: a new
+    registration counted and a new application show on the next view."""
+    from events import tallies
+    from events.models import Event
+
+    from .event_factories import EventFactory, RegistrationFactory
+    from .support_factories import application, menu
+
+    fiscal_year = later_apps_year(secretariat)
+    meeting = EventFactory(number=1, status=Event.Status.FINISHED)
+    RegistrationFactory(event=meeting, organisation=OrganisationFactory())
+    tallies.refresh([meeting.pk])
+    client = client_for(secretariat)
+
+    before = client.get(REPORT, {"fy": fiscal_year})
+    assert report_lines(before) == [meeting_line(meeting, 1)]
+    assert "申込 1件、うち完了 0件（1メニュー）" in text_of(before)
+
+    RegistrationFactory(event=meeting, organisation=OrganisationFactory())
+    tallies.refresh([meeting.pk])
+    applicant = UserFactory()
+    MembershipFactory(user=applicant)
+    application(menu(number=3, name="研修講師派遣"), applicant)
+
+    after = client.get(REPORT, {"fy": fiscal_year})
+    assert report_lines(after) == [meeting_line(meeting, 2)]
+    assert "申込 2件、うち完了 0件（2メニュー）" in text_of(after)
+
+
+def meeting_line(meeting, n: int) -> str:
+    """第1回 6月4日 2名 (2機関：団体2(2)) for n persons of n 団体."""
+    day = timezone.localtime(meeting.starts_at)
+    return f"第1回 {day.month}月{day.day}日 {n}名 ({n}機関：団体{n}({n}))"

@@ -75,11 +75,12 @@ def annual_report_file(request, kind: str):
     built, refused = _built_or_400(request)
     if refused:
         return refused
+    base_url = request.build_absolute_uri("/")
     if kind == "docx":
-        body, content_type = report_files.docx(built), report_files.DOCX_TYPE
+        body, content_type = report_files.docx(built, base_url=base_url), report_files.DOCX_TYPE
     else:
         html = render_to_string("committee/report_document.html", {"report": built})
-        body = report_files.pdf(html, base_url=request.build_absolute_uri("/"))
+        body = report_files.pdf(html, base_url=base_url)
         content_type = report_files.PDF_TYPE
     return _download(body, content_type, built.filename(kind))
 
