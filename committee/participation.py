@@ -73,6 +73,7 @@ version reads no registration.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.dates import current_fiscal_year, fiscal_year_of  # noqa: F401 (used as p.current_fiscal_year)
@@ -141,13 +143,42 @@ def group_of(kind: str | None) -> str:
     return GROUP_OF_KIND.get(kind or "", OTHER)
 
 
+@dataclass(frozen=True)
+class Wording:
+    """The translated words of the meeting lines (EventRow.heading and
+    summary), looked up once per language rather than for every line: a
+    年度 of hundreds of meetings writes each of them several times."""
+
+    labels: dict[str, str]
+    day: str  # 6月4日
+    numbered: str  # 第1回 6月4日
+    organisations: str  # 14機関
+    line: str  # 第1回 6月4日 27名 (…)
+
+
+@functools.lru_cache(maxsize=8)
+def _wording(language: str | None) -> Wording:
+    return Wording(
+        labels={
+            ORGANISATIONS: _("団体"),
+            MUNICIPALITIES: _("自治体"),
+            GOVERNMENT: _("国"),
+            OTHER: _("その他"),
+        },
+        day=_("%(month)d月%(day)d日"),
+        numbered=_("第%(number)d回 %(day)s"),
+        organisations=_("%(orgs)d機関"),
+        line=_("%(heading)s %(persons)d名 (%(detail)s)"),
+    )
+
+
+def wording() -> Wording:
+    """The meeting lines' words in the active language."""
+    return _wording(get_language())
+
+
 def group_labels() -> dict[str, str]:
-    return {
-        ORGANISATIONS: _("団体"),
-        MUNICIPALITIES: _("自治体"),
-        GOVERNMENT: _("国"),
-        OTHER: _("その他"),
-    }
+    return dict(wording().labels)
 
 
 def round_rate(n: int, base: int) -> float | None:
@@ -256,9 +287,12 @@ class EventRow:
     @property
     def heading(self) -> str:
         """第1回 6月4日 (or the title, for a meeting without a number)."""
-        day = _("%(month)d月%(day)d日") % {"month": self.date.month, "day": self.date.day}
+        return self._heading(wording())
+
+    def _heading(self, words: Wording) -> str:
+        day = words.day % {"month": self.date.month, "day": self.date.day}
         if self.number:
-            return _("第%(number)d回 %(day)s") % {"number": self.number, "day": day}
+            return words.numbered % {"number": self.number, "day": day}
         return f"{self.title} {day}"
 
     @property
@@ -273,7 +307,8 @@ class EventRow:
         left out of the parentheses as the seed's report writes them (its
         第3回 is 90名 (52機関：団体42(67)・自治体9(13)・厚労省(6)), the 4 その他
         counted in the 90 only) — committee.report says so next to the lines."""
-        labels = group_labels()
+        words = wording()
+        labels = words.labels
         parts = []
         for key in (ORGANISATIONS, MUNICIPALITIES):
             figures = self.group(key)
@@ -289,11 +324,11 @@ class EventRow:
                 )
         if with_other and self.other.persons:
             parts.append(f"{labels[OTHER]}({self.other.persons})")
-        detail = _("%(orgs)d機関") % {"orgs": self.organisations}
+        detail = words.organisations % {"orgs": self.organisations}
         if parts:
             detail += "：" + "・".join(parts)
-        return _("%(heading)s %(persons)d名 (%(detail)s)") % {
-            "heading": self.heading,
+        return words.line % {
+            "heading": self._heading(words),
             "persons": self.persons,
             "detail": detail,
         }

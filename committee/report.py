@@ -379,10 +379,10 @@ def meeting_figures(data: p.Participation) -> MeetingFigures | None:
     others = [e for e in data.events if e.other.persons]
     other_note = ""
     if others:
+        each = _("%(heading)s %(persons)d名")
         other_note = _("人数には、機関に数えない参加者（その他）も含みます：%(meetings)s。") % {
             "meetings": "、".join(
-                _("%(heading)s %(persons)d名") % {"heading": e.heading, "persons": e.other.persons}
-                for e in others
+                each % {"heading": e.heading, "persons": e.other.persons} for e in others
             )
         }
     numbered_on: dict[datetime.date, int] = {}

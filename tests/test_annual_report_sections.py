@@ -305,3 +305,37 @@ def meeting_line(meeting, n: int) -> str:
     """第1回 6月4日 2名 (2機関：団体2(2)) for n persons of n 団体."""
     day = timezone.localtime(meeting.starts_at)
     return f"第1回 {day.month}月{day.day}日 {n}名 ({n}機関：団体{n}({n}))"
+
+
+@pytest.mark.django_db
+def test_report_compares_the_survey_with_the_year_before_on_the_page_and_in_word(
+    client_for, secretariat
+):
+    """Ⅳ's 年度比較: the key questions of this 年度's annual survey beside the
+    year before's, as the results page shows them, on the page and in Word."""
+    from surveys.models import Survey
+
+    from .survey_factories import catalog_survey
+    from .test_survey_results import respond
+
+    previous = catalog_survey("annual", kind=Survey.Kind.ANNUAL, fiscal_year=2021, title="R3")
+    current = catalog_survey("annual", kind=Survey.Kind.ANNUAL, fiscal_year=2022, title="R4")
+    for _i in range(4):
+        respond(previous, {"attended": "参加したことがある", "continue": "はい"})
+    for i in range(5):
+        respond(current, {"attended": "参加したことがある", "continue": "はい" if i else "いいえ"})
+    client = client_for(secretariat)
+
+    page = text_of(client.get(REPORT, {"fy": 2022}))
+    compared = section(page, "年度比較 ")
+    assert "令和3年度 令和4年度" in compared
+    assert "はい 100.0%（4） 80.0%（4）" in compared
+
+    _paragraphs, tables, document = docx_text(client.get(DOCX, {"fy": 2022}))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
+    assert "年度比較" in headings
+    table = next(t for t in tables if t[0][0] == "質問・項目")
+    assert table[0] == ["質問・項目", "令和3年度", "令和4年度"]
+    assert ["回答者数", "4", "5"] in table
+    assert ["はい", "100.0%（4）", "80.0%（4）"] in table
+    assert ["いいえ", "0.0%（0）", "20.0%（1）"] in table
