@@ -39,6 +39,11 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("エラー"), blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("送信開始"), null=True, blank=True)
+    # Committed at the last moment before the mail became the mail server's
+    # (core.mail.send_handing_over): a message claimed but never handed over
+    # cannot have arrived, and is sent again; one handed over but not
+    # recorded as sent may have (UNKNOWN). Decision 0008.
+    handed_over_at = models.DateTimeField(_("引き渡し日時"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     # Who put an unknown or failed message back in the queue, after confirming
     # it had not arrived (core.outbox.resend_after_confirmation).

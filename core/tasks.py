@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .mail import MayHaveArrived, NotHandedOver, send_handing_over
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -66,18 +67,44 @@ def deliver_outbox_message(self, message_id: int) -> bool:
         # Already sent, being sent by another worker, failed, unknown or skipped.
         return False
     message = OutboxMessage.objects.get(pk=message_id)
+    mine = Q(pk=message_id, status=OutboxMessage.Status.SENDING, claimed_at=now)
+
+    def hand_over() -> None:
+        # The last moment before the mail is delivered (core.mail): committed
+        # only while the claim is still this call's — the sweep may have put
+        # a message whose worker seemed dead back in the queue, and another
+        # call claimed it since.
+        with transaction.atomic(durable=True):
+            if not OutboxMessage.objects.filter(mine).update(handed_over_at=timezone.now()):
+                raise NotHandedOver(message_id)
+
     try:
-        EmailMessage(
-            subject=message.subject,
-            body=message.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to_email],
-            reply_to=[message.reply_to] if message.reply_to else None,
-        ).send()
+        send_handing_over(
+            EmailMessage(
+                subject=message.subject,
+                body=message.body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[message.to_email],
+                reply_to=[message.reply_to] if message.reply_to else None,
+            ),
+            hand_over,
+        )
+    except NotHandedOver:
+        # Not ours any more: the call that holds the claim sends it.
+        return False
+    except MayHaveArrived as exc:
+        # Cut off between the end of the data and the server's answer: it
+        # stays "sending", for the sweep to mark "unknown" — never resent.
+        OutboxMessage.objects.filter(mine).update(last_error=_error_text(exc))
+        logger.error("outbox %s (%s): may have arrived: %s", message.key, message.pk, exc)
+        return False
     except Exception as exc:
+        # Not delivered (the server refused, or the send stopped before the
+        # end of the data): back in the queue, or failed after MAX_ATTEMPTS.
         final = message.attempts >= MAX_ATTEMPTS
-        OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.SENDING).update(
+        OutboxMessage.objects.filter(mine).update(
             status=OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING,
+            handed_over_at=None,
             last_error=_error_text(exc),
         )
         if final:
@@ -124,9 +151,16 @@ def requeue_stale_outbox() -> dict[str, int]:
       confirming it did not arrive (core.outbox.resend_after_confirmation).
     """
     now = timezone.now()
-    abandoned = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - STALE_SENDING_AFTER
+    sending = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING)
+    abandoned = sending.filter(
+        handed_over_at__isnull=False, claimed_at__lt=now - STALE_SENDING_AFTER
     ).update(status=OutboxMessage.Status.UNKNOWN, last_error=ABANDONED_NOTE)
+    # Claimed and never handed over: the mail cannot have left. Pending again
+    # (and queued below); should the worker that claimed it still be alive,
+    # its handover is refused, so it never sends it too.
+    reclaimed = sending.filter(
+        handed_over_at__isnull=True, claimed_at__lt=now - STALE_PENDING_AFTER
+    ).update(status=OutboxMessage.Status.PENDING)
     exhausted = OutboxMessage.objects.filter(
         status=OutboxMessage.Status.PENDING, attempts__gte=MAX_ATTEMPTS
     ).update(status=OutboxMessage.Status.FAILED)
@@ -139,7 +173,12 @@ def requeue_stale_outbox() -> dict[str, int]:
     )
     for message_id in stale_ids:
         deliver_outbox_message.delay_on_commit(message_id)
-    return {"requeued": len(stale_ids), "failed": exhausted, "unknown": abandoned}
+    return {
+        "requeued": len(stale_ids),
+        "failed": exhausted,
+        "unknown": abandoned,
+        "reclaimed": reclaimed,
+    }
 
 
 @shared_task

@@ -184,13 +184,16 @@ def test_deliver_on_a_worker_retries_with_growing_delays_then_gives_up(failing_m
     assert message.sent_at is None
 
 
-def _age(message, *, created=None, claimed=None, **fields):
+def _age(message, *, created=None, claimed=None, handed_over=None, **fields):
+    """Set the message's times `created`, `claimed` and `handed_over` minutes ago."""
     now = timezone.now()
     values = dict(fields)
     if created is not None:
         values["created_at"] = now - datetime.timedelta(minutes=created)
     if claimed is not None:
         values["claimed_at"] = now - datetime.timedelta(minutes=claimed)
+    if handed_over is not None:
+        values["handed_over_at"] = now - datetime.timedelta(minutes=handed_over)
     OutboxMessage.objects.filter(pk=message.pk).update(**values)
 
 
@@ -206,26 +209,33 @@ def test_requeue_stale_outbox_sends_forgotten_and_marks_abandoned_unknown(
     recently_tried = _queue(key="d", to_email="recent@example.org")
     _age(recently_tried, created=20, claimed=2, attempts=1)
     abandoned = _queue(key="e", to_email="abandoned@example.org")
-    _age(abandoned, created=40, claimed=31, status="sending", attempts=1)
+    _age(abandoned, created=40, claimed=31, handed_over=31, status="sending", attempts=1)
     mid_send = _queue(key="f", to_email="midsend@example.org")
-    _age(mid_send, created=10, claimed=5, status="sending", attempts=1)
+    _age(mid_send, created=10, claimed=4, status="sending", attempts=1)
     exhausted = _queue(key="g", to_email="exhausted@example.org")
     _age(exhausted, created=60, claimed=30, attempts=MAX_ATTEMPTS)
+    died_before_handover = _queue(key="h", to_email="claimed@example.org")
+    _age(died_before_handover, created=40, claimed=6, status="sending", attempts=1)
 
     with django_capture_on_commit_callbacks(execute=True):
         result = requeue_stale_outbox()
 
-    assert result == {"requeued": 2, "failed": 1, "unknown": 1}
-    assert sorted(m.to[0] for m in mailoutbox) == ["forgotten@example.org", "retry@example.org"]
+    assert result == {"requeued": 3, "failed": 1, "unknown": 1, "reclaimed": 1}
+    assert sorted(m.to[0] for m in mailoutbox) == [
+        "claimed@example.org",
+        "forgotten@example.org",
+        "retry@example.org",
+    ]
     status = dict(OutboxMessage.objects.values_list("key", "status"))
     assert status == {
         "a": "sent",
         "b": "sent",
         "c": "pending",
         "d": "pending",
-        "e": "unknown",  # may have arrived; at-most-once: never resent
+        "e": "unknown",  # handed over, may have arrived: never resent
         "f": "sending",
         "g": "failed",
+        "h": "sent",  # its worker died before handing it over: it cannot have left
     }
     assert "二重送信を避けるため再送していません" in OutboxMessage.objects.get(key="e").last_error
 
@@ -239,7 +249,7 @@ def test_requeue_stale_outbox_twice_sends_once(django_capture_on_commit_callback
     with django_capture_on_commit_callbacks(execute=True):
         second = requeue_stale_outbox()
 
-    assert second == {"requeued": 0, "failed": 0, "unknown": 0}
+    assert second == {"requeued": 0, "failed": 0, "unknown": 0, "reclaimed": 0}
     assert len(mailoutbox) == 1
 
 
@@ -253,19 +263,25 @@ def test_requeue_stale_outbox_waits_5_minutes_for_pending_and_30_for_sending(
     tried_recently = _queue(key="tried-4", to_email="tried@example.org")
     _age(tried_recently, created=60, claimed=4, attempts=1)
     still_sending = _queue(key="sending-29", to_email="sending@example.org")
-    _age(still_sending, created=60, claimed=29, status="sending", attempts=1)
+    _age(still_sending, created=60, claimed=29, handed_over=29, status="sending", attempts=1)
     abandoned = _queue(key="sending-31", to_email="abandoned@example.org")
-    _age(abandoned, created=60, claimed=31, status="sending", attempts=1)
+    _age(abandoned, created=60, claimed=31, handed_over=31, status="sending", attempts=1)
+    claimed_recently = _queue(key="claimed-4", to_email="claimed4@example.org")
+    _age(claimed_recently, created=60, claimed=4, status="sending", attempts=1)
+    claimed_long_ago = _queue(key="claimed-6", to_email="claimed6@example.org")
+    _age(claimed_long_ago, created=60, claimed=6, status="sending", attempts=1)
 
     with django_capture_on_commit_callbacks(execute=True):
         result = requeue_stale_outbox()
 
-    assert result == {"requeued": 1, "failed": 0, "unknown": 1}
-    assert [m.to for m in mailoutbox] == [["old@example.org"]]
+    assert result == {"requeued": 2, "failed": 0, "unknown": 1, "reclaimed": 1}
+    assert sorted(m.to[0] for m in mailoutbox) == ["claimed6@example.org", "old@example.org"]
     assert dict(OutboxMessage.objects.values_list("key", "status")) == {
         "pending-4": "pending",
         "pending-6": "sent",
         "tried-4": "pending",
         "sending-29": "sending",
         "sending-31": "unknown",
+        "claimed-4": "sending",
+        "claimed-6": "sent",
     }

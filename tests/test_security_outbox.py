@@ -89,25 +89,27 @@ requeue_stale_outbox()
 """
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_worker_killed_mid_batch_leaves_each_sent_mail_recorded_and_the_last_unknown(
-    tmp_path, mailoutbox
-):
-    messages = [_message(n) for n in range(1, 7)]
-    for message in messages:
-        _age(message, created=10)
+def six_due_messages(tmp_path) -> Path:
+    """Six messages the rescue sweep will deliver (person1…6@example.org);
+    returns an empty mail folder for the sweep's process."""
+    for n in range(1, 7):
+        _age(_message(n), created=10)
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
+    return mail_dir
+
+
+def sweep_until_killed(script: str, mail_dir: Path, die_at: int) -> None:
+    """Run `script` (a rescue sweep in a process of its own, over the test
+    database, with `mail_dir` and `die_at` as its arguments) and check it
+    died of SIGKILL."""
     env = {
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         **subprocess_database_env(),
     }
-
-    # The rescue sweep delivers the six, and the process is SIGKILLed right
-    # after the mail server accepted the fourth.
     result = subprocess.run(
-        [sys.executable, "-c", KILLED_WORKER, str(mail_dir), "4"],
+        [sys.executable, "-c", script, str(mail_dir), str(die_at)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -115,6 +117,17 @@ def test_worker_killed_mid_batch_leaves_each_sent_mail_recorded_and_the_last_unk
         timeout=120,
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_worker_killed_mid_batch_leaves_each_sent_mail_recorded_and_the_last_unknown(
+    tmp_path, mailoutbox
+):
+    mail_dir = six_due_messages(tmp_path)
+
+    # The rescue sweep delivers the six, and the process is SIGKILLed right
+    # after the mail server accepted the fourth.
+    sweep_until_killed(KILLED_WORKER, mail_dir, 4)
     delivered = [path.read_text() for path in sorted(mail_dir.iterdir())]
     assert delivered == [f"person{n}@example.org" for n in range(1, 5)]
 
@@ -138,7 +151,7 @@ def test_worker_killed_mid_batch_leaves_each_sent_mail_recorded_and_the_last_unk
     )
     outcome = requeue_stale_outbox()
 
-    assert outcome == {"requeued": 2, "failed": 0, "unknown": 1}
+    assert outcome == {"requeued": 2, "failed": 0, "unknown": 1, "reclaimed": 0}
     status = dict(OutboxMessage.objects.values_list("to_email", "status"))
     assert status == {
         "person1@example.org": "sent",
@@ -158,10 +171,11 @@ def test_worker_killed_mid_batch_leaves_each_sent_mail_recorded_and_the_last_unk
 @pytest.mark.django_db
 def test_requeue_stale_outbox_marks_abandoned_sending_unknown_not_failed(mailoutbox):
     abandoned = _message(1)
-    _age(abandoned, created=40, claimed=31, status="sending", attempts=1)
+    _age(abandoned, created=40, claimed=31, handed_over=31, status="sending", attempts=1)
 
-    assert requeue_stale_outbox() == {"requeued": 0, "failed": 0, "unknown": 1}
-    assert requeue_stale_outbox() == {"requeued": 0, "failed": 0, "unknown": 0}
+    nothing = {"requeued": 0, "failed": 0, "reclaimed": 0}
+    assert requeue_stale_outbox() == {**nothing, "unknown": 1}
+    assert requeue_stale_outbox() == {**nothing, "unknown": 0}
 
     abandoned.refresh_from_db()
     assert abandoned.status == "unknown"
@@ -175,7 +189,7 @@ def test_requeue_stale_outbox_marks_abandoned_sending_unknown_not_failed(mailout
 @pytest.fixture
 def unknown_message(db):
     message = _message(1, to_email="maybe@example.org")
-    _age(message, created=40, claimed=31, status="sending", attempts=1)
+    _age(message, created=40, claimed=31, handed_over=31, status="sending", attempts=1)
     requeue_stale_outbox()
     message.refresh_from_db()
     assert message.status == "unknown"

@@ -362,9 +362,14 @@ STORAGES = {
 # EMAIL_URL, e.g. smtp+tls://user:pass@host:587 ; console by default.
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
 globals().update(env.email_url_config(EMAIL_URL))
-if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821
-    # Prints decoded subjects and the text body, so links can be read (core/mail.py).
-    EMAIL_BACKEND = "core.mail.EmailBackend"
+# The portal's own backends (core/mail.py): the console one prints decoded
+# subjects and the text body, so links can be read; the SMTP and file ones
+# hand a mail over exactly once (decision 0008).
+EMAIL_BACKEND = {
+    "django.core.mail.backends.console.EmailBackend": "core.mail.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend": "core.mail.SMTPBackend",
+    "django.core.mail.backends.filebased.EmailBackend": "core.mail.FileBackend",
+}.get(EMAIL_BACKEND, EMAIL_BACKEND)  # noqa: F821
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="つながり事務局 <noreply@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
