@@ -222,6 +222,7 @@ class OutboxMessageAdmin(django_admin.ModelAdmin):
         "last_error",
         "created_at",
         "claimed_at",
+        "handed_over_at",
         "sent_at",
         "resent_by",
         "resent_at",

@@ -117,6 +117,7 @@ def resend_after_confirmation(
         status=OutboxMessage.Status.PENDING,
         attempts=0,
         claimed_at=None,
+        handed_over_at=None,
         resent_by=by,
         resent_at=now,
     )

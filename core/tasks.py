@@ -1,4 +1,5 @@
-"""Delivery of outbox messages and the sweep that rescues stuck ones.
+"""Delivery of outbox messages and the sweep that rescues stuck ones
+(decisions 0003 and 0008).
 
 Delivery is claimed with a conditional UPDATE (pending → sending), so of two
 workers handed the same message only one sends it; the other finds nothing to
@@ -54,7 +55,11 @@ def deliver_outbox_message(self, message_id: int) -> bool:
 
     When a worker dies mid-send the broker hands the task to another worker
     (acks_late); that one finds the message "sending", cannot claim it and
-    returns, so the mail is not sent a second time.
+    returns, so the mail is not sent a second time. The moment the mail is
+    handed over to the server is committed first (``handed_over_at``,
+    core.mail.send_handing_over): requeue_stale_outbox sends again a message
+    claimed and never handed over, and leaves one handed over "unknown"
+    (decision 0008).
 
     Raises RuntimeError, before sending anything, when called inside a
     transaction: its outcome would not be committed before the next send."""
@@ -62,7 +67,12 @@ def deliver_outbox_message(self, message_id: int) -> bool:
     with transaction.atomic(durable=True):
         claimed = OutboxMessage.objects.filter(
             pk=message_id, status=OutboxMessage.Status.PENDING
-        ).update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        ).update(
+            status=OutboxMessage.Status.SENDING,
+            claimed_at=now,
+            handed_over_at=None,
+            attempts=F("attempts") + 1,
+        )
     if not claimed:
         # Already sent, being sent by another worker, failed, unknown or skipped.
         return False
@@ -143,12 +153,17 @@ def requeue_stale_outbox() -> dict[str, int]:
     - pending for more than 5 minutes since created or last tried: queued again
       (the broker may have been down; a message that used up its attempts is
       marked failed instead);
-    - sending for more than 30 minutes: the worker died after claiming it. We
-      cannot know whether the mail left before it died, and we choose at-most-once
-      (DESIGN §6: zero duplicate notifications): such a message is marked
-      "unknown" (not "failed": it may well have arrived), never resent by this
-      sweep, and shows in the admin, where a person resends it only after
-      confirming it did not arrive (core.outbox.resend_after_confirmation).
+    - sending, claimed more than 5 minutes ago and never handed over to the
+      mail server: the worker died (or is stuck) before the mail could leave.
+      Pending again, and queued with the others; a worker still holding it
+      is refused its handover (decision 0008);
+    - sending, handed over, claimed more than 30 minutes ago: the worker died
+      after handing it over and before recording it sent. We cannot know
+      whether the mail arrived, and we choose never twice (DESIGN §6: zero
+      duplicate notifications): such a message is marked "unknown" (not
+      "failed": it may well have arrived), never resent by this sweep, and
+      shows in the admin, where a person resends it only after confirming it
+      did not arrive (core.outbox.resend_after_confirmation).
     """
     now = timezone.now()
     sending = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING)

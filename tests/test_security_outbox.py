@@ -270,6 +270,8 @@ def test_outbox_admin_resend_after_confirmation_sends_once_and_records_who(
     assert unknown_message.status == "sent"
     assert unknown_message.resent_by == superuser
     assert unknown_message.resent_at is not None
+    # Handed over anew by the resend, not by the attempt that may have arrived.
+    assert unknown_message.handed_over_at >= unknown_message.resent_at
     sent.refresh_from_db()
     assert (sent.status, sent.resent_by) == ("sent", None)
     log = LogEntry.objects.get(object_id=str(unknown_message.pk))
