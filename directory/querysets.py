@@ -7,6 +7,8 @@ import datetime
 from django.db import models
 from django.db.models import Q
 
+from core.dates import local_day_start
+
 from . import access
 from .enums import ServiceStatus
 
@@ -41,8 +43,11 @@ class ServiceQuerySet(models.QuerySet):
         """Not confirmed within `months` (never confirmed: counted from when
         the entry was made). Ended services are not asked about."""
         limit = stale_before(today, months)
+        # Made before the local day `limit` began: compared as a moment, so
+        # the database compares a column, not a date cast of every row's.
         return self.exclude(status=ServiceStatus.DEFUNCT).filter(
-            Q(verified_on__lt=limit) | Q(verified_on__isnull=True, created_at__date__lt=limit)
+            Q(verified_on__lt=limit)
+            | Q(verified_on__isnull=True, created_at__lt=local_day_start(limit))
         )
 
 

@@ -6,6 +6,7 @@ corrects their own providers' entries only."""
 import datetime
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -392,3 +393,18 @@ def test_freshness_sweep_runs_as_beat_calls_it_without_arguments(
     stale_mine.refresh_from_db()
     assert stale_mine.stale_notified_on == timezone.localdate()
     assert tasks.sweep_freshness("2026-06-01") == 0  # a date through the broker is text
+
+
+def test_a_never_confirmed_entry_is_stale_from_the_local_day_it_was_made(db):
+    """Made at 23:59 (Asia/Tokyo) the day before the limit: stale; made at
+    00:00 on the limit's day (15:00 UTC the day before): not yet."""
+    from directory.querysets import stale_before
+
+    today = datetime.date(2026, 12, 8)
+    limit = stale_before(today, settings.DIRECTORY_STALE_MONTHS)
+    before, at = entry("前日に登録", verified_on=None), entry("当日に登録", verified_on=None)
+    midnight = timezone.make_aware(datetime.datetime.combine(limit, datetime.time.min))
+    Service.objects.filter(pk=before.pk).update(created_at=midnight - datetime.timedelta(minutes=1))
+    Service.objects.filter(pk=at.pk).update(created_at=midnight)
+
+    assert list(Service.objects.stale(today, settings.DIRECTORY_STALE_MONTHS)) == [before]
