@@ -1,5 +1,6 @@
 """The portal's mail backends: a console one a person can read, and the SMTP
-and file ones that hand a mail over exactly once (send_handing_over, below).
+and file ones that record the moment they hand a mail over (send_handing_over,
+below).
 
 Django's console backend prints the MIME message as sent: Japanese subjects
 and names appear as `=?utf-8?b?…?=` and the links in a mail are hard to find.
@@ -49,7 +50,7 @@ class EmailBackend(DjangoConsoleBackend):
         self.stream.write("-" * 79 + "\n")
 
 
-# --- Handing a mail over exactly once (decision 0008) --------------------------------------
+# --- Handing a mail over at a recorded moment (decision 0008) ------------------------------
 #
 # A mail becomes the mail server's at one moment: when the server reads the end
 # of the message's data (SMTP's final "."; for the file backend, the rename of

@@ -1,4 +1,4 @@
-"""The outbox hands a mail over exactly once (decision 0008): the delivery
+"""The outbox records when it hands a mail over (decision 0008): the delivery
 commits `handed_over_at` at the last moment before the mail becomes the
 server's — SMTP's end of data, the file backend's rename — so a worker that
 dies before it leaves a message that cannot have arrived (sent again), and

@@ -364,7 +364,7 @@ EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
 globals().update(env.email_url_config(EMAIL_URL))
 # The portal's own backends (core/mail.py): the console one prints decoded
 # subjects and the text body, so links can be read; the SMTP and file ones
-# hand a mail over exactly once (decision 0008).
+# record the moment they hand a mail over (decision 0008).
 EMAIL_BACKEND = {
     "django.core.mail.backends.console.EmailBackend": "core.mail.EmailBackend",
     "django.core.mail.backends.smtp.EmailBackend": "core.mail.SMTPBackend",

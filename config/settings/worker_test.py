@@ -24,7 +24,7 @@ DATABASES["default"]["NAME"] = _test_db_name
 # Close connections after each task so the test run can drop its database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
-# The portal's file backend (one file per message, handed over exactly once).
+# The portal's file backend (one file per message, its hand-over recorded).
 EMAIL_BACKEND = "core.mail.FileBackend"
 EMAIL_FILE_PATH = env.str("TSUNAGARI_TEST_EMAIL_DIR", default="")
 if not EMAIL_FILE_PATH:
