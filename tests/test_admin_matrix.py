@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from committee.models import Need, NeedUpdate, ReportText, ReportTextRevision
+from committee.models import Need, NeedUpdate, ReportOpinion, ReportText, ReportTextRevision
 from core.models import OutboxMessage
 from events.models import CalendarFeed, Event, GuestRequest, Registration, Session
 from network.models import (
@@ -110,6 +110,9 @@ def _objects(contractor_member, secretariat):
         author=secretariat,
         created_at=timezone.now(),
     )
+    opinion = ReportOpinion.objects.create(
+        answer=the_answer, fiscal_year=2024, chosen_by=secretariat, chosen_at=timezone.now()
+    )
     outbox = OutboxMessage.objects.create(
         key="matrix:1", kind="test", to_email="a@example.org", subject="件名", body="本文"
     )
@@ -141,6 +144,7 @@ def _objects(contractor_member, secretariat):
         NeedUpdate: need_update,
         ReportText: report_text,
         ReportTextRevision: revision,
+        ReportOpinion: opinion,
         Group: Group.objects.get(name="committee"),
         EmailAddress: EmailAddress.objects.create(
             user=contractor_member, email=contractor_member.email, verified=True, primary=True
