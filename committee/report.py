@@ -123,7 +123,7 @@ class MeetingsSection:
 @dataclass
 class SurveySection:
     panel: panels.SurveyPanel
-    # 調査対象：道内の福祉事務所設置自治体（35市+14振興局=49自治体）、受託団体・支援団体39団体
+    # 調査対象：道内の福祉事務所設置自治体（35市+14振興局=49自治体）、受託団体・支援団体37団体
     scope_line: str
     collected_line: str  # 回収：自治体15、受託団体・支援団体32の合計47団体から回答を得た。
     findings: list[str]  # the seed's sentences, from the key questions
@@ -406,13 +406,11 @@ def cached_meeting_figures(
     """``meeting_figures`` through the cache, for a version from
     ``participation.data_version``; the numbers themselves are read (from
     their own cache) only when the figures are not there."""
-    key = p.cache_key(fiscal_year, version, f"report:{get_language()}")
-    found = cache.get(key)
-    if found is None:
-        found = meeting_figures(p.cached(fiscal_year, version, now=now))
-        # A 年度 without meetings is kept too (as False: None is a miss).
-        cache.set(key, found or False, p.CACHE_SECONDS)
-    return found or None
+    return cache.get_or_set(
+        p.cache_key(fiscal_year, version, f"report:{get_language()}"),
+        lambda: meeting_figures(p.cached(fiscal_year, version, now=now)),
+        p.CACHE_SECONDS,
+    )
 
 
 def meetings_section(

@@ -465,9 +465,8 @@ def cached_summary(fiscal_year: int, *, suppress: bool, now=None) -> Summary:
     nothing it reads changed (the annual report's Ⅲ; the dashboard caches
     its rendered section by the same version)."""
     now = now or timezone.now()
-    key = f"support:summary:{fiscal_year}:{int(suppress)}:{data_version(fiscal_year, now)}"
-    found = cache.get(key)
-    if found is None:
-        found = summary(fiscal_year, suppress=suppress, now=now)
-        cache.set(key, found, CACHE_SECONDS)
-    return found
+    return cache.get_or_set(
+        f"support:summary:{fiscal_year}:{int(suppress)}:{data_version(fiscal_year, now)}",
+        lambda: summary(fiscal_year, suppress=suppress, now=now),
+        CACHE_SECONDS,
+    )
